@@ -1,0 +1,1 @@
+"""HTTP surfaces: the AWS JSON protocol on `/`, REST routes under `/v1`."""

@@ -1,0 +1,25 @@
+"""Reading request bodies with a size limit, refusing oversized ones before and while they stream in."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from app.errors import RequestTooLarge, SerializationError
+
+
+async def read_limited(request: Request) -> bytes:
+    limit: int = request.app.state.settings.max_request_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise SerializationError("Content-Length is not a number")
+        if int(declared) > limit:
+            raise RequestTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

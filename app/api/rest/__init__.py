@@ -1,0 +1,1 @@
+"""Resource-style JSON routes for curl and browsers, over the same services as the AWS API."""

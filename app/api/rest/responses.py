@@ -1,0 +1,35 @@
+"""REST rendering: JSON with ISO 8601 timestamps, and errors as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api import encoding
+from app.errors import ServiceError
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return encoding.rest_json(content)
+
+
+def problem(status: int, code: str, detail: str) -> Response:
+    body = {"type": "about:blank", "title": code, "status": status, "detail": detail, "code": code}
+    return Response(encoding.rest_json(body), status_code=status, media_type="application/problem+json")
+
+
+async def service_error(_: Request, error: Exception) -> Response:
+    assert isinstance(error, ServiceError)
+    return problem(error.rest_status, error.aws_code, error.message)
+
+
+async def request_validation_error(_: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+    return problem(400, "ValidationException", details)

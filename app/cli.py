@@ -1,0 +1,63 @@
+"""`sagelite` command line. Only argument handling lives here; the work is in the app's modules."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from app.config import Settings
+from app.main import create_app
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sagelite", description="A self-hosted SageMaker training service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API server with its scheduler and executor")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1, or SAGELITE_HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000, or SAGELITE_PORT)")
+    serve.add_argument(
+        "--data-dir", type=Path, help="where the database and files live (default ./.sagelite)"
+    )
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment and defaults first, then whatever the command line names."""
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "host": args.host,
+            "port": args.port,
+            "data_dir": args.data_dir,
+            "log_level": args.log_level,
+        }.items()
+        if value is not None
+    }
+    return Settings(**overrides)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    # One worker: the scheduler and executor live in this process (several workers would start several).
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        workers=1,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        serve(settings_from(args))

@@ -1,0 +1,31 @@
+"""Service settings: built once at the edge (CLI or test) and passed down; no other module reads the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; `SAGELITE_<NAME>` environment variables override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="SAGELITE_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path(".sagelite")
+    # Defaults to a SQLite file under data_dir; any SQLAlchemy URL works for the metadata store.
+    database_url: str | None = None
+    region: str = "us-east-1"
+    account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
+    # The JSON API never needs large bodies; reject bigger ones before reading them.
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sagelite.db').resolve()}"

@@ -1,0 +1,1 @@
+"""Metadata store: SQLAlchemy models, engine setup and migrations."""

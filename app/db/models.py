@@ -1,0 +1,49 @@
+"""Tables. A training job keeps the request as sent (so nothing is dropped) beside the columns we query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, UTCDateTime
+
+
+class TrainingJob(Base):
+    __tablename__ = "training_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(63))
+    # SageMaker names are unique regardless of case (the ARN lower-cases them): this column enforces it.
+    name_key: Mapped[str] = mapped_column(String(63), unique=True)
+    arn: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))
+    secondary_status: Mapped[str] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(String(1024))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    transitions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    model_artifacts: Mapped[str | None] = mapped_column(Text)
+    final_metrics: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    creation_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_modified_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    training_start_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    training_end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    billable_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_training_jobs_creation", "creation_time", "id"),
+        Index("ix_training_jobs_status", "status", "id"),
+        Index("ix_training_jobs_name", "name", "id"),
+    )
+
+
+class Tag(Base):
+    """Tags of any resource, keyed by ARN as the SageMaker tagging API is."""
+
+    __tablename__ = "tags"
+
+    resource_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))

@@ -1,0 +1,121 @@
+"""Queries over training jobs. Every status write is a compare-and-set on the status the writer read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, delete, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import Tag, TrainingJob
+
+SUMMARY_COLUMNS = (
+    TrainingJob.id,
+    TrainingJob.name,
+    TrainingJob.arn,
+    TrainingJob.status,
+    TrainingJob.secondary_status,
+    TrainingJob.creation_time,
+    TrainingJob.last_modified_time,
+    TrainingJob.training_end_time,
+)
+
+SORT_COLUMNS = {
+    "CreationTime": TrainingJob.creation_time,
+    "Name": TrainingJob.name,
+    "Status": TrainingJob.status,
+}
+
+
+class DuplicateName(Exception):
+    """Another job already holds this name (case-insensitively)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    name_contains: str | None = None
+    status_equals: str | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    modified_after: dt.datetime | None = None
+    modified_before: dt.datetime | None = None
+    sort_by: str = "CreationTime"
+    descending: bool = False
+    limit: int = 10
+    # Keyset cursor: the sort value and id of the last row already returned.
+    after: tuple[Any, int] | None = None
+
+
+def name_key(name: str) -> str:
+    return name.lower()
+
+
+def insert(session: Session, job: TrainingJob) -> None:
+    session.add(job)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise DuplicateName(job.name) from error
+
+
+def get(session: Session, name: str) -> TrainingJob | None:
+    return session.scalars(select(TrainingJob).where(TrainingJob.name_key == name_key(name))).one_or_none()
+
+
+def get_by_arn(session: Session, arn: str) -> TrainingJob | None:
+    return session.scalars(select(TrainingJob).where(TrainingJob.arn == arn)).one_or_none()
+
+
+def page(session: Session, query: ListQuery) -> list[Row[Any]]:
+    """One page of summaries (limit + 1 rows, so the caller knows whether another page follows)."""
+    sort = SORT_COLUMNS[query.sort_by]
+    statement = select(*SUMMARY_COLUMNS)
+    if query.name_contains:
+        statement = statement.where(
+            TrainingJob.name_key.contains(query.name_contains.lower(), autoescape=True)
+        )
+    if query.status_equals:
+        statement = statement.where(TrainingJob.status == query.status_equals)
+    bounds = (
+        (query.created_after, TrainingJob.creation_time.__gt__),
+        (query.created_before, TrainingJob.creation_time.__lt__),
+        (query.modified_after, TrainingJob.last_modified_time.__gt__),
+        (query.modified_before, TrainingJob.last_modified_time.__lt__),
+    )
+    for bound, compare in bounds:
+        if bound is not None:
+            statement = statement.where(compare(bound))
+    if query.after is not None:
+        key, cursor = tuple_(sort, TrainingJob.id), tuple_(*query.after)
+        statement = statement.where(key < cursor if query.descending else key > cursor)
+    order = (sort.desc(), TrainingJob.id.desc()) if query.descending else (sort.asc(), TrainingJob.id.asc())
+    return list(session.execute(statement.order_by(*order).limit(query.limit + 1)))
+
+
+def compare_and_set(
+    session: Session, *, job_id: int, expected: tuple[str, str], values: dict[str, Any]
+) -> bool:
+    """Write `values` only if the job still has the (status, secondary status) the writer read.
+
+    False means another writer moved the job first; the caller re-reads and decides again.
+    """
+    status, secondary = expected
+    result = session.execute(
+        update(TrainingJob)
+        .where(
+            TrainingJob.id == job_id,
+            TrainingJob.status == status,
+            TrainingJob.secondary_status == secondary,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def remove(session: Session, job: TrainingJob) -> None:
+    session.execute(delete(Tag).where(Tag.resource_arn == job.arn))
+    session.delete(job)

@@ -1,0 +1,105 @@
+"""Wire shapes of training jobs: request defaults applied at create, and the Describe / summary dicts.
+
+Timestamps stay datetimes here; each surface renders them (epoch seconds on the AWS API, ISO 8601 on REST).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+from app.db.models import TrainingJob
+from app.wire import model
+
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
+
+# Members SageMaker fills in when the request leaves them out, so Describe shows what really applies.
+_BOOLEAN_DEFAULTS = (
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+)
+
+
+def with_defaults(request: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a validated CreateTrainingJob request with SageMaker's defaults filled in."""
+    stored = copy.deepcopy(request)
+    stored.pop("Tags", None)  # tags live in the tag store, not on the job
+    stored.setdefault("HyperParameters", {})
+    stopping = stored.setdefault("StoppingCondition", {})
+    stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS)
+    output = stored["OutputDataConfig"]
+    output.setdefault("KmsKeyId", "")
+    output.setdefault("CompressionType", "GZIP")
+    algorithm = stored.get("AlgorithmSpecification")
+    if algorithm is not None:
+        algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
+    for channel in stored.get("InputDataConfig", []):
+        channel.setdefault("RecordWrapperType", "None")
+        channel.setdefault("CompressionType", "None")
+        s3 = channel.get("DataSource", {}).get("S3DataSource")
+        if s3 is not None:
+            s3.setdefault("S3DataDistributionType", "FullyReplicated")
+    for name in _BOOLEAN_DEFAULTS:
+        stored.setdefault(name, False)
+    return stored
+
+
+def _describe_members() -> frozenset[str]:
+    return frozenset(model.service_model().operation_model("DescribeTrainingJob").output_shape.members)
+
+
+def describe(job: TrainingJob) -> dict[str, Any]:
+    """DescribeTrainingJobResponse for one job, echoing every request member Describe knows."""
+    echoed = _describe_members()
+    out: dict[str, Any] = {key: value for key, value in job.request.items() if key in echoed}
+    out |= {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": job.arn,
+        "TrainingJobStatus": job.status,
+        "SecondaryStatus": job.secondary_status,
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+        "SecondaryStatusTransitions": [_transition(row) for row in job.transitions],
+    }
+    optional = {
+        "FailureReason": job.failure_reason,
+        "TrainingStartTime": job.training_start_time,
+        "TrainingEndTime": job.training_end_time,
+        "FinalMetricDataList": job.final_metrics,
+        "BillableTimeInSeconds": job.billable_seconds,
+    }
+    out |= {key: value for key, value in optional.items() if value is not None}
+    if job.model_artifacts:
+        out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts}
+    if job.training_start_time and job.training_end_time:
+        elapsed = (job.training_end_time - job.training_start_time).total_seconds()
+        out["TrainingTimeInSeconds"] = round(elapsed)
+    return out
+
+
+def summary(row: Any) -> dict[str, Any]:
+    """TrainingJobSummary from a row holding the listed columns."""
+    out = {
+        "TrainingJobName": row.name,
+        "TrainingJobArn": row.arn,
+        "CreationTime": row.creation_time,
+        "LastModifiedTime": row.last_modified_time,
+        "TrainingJobStatus": row.status,
+        "SecondaryStatus": row.secondary_status,
+    }
+    if row.training_end_time is not None:
+        out["TrainingEndTime"] = row.training_end_time
+    return out
+
+
+def _transition(row: dict[str, Any]) -> dict[str, Any]:
+    out = {**row, "StartTime": _from_epoch(row["StartTime"])}
+    if "EndTime" in row:
+        out["EndTime"] = _from_epoch(row["EndTime"])
+    return out
+
+
+def _from_epoch(value: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(value, tz=dt.UTC)

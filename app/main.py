@@ -1,0 +1,48 @@
+"""The ASGI application: `create_app(settings)`; its lifespan migrates, builds the services, and drains."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+
+from app import services as service_wiring
+from app.api.aws import protocol
+from app.api.rest import health, jobs, responses
+from app.clock import Clock, utcnow
+from app.config import Settings
+from app.db import migrate
+from app.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+    """Build the application; nothing touches the disk until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(settings.resolved_database_url)
+        app.state.services = service_wiring.build(settings, clock=clock)
+        logger.info("started", extra={"data_dir": str(settings.data_dir)})
+        try:
+            yield
+        finally:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="sagelite",
+        summary="A self-hosted training-job service that speaks the Amazon SageMaker API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.router.add_route("/", protocol.endpoint, methods=["POST"], include_in_schema=False)
+    app.include_router(jobs.router)
+    app.include_router(health.router)
+    app.add_exception_handler(ServiceError, responses.service_error)
+    app.add_exception_handler(RequestValidationError, responses.request_validation_error)
+    return app

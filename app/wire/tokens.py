@@ -1,0 +1,34 @@
+"""Opaque pagination tokens: a keyset cursor plus a fingerprint of the filters it was issued for."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from app.errors import ValidationError
+
+
+def fingerprint(filters: dict[str, Any]) -> str:
+    canonical = json.dumps(filters, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode(cursor: list[Any], filters: dict[str, Any]) -> str:
+    payload = json.dumps({"c": cursor, "f": fingerprint(filters)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode(token: str, filters: dict[str, Any]) -> list[Any]:
+    """The cursor inside `token`; refuses tokens that are corrupt or were issued for other filters."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+        cursor, issued_for = payload["c"], payload["f"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        raise ValidationError("Invalid pagination token") from error
+    if issued_for != fingerprint(filters) or not isinstance(cursor, list):
+        raise ValidationError("The pagination token does not match the request's filters")
+    return cursor
