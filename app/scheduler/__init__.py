@@ -1,0 +1,1 @@
+"""Scheduling: the pure placement decision and the loop that applies it."""
