@@ -1,0 +1,1 @@
+"""What runs a training job's virtual machines: the /opt/ml contract, executors, the supervisor."""
