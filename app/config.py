@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     log_level: str = "info"
 
+    # Host pool. Without a file, one host describes this machine, with CPU and memory overcommitted the way
+    # a virtualized server shares itself between VMs, so that the common instance types fit on a laptop.
+    hosts_file: Path | None = None
+    cpu_overcommit: float = Field(default=4.0, ge=1.0)
+    memory_overcommit: float = Field(default=2.0, ge=1.0)
+    # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
+    stop_grace_seconds: float = Field(default=10.0, ge=0.0)
+    # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -28,6 +28,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate.upgrade(settings.resolved_database_url)
         app.state.services = service_wiring.build(settings, clock=clock)
+        app.state.services.start()
         logger.info("started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime
@@ -47,3 +47,38 @@ class Tag(Base):
     resource_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
+
+
+class Host(Base):
+    """A machine whose capacity is carved into VMs. Synced from the configured pool at startup."""
+
+    __tablename__ = "hosts"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    vcpus: Mapped[float] = mapped_column(Float)
+    memory_gib: Mapped[float] = mapped_column(Float)
+    gpus: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[float] = mapped_column(Float)
+
+
+class Vm(Base):
+    """One instance of a job (`algo-N`) reserved on a host. Capacity in use is the sum over live VMs."""
+
+    __tablename__ = "vms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(ForeignKey("hosts.name"))
+    hostname: Mapped[str] = mapped_column(String(16))
+    instance_type: Mapped[str] = mapped_column(String(32))
+    vcpus: Mapped[float] = mapped_column(Float)
+    memory_gib: Mapped[float] = mapped_column(Float)
+    gpus: Mapped[int] = mapped_column(Integer)
+    disk_gib: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    # When the VM's capacity is back at the latest (start + max runtime + stop grace): placement needs it.
+    deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

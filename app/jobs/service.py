@@ -9,11 +9,13 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import tagging
 from app.clock import Clock, utcnow
 from app.db.models import Tag, TrainingJob
 from app.errors import NotFound, ResourceInUse, ValidationError
 from app.jobs import repository, schemas
 from app.jobs.status import NEXT, TERMINAL, JobState, Secondary, Status, advance, initial
+from app.storage import uris
 from app.wire import tokens
 from app.wire.validate import parse_timestamp
 
@@ -65,6 +67,7 @@ class TrainingJobService:
         self._sessions = sessions
         self._identity = identity
         self._clock = clock
+        self.clock = clock
         self.runtime: JobRuntime = runtime or NoRuntime()
         # Checks a request against what the service can ever provide (the scheduler plugs in here).
         self.admission = admission
@@ -72,8 +75,9 @@ class TrainingJobService:
     def create(self, request: dict[str, Any]) -> dict[str, Any]:
         """Record a new job in InProgress / Starting and wake the scheduler."""
         _check_semantics(request)
+        stored = schemas.with_defaults(request)
         if self.admission is not None:
-            self.admission(request)
+            self.admission(stored)
         name = request["TrainingJobName"]
         now = self._clock()
         state = initial(now=now)
@@ -83,7 +87,7 @@ class TrainingJobService:
             arn=self._identity.training_job_arn(name),
             status=state.status,
             secondary_status=state.secondary,
-            request=schemas.with_defaults(request),
+            request=stored,
             transitions=list(state.transitions),
             creation_time=now,
             last_modified_time=now,
@@ -163,25 +167,64 @@ class TrainingJobService:
         """
         with self._sessions.begin() as session:
             job = self._get(session, name)
-            current = JobState(Status(job.status), Secondary(job.secondary_status), tuple(job.transitions))
-            if status not in NEXT[current.status]:
-                return False
-            now = self._clock()
-            state = advance(current, status=status, secondary=secondary, now=now, message=message)
-            values: dict[str, Any] = {
-                "status": state.status,
-                "secondary_status": state.secondary,
-                "transitions": list(state.transitions),
-                "last_modified_time": now,
-                **(extra or {}),
-            }
-            if failure_reason is not None:
-                values["failure_reason"] = failure_reason[:MAX_FAILURE_REASON]
-            if end or state.status in TERMINAL:
-                values.setdefault("training_end_time", now)
-            return repository.compare_and_set(
-                session, job_id=job.id, expected=(job.status, job.secondary_status), values=values
+            return self.transition_in(
+                session,
+                job,
+                status=status,
+                secondary=secondary,
+                message=message,
+                failure_reason=failure_reason,
+                end=end,
+                extra=extra,
             )
+
+    def transition_in(
+        self,
+        session: Session,
+        job: TrainingJob,
+        *,
+        status: Status,
+        secondary: Secondary,
+        message: str | None = None,
+        failure_reason: str | None = None,
+        end: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> bool:
+        """`transition` inside the caller's transaction (the scheduler claims a job and its VMs at once)."""
+        current = JobState(Status(job.status), Secondary(job.secondary_status), tuple(job.transitions))
+        if status not in NEXT[current.status]:
+            return False
+        now = self._clock()
+        state = advance(current, status=status, secondary=secondary, now=now, message=message)
+        values: dict[str, Any] = {
+            "status": state.status,
+            "secondary_status": state.secondary,
+            "transitions": list(state.transitions),
+            "last_modified_time": now,
+            **(extra or {}),
+        }
+        if failure_reason is not None:
+            values["failure_reason"] = failure_reason[:MAX_FAILURE_REASON]
+        if end or state.status in TERMINAL:
+            values.setdefault("training_end_time", now)
+        return repository.compare_and_set(
+            session, job_id=job.id, expected=(job.status, job.secondary_status), values=values
+        )
+
+    def status_of(self, name: str) -> Status:
+        with self._sessions() as session:
+            return Status(self._get(session, name).status)
+
+    def training_start(self, name: str) -> dt.datetime | None:
+        with self._sessions() as session:
+            return self._get(session, name).training_start_time
+
+    def set_fields(self, name: str, **values: Any) -> None:
+        """Record facts about a run (start time, metrics) that do not change the job's status."""
+        with self._sessions.begin() as session:
+            job = self._get(session, name)
+            for column, value in values.items():
+                setattr(job, column, value)
 
     def owns(self, arn: str) -> bool:
         """Whether `arn` names a training job that exists (the tagging API asks)."""
@@ -215,20 +258,29 @@ def _check_semantics(request: dict[str, Any]) -> None:
         raise ValidationError("AlgorithmSpecification is required.")
     if bool(algorithm.get("TrainingImage")) == bool(algorithm.get("AlgorithmName")):
         raise ValidationError("AlgorithmSpecification needs exactly one of TrainingImage or AlgorithmName.")
+    output = request["OutputDataConfig"]["S3OutputPath"]
+    try:
+        uris.parse_s3_uri(output)
+    except uris.UriError as error:
+        raise ValidationError(
+            f"OutputDataConfig.S3OutputPath {output!r} is not a usable s3:// URI: {error}"
+        ) from None
     channels = [c["ChannelName"] for c in request.get("InputDataConfig", [])]
     if len(channels) != len(set(channels)):
         raise ValidationError("InputDataConfig channel names must be unique.")
+    tagging.check_unique_keys(request.get("Tags", []))
 
 
 def _list_query(params: dict[str, Any], filters: dict[str, Any]) -> repository.ListQuery:
     sort_by = params.get("SortBy", "CreationTime")
     after = None
     if params.get("NextToken"):
-        cursor = tokens.decode(params["NextToken"], filters)
-        if len(cursor) != 2 or not isinstance(cursor[1], int):
+        # Every sort value travels as text: names and statuses as they are, creation times as ISO 8601.
+        text, last_id = tokens.decode(params["NextToken"], filters, kinds=(str, int))
+        value = parse_timestamp(text) if sort_by == "CreationTime" else text
+        if value is None:
             raise ValidationError("Invalid pagination token")
-        value = parse_timestamp(cursor[0]) if sort_by == "CreationTime" else cursor[0]
-        after = (value, cursor[1])
+        after = (value, last_id)
     return repository.ListQuery(
         name_contains=params.get("NameContains"),
         status_equals=params.get("StatusEquals"),

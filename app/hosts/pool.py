@@ -1,0 +1,78 @@
+"""The host pool: which hosts exist and how big they are, from a file or from this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class HostSpec:
+    name: str
+    vcpus: float
+    memory_gib: float
+    gpus: int
+    disk_gib: float
+
+
+class HostsFileError(ValueError):
+    """The hosts file cannot be read or describes an impossible host."""
+
+
+def configured_hosts(settings: Settings) -> list[HostSpec]:
+    """The hosts file's pool when one is given, else this machine as one host."""
+    if settings.hosts_file is not None:
+        return load_hosts_file(settings.hosts_file)
+    return [local_host(settings)]
+
+
+def local_host(settings: Settings) -> HostSpec:
+    """This machine, with the configured overcommit factors applied to CPU and memory."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    disk = shutil.disk_usage(settings.data_dir).free / GIB
+    return HostSpec(
+        name=socket.gethostname() or "localhost",
+        vcpus=float(cores * settings.cpu_overcommit),
+        memory_gib=round(memory * settings.memory_overcommit, 1),
+        gpus=count_gpus(),
+        disk_gib=round(disk, 1),
+    )
+
+
+def count_gpus() -> int:
+    """NVIDIA GPUs the driver exposes; none on machines without one."""
+    devices = Path("/proc/driver/nvidia/gpus")
+    return len(list(devices.iterdir())) if devices.is_dir() else 0
+
+
+def load_hosts_file(path: Path) -> list[HostSpec]:
+    """A JSON list of {"name", "vcpus", "memory_gib", "gpus", "disk_gib"}."""
+    try:
+        entries = json.loads(path.read_text())
+        hosts = [
+            HostSpec(
+                name=str(e["name"]),
+                vcpus=float(e["vcpus"]),
+                memory_gib=float(e["memory_gib"]),
+                gpus=int(e.get("gpus", 0)),
+                disk_gib=float(e.get("disk_gib", 100)),
+            )
+            for e in entries
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise HostsFileError(f"cannot read hosts file {path}: {error}") from error
+    if not hosts or len({h.name for h in hosts}) != len(hosts):
+        raise HostsFileError(f"hosts file {path} must list at least one host, each with a unique name")
+    if any(min(h.vcpus, h.memory_gib, h.disk_gib) <= 0 or h.gpus < 0 for h in hosts):
+        raise HostsFileError(f"hosts file {path} has a host with no capacity")
+    return hosts

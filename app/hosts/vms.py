@@ -1,0 +1,83 @@
+"""VM records: states, and the queries that derive each host's free capacity from its live VMs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.db.models import Host, Vm
+from app.hosts.pool import HostSpec
+
+
+class VmState(StrEnum):
+    PENDING = "Pending"
+    PROVISIONING = "Provisioning"
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    STOPPING = "Stopping"
+    TERMINATED = "Terminated"
+
+
+LIVE = (VmState.PENDING, VmState.PROVISIONING, VmState.RUNNING, VmState.PAUSED, VmState.STOPPING)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    vcpus: float = 0.0
+    memory_gib: float = 0.0
+    gpus: float = 0.0
+    disk_gib: float = 0.0
+
+
+def sync_hosts(session: Session, specs: Iterable[HostSpec]) -> None:
+    """Make the hosts table match the configured pool; hosts still running VMs are kept."""
+    wanted = {spec.name: spec for spec in specs}
+    for spec in wanted.values():
+        session.merge(
+            Host(**{f: getattr(spec, f) for f in ("name", "vcpus", "memory_gib", "gpus", "disk_gib")})
+        )
+    busy = select(Vm.host).where(Vm.state.in_(LIVE))
+    session.execute(delete(Host).where(Host.name.not_in(wanted), Host.name.not_in(busy)))
+
+
+def usage_by_host(session: Session) -> dict[str, Usage]:
+    """Resources reserved by live VMs, per host: the only source of truth for capacity in use."""
+    rows = session.execute(
+        select(Vm.host, func.sum(Vm.vcpus), func.sum(Vm.memory_gib), func.sum(Vm.gpus), func.sum(Vm.disk_gib))
+        .where(Vm.state.in_(LIVE))
+        .group_by(Vm.host)
+    )
+    return {host: Usage(float(c), float(m), float(g), float(d)) for host, c, m, g, d in rows}
+
+
+def hosts(session: Session) -> list[Host]:
+    return list(session.scalars(select(Host).order_by(Host.name)))
+
+
+def live_vms(session: Session) -> list[Vm]:
+    return list(session.scalars(select(Vm).where(Vm.state.in_(LIVE))))
+
+
+def for_job(session: Session, job_id: int) -> list[Vm]:
+    return list(session.scalars(select(Vm).where(Vm.job_id == job_id).order_by(Vm.hostname)))
+
+
+def set_state(session: Session, vm_id: str, *, expected: Iterable[VmState], values: dict[str, Any]) -> bool:
+    """Compare-and-set on the VM's state; False when another writer moved it first."""
+    result = session.execute(update(Vm).where(Vm.id == vm_id, Vm.state.in_(tuple(expected))).values(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def terminate(session: Session, vm_id: str, *, now: dt.datetime, exit_code: int | None) -> None:
+    set_state(
+        session,
+        vm_id,
+        expected=LIVE,
+        values={"state": VmState.TERMINATED, "ended_at": now, "exit_code": exit_code},
+    )

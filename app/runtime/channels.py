@@ -1,0 +1,117 @@
+"""Input channels: each `InputDataConfig` entry lands in `input/data/<channel>/` of every VM.
+
+`s3://` URIs are read from the service's object store; `file://` paths (a local extension) are copied.
+`ShardedByS3Key` gives instance i of n every n-th object in key order, as SageMaker does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from app.storage import errors as storage_errors
+from app.storage import uris
+from app.storage.objects import ObjectStore
+
+
+class ChannelError(Exception):
+    """The job's input cannot be had; the message becomes a `ClientError:` failure reason."""
+
+
+def fetch_all(
+    request: dict[str, Any], *, store: ObjectStore, data_dir: Path, host_index: int, host_count: int
+) -> None:
+    for channel in request.get("InputDataConfig", []):
+        dest = data_dir / channel["ChannelName"]
+        dest.mkdir(parents=True, exist_ok=True)
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            raise ChannelError(f"Channel {channel['ChannelName']}: only S3DataSource is supported")
+        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
+        objects = list(_objects(store, source))
+        if sharded:
+            objects = objects[host_index::host_count]
+        for (bucket, key), relative in objects:
+            target = (dest / relative).resolve()
+            if not target.is_relative_to(dest.resolve()):
+                raise ChannelError(f"Object {relative!r} would land outside its channel directory")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if bucket == "file://":
+                shutil.copyfile(key, target)
+            else:
+                store.get_file(bucket, key, target)
+
+
+def _objects(store: ObjectStore, source: dict[str, Any]) -> Iterator[tuple[tuple[str, str], str]]:
+    """(location, path relative to the channel dir) for every object the data source names."""
+    uri = source["S3Uri"]
+    if uri.startswith("file://"):
+        yield from _local(Path(unquote(urlparse(uri).path)), uri)
+        return
+    parsed = _parse(uri)
+    if source["S3DataType"] == "ManifestFile":
+        yield from _manifest(store, parsed)
+        return
+    if source["S3DataType"] != "S3Prefix":
+        raise ChannelError(
+            f"S3DataType {source['S3DataType']} is not supported; use S3Prefix or ManifestFile"
+        )
+    found = False
+    for key in _keys(store, parsed.bucket, parsed.key):
+        found = True
+        base = parsed.key.rsplit("/", 1)[0] + "/" if "/" in parsed.key else ""
+        yield (parsed.bucket, key), key[len(base) :]
+    if not found:
+        raise ChannelError(
+            f'No S3 objects found under S3 URL "{uri}" given in input data source. '
+            "Please ensure that the bucket exists and that objects exist under that S3 prefix."
+        )
+
+
+def _keys(store: ObjectStore, bucket: str, prefix: str) -> Iterator[str]:
+    after = ""
+    while True:
+        try:
+            page = store.list_objects(bucket, prefix=prefix, after=after)
+        except storage_errors.NoSuchBucket:
+            return
+        for info in page.objects:
+            if not info.key.endswith("/"):
+                yield info.key
+        if not page.is_truncated or page.last is None:
+            return
+        after = page.last
+
+
+def _manifest(store: ObjectStore, manifest: uris.S3Uri) -> Iterator[tuple[tuple[str, str], str]]:
+    """A manifest is `[{"prefix": "s3://b/p/"}, "rel/key1", ...]`; each entry lands at its relative path."""
+    try:
+        entries = json.loads(store.read_object(manifest.bucket, manifest.key))
+        prefix = _parse(entries[0]["prefix"])
+    except storage_errors.StorageError as error:
+        raise ChannelError(f"Cannot read manifest {manifest}: {error}") from error
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise ChannelError(f"Manifest {manifest} is not a SageMaker manifest file: {error}") from error
+    for relative in entries[1:]:
+        yield (prefix.bucket, prefix.key + str(relative)), str(relative)
+
+
+def _local(root: Path, uri: str) -> Iterator[tuple[tuple[str, str], str]]:
+    if root.is_file():
+        yield ("file://", str(root)), root.name
+        return
+    if not root.is_dir():
+        raise ChannelError(f'No files found under "{uri}" given in input data source.')
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        yield ("file://", str(path)), str(path.relative_to(root))
+
+
+def _parse(uri: str) -> uris.S3Uri:
+    try:
+        return uris.parse_s3_uri(uri)
+    except uris.UriError as error:
+        raise ChannelError(f"Invalid S3 URI {uri!r}: {error}") from error

@@ -1,0 +1,58 @@
+"""FailureReason for a VM that exited non-zero: the failure file if the algorithm wrote one, else the log tail."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from app.runtime import contract
+
+MAX_REASON = 1024
+_TAIL_BYTES = 4096
+
+
+def reason(root: Path, log: Path, exit_code: int | None, *, instance_type: str, memory_gib: float) -> str:
+    """`AlgorithmError: ...` (or the algorithm's own `ClientError: ...`), at most 1024 characters."""
+    written = _read(contract.layout(root).failure_file)
+    tail = _tail(log)
+    code = f"exit code {exit_code}" if exit_code is None or exit_code >= 0 else _signal_name(exit_code)
+    if _out_of_memory(written + tail, exit_code):
+        text = (
+            f"AlgorithmError: the process ran out of memory: {instance_type} has {memory_gib:g} GiB "
+            f"({code}). Choose a larger instance type or use less memory."
+        )
+    elif written:
+        prefix = "" if written.startswith(("ClientError:", "AlgorithmError:")) else "AlgorithmError: "
+        text = f"{prefix}{written.strip()} ({code})"
+    else:
+        last = tail.strip().splitlines()[-5:]
+        text = f"AlgorithmError: {code}" + (": " + " | ".join(last) if last else "")
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def _out_of_memory(text: str, exit_code: int | None) -> bool:
+    return "MemoryError" in text or "Cannot allocate memory" in text or "std::bad_alloc" in text
+
+
+def _signal_name(exit_code: int) -> str:
+    try:
+        return f"killed by {signal.Signals(-exit_code).name}"
+    except ValueError:
+        return f"exit code {exit_code}"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[:MAX_REASON]
+    except OSError:
+        return ""
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - _TAIL_BYTES))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

@@ -1,0 +1,140 @@
+"""Runs placed jobs: one thread per job drives its VMs from Downloading to a truthful terminal status.
+
+    Downloading: write each VM's /opt/ml contract and fetch its channels
+    Training:    one process per VM; watch exits, stop requests, the deadline and the disk budget
+    Stopping:    SIGTERM every VM's process group, wait the grace period, then SIGKILL
+    Uploading:   package model.tar.gz / output.tar.gz (also after a stop or the deadline)
+    end:         Completed, Failed (with a FailureReason) or Stopped, every VM Terminated
+
+Paused VMs (SIGSTOP) keep their reservation and their clock: paused time counts against
+MaxRuntimeInSeconds, as billed time does on SageMaker.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock
+from app.db.models import Vm
+from app.hosts import vms
+from app.hosts.vms import VmState
+from app.jobs.service import TrainingJobService
+from app.jobs.status import Secondary, Status
+from app.runtime.executor import Executor
+from app.runtime.job_run import JobPlan, JobRun
+from app.storage.objects import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+
+class Supervisor:
+    """Owns the running jobs; the scheduler hands it plans, the API asks it to stop, pause and resume."""
+
+    def __init__(
+        self,
+        *,
+        jobs: TrainingJobService,
+        sessions: sessionmaker[Session],
+        executor: Executor,
+        store: ObjectStore,
+        work_dir: Path,
+        clock: Clock,
+        stop_grace_seconds: float,
+        on_finished: Callable[[], None],
+    ) -> None:
+        self._jobs = jobs
+        self._sessions = sessions
+        self._executor = executor
+        self._store = store
+        self._work_dir = work_dir
+        self._clock = clock
+        self._grace = stop_grace_seconds
+        self._on_finished = on_finished
+        self._runs: dict[str, JobRun] = {}
+        self.lock = threading.Lock()
+
+    def register(self, plan: JobPlan) -> JobRun:
+        """Reserve a run for a job being claimed; call with `lock` held, then `start` or `discard`."""
+        run = JobRun(
+            plan=plan,
+            jobs=self._jobs,
+            sessions=self._sessions,
+            executor=self._executor,
+            store=self._store,
+            work_dir=self._work_dir,
+            clock=self._clock,
+            grace_seconds=self._grace,
+        )
+        self._runs[plan.job_name] = run
+        return run
+
+    def discard(self, job_name: str) -> None:
+        self._runs.pop(job_name, None)
+
+    def start(self, run: JobRun) -> None:
+        thread = threading.Thread(
+            target=self._drive, args=(run,), name=f"job-{run.plan.job_name}", daemon=True
+        )
+        run.thread = thread
+        thread.start()
+
+    def stop(self, job_name: str) -> bool:
+        """Ask a running job to stop; False when no run holds it (nothing needs stopping)."""
+        with self.lock:
+            run = self._runs.get(job_name)
+        if run is None:
+            return False
+        run.request_stop()
+        return True
+
+    def pause(self, vm_id: str) -> bool:
+        return self._signal_vm(vm_id, VmState.RUNNING, VmState.PAUSED, signal.SIGSTOP)
+
+    def resume(self, vm_id: str) -> bool:
+        return self._signal_vm(vm_id, VmState.PAUSED, VmState.RUNNING, signal.SIGCONT)
+
+    def running(self) -> list[str]:
+        with self.lock:
+            return list(self._runs)
+
+    def shutdown(self, timeout: float) -> None:
+        """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""
+        with self.lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run.request_stop(reason="The service shut down while the job was running.")
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(timeout)
+
+    def _drive(self, run: JobRun) -> None:
+        try:
+            run.run()
+        except Exception:
+            logger.exception("job run crashed", extra={"job": run.plan.job_name})
+            self._jobs.transition(
+                run.plan.job_name,
+                status=Status.FAILED,
+                secondary=Secondary.FAILED,
+                failure_reason="InternalServerError: the service failed while running the job.",
+            )
+        finally:
+            with self.lock:
+                self._runs.pop(run.plan.job_name, None)
+            self._on_finished()
+
+    def _signal_vm(self, vm_id: str, expected: VmState, new: VmState, sig: int) -> bool:
+        with self._sessions.begin() as session:
+            vm = session.get(Vm, vm_id)
+            if vm is None or vm.pid is None:
+                return False
+            if not vms.set_state(session, vm_id, expected=[expected], values={"state": new}):
+                return False
+            self._executor.signal(vm.pid, sig)
+        return True

@@ -1,0 +1,63 @@
+"""Shared fixtures: settings on a temp data dir, the ASGI app in-process, the real server on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from tests.support.server import Server, running_server
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[TestClient]:
+    """The real ASGI app (lifespan included) driven in-process."""
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running_server(tmp_path / "data") as running:
+        yield running
+
+
+def sagemaker_client(url: str) -> Any:
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def sagemaker(server: Server) -> Any:
+    return sagemaker_client(server.url)
+
+
+def create_request(name: str, **overrides: Any) -> dict[str, Any]:
+    """A minimal valid CreateTrainingJob request."""
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+        "AlgorithmSpecification": {"TrainingImage": "mlp", "TrainingInputMode": "File"},
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+    }
+    request.update(overrides)
+    return request

@@ -1,0 +1,91 @@
+"""Start the real `sagelite serve` on a free port for end-to-end tests, and stop it without leftovers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def running_server(
+    data_dir: Path, *, env: Mapping[str, str] | None = None, port: int | None = None, timeout: float = 20.0
+) -> Iterator[Server]:
+    """Run the server in its own process group; kill the whole group on exit."""
+    port = port or free_port()
+    log = data_dir.parent / f"server-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process, log=log)
+    try:
+        wait_healthy(server, timeout=timeout)
+        yield server
+    finally:
+        stop(server)
+
+
+def wait_healthy(server: Server, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"server not healthy after {timeout}s:\n{server.log.read_text()}")
+
+
+def stop(server: Server, *, sig: int = signal.SIGTERM) -> None:
+    """Stop the server and everything it started (its process group)."""
+    if server.process.poll() is None:
+        _signal_group(server.process.pid, sig)
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _signal_group(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=10)
+    _signal_group(server.process.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
