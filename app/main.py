@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 
 from app import services as service_wiring
 from app.api.aws import protocol
-from app.api.rest import health, jobs, responses
+from app.api.rest import health, hosts, jobs, responses
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import migrate
@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.state.settings = settings
     app.router.add_route("/", protocol.endpoint, methods=["POST"], include_in_schema=False)
     app.include_router(jobs.router)
+    app.include_router(hosts.router)
     app.include_router(health.router)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)

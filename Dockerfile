@@ -1,0 +1,17 @@
+# sagelite in a container: the embedded default (SQLite + in-process scheduler and executor).
+FROM python:3.11-slim
+
+WORKDIR /srv/sagelite
+COPY pyproject.toml constraints.txt README.md alembic.ini ./
+COPY app ./app
+COPY migrations ./migrations
+RUN pip install --no-cache-dir -c constraints.txt -e . \
+    && useradd --create-home sagelite && mkdir -p /data && chown sagelite /data
+
+USER sagelite
+ENV SAGELITE_HOST=0.0.0.0 \
+    SAGELITE_DATA_DIR=/data
+VOLUME /data
+EXPOSE 8000
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["sagelite", "serve"]

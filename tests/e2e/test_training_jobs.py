@@ -1,0 +1,212 @@
+"""Jobs really run: real server, real boto3, real VM processes, bounded by timeouts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.conftest import create_request, sagemaker_client
+from tests.support.server import Server, running_server
+
+pytestmark = pytest.mark.e2e
+
+GRACE = 2.0
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A linearly separable CSV, label first, no header (SageMaker's built-in convention)."""
+    root = tmp_path_factory.mktemp("dataset")
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(1500, 6))
+    labels = (features[:, 0] - features[:, 1] > 0).astype(int)
+    np.savetxt(root / "train.csv", np.column_stack([labels, features]), delimiter=",", fmt="%.5f")
+    return root
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Server]:
+    env = {"SAGELITE_STOP_GRACE_SECONDS": str(GRACE), "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2"}
+    with running_server(tmp_path / "data", env=env) as server:
+        yield server
+
+
+def _job(name: str, dataset: Path, **overrides: Any) -> dict[str, Any]:
+    channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{dataset}"}}
+    request = create_request(
+        name,
+        AlgorithmSpecification={
+            "TrainingImage": "mlp",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}],
+        },
+        HyperParameters={"epochs": "5"},
+        InputDataConfig=[{"ChannelName": "train", "DataSource": channel}],
+    )
+    request.update(overrides)
+    return request
+
+
+def _wait(client: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
+        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return job
+        time.sleep(0.1)
+    raise TimeoutError(f"{name} did not finish in {timeout}s")
+
+
+def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError("condition not met")
+
+
+def _vms(server: Server, job: str) -> list[dict[str, Any]]:
+    vms: list[dict[str, Any]] = httpx.get(f"{server.url}/v1/vms", params={"job": job}).json()["vms"]
+    return vms
+
+
+def _model_tarball(server: Server, uri: str, dest: Path) -> list[str]:
+    """Fetch the artifact straight from the object store the server wrote (S3 API tested elsewhere)."""
+    from app.storage.objects import ObjectStore
+    from app.storage.uris import parse_s3_uri
+
+    parsed = parse_s3_uri(uri)
+    with ObjectStore(server.data_dir / "objects") as store:
+        store.get_file(parsed.bucket, parsed.key, dest)
+    with tarfile.open(dest) as archive:
+        return archive.getnames()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_two_instance_job_runs_on_two_vms_and_completes(live: Server, dataset: Path, tmp_path: Path) -> None:
+    client = sagemaker_client(live.url)
+    resources = {"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 1}
+    client.create_training_job(**_job("two-vms", dataset, ResourceConfig=resources))
+    job = _wait(client, "two-vms")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    steps = [t["Status"] for t in job["SecondaryStatusTransitions"]]
+    assert steps == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    vms = _vms(live, "two-vms")
+    assert sorted(vm["hostname"] for vm in vms) == ["algo-1", "algo-2"]
+    assert all(vm["state"] == "Terminated" and vm["exit_code"] == 0 for vm in vms)
+    assert len({vm["pid"] for vm in vms}) == 2
+    assert job["BillableTimeInSeconds"] >= 2
+    [metric] = job["FinalMetricDataList"]
+    assert metric["MetricName"] == "validation:accuracy" and metric["Value"] > 0.8
+    assert job["ModelArtifacts"]["S3ModelArtifacts"] == "s3://bucket/output/two-vms/output/model.tar.gz"
+    assert "model.json" in _model_tarball(live, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path / "m.tgz")
+    hosts = httpx.get(f"{live.url}/v1/hosts").json()["hosts"]
+    assert all(h["allocated"]["vcpus"] == 0 and h["free"] == h["capacity"] for h in hosts)
+
+
+def test_max_runtime_stops_the_job_and_still_packages_the_model(
+    live: Server, dataset: Path, tmp_path: Path
+) -> None:
+    client = sagemaker_client(live.url)
+    request = _job("deadline", dataset, HyperParameters={"epochs": "100000"})
+    request["StoppingCondition"] = {"MaxRuntimeInSeconds": 2}
+    client.create_training_job(**request)
+    job = _wait(client, "deadline", timeout=30)
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+    steps = [t["Status"] for t in job["SecondaryStatusTransitions"]]
+    assert steps[-3:] == ["MaxRuntimeExceeded", "Uploading", "MaxRuntimeExceeded"]
+    overshoot = (job["TrainingEndTime"] - job["TrainingStartTime"]).total_seconds() - 2
+    assert overshoot < GRACE + 3
+    assert "model.json" in _model_tarball(live, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path / "m.tgz")
+
+
+def test_stop_request_ends_a_running_job_stopped(live: Server, dataset: Path) -> None:
+    client = sagemaker_client(live.url)
+    client.create_training_job(**_job("to-stop", dataset, HyperParameters={"epochs": "100000"}))
+    _wait_for(lambda: client.describe_training_job(TrainingJobName="to-stop")["SecondaryStatus"] == "Training")
+    client.stop_training_job(TrainingJobName="to-stop")
+    job = _wait(client, "to-stop", timeout=30)
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-3:] == ["Stopping", "Uploading", "Stopped"]
+    assert all(_gone(vm["pid"]) for vm in _vms(live, "to-stop"))
+
+
+def test_bad_data_fails_the_job_with_a_readable_reason(live: Server, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "train.csv").write_text("1,2,3\n0,abc,4\n")
+    client = sagemaker_client(live.url)
+    client.create_training_job(**_job("bad-data", bad))
+    job = _wait(client, "bad-data")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError:")
+    assert len(job["FailureReason"]) <= 1024
+
+
+def test_missing_input_prefix_fails_in_downloading(live: Server) -> None:
+    client = sagemaker_client(live.url)
+    channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/nothing-here/"}}
+    client.create_training_job(**create_request("no-input", InputDataConfig=[{"ChannelName": "train",
+                                                                               "DataSource": channel}]))
+    job = _wait(client, "no-input")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: No S3 objects found")
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-2:] == ["Downloading", "Failed"]
+
+
+def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
+    client = sagemaker_client(live.url)
+    client.create_training_job(**_job("pausable", dataset, HyperParameters={"epochs": "100000"}))
+    [vm] = _wait_for(lambda: [v for v in _vms(live, "pausable") if v["state"] == "Running"])
+    paused = httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").json()
+    assert paused["state"] == "Paused"
+    assert _wait_for(lambda: Path(f"/proc/{vm['pid']}/stat").read_text().split()[2] == "T")
+    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").status_code == 400
+    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume").json()["state"] == "Running"
+    client.stop_training_job(TrainingJobName="pausable")
+    assert _wait(client, "pausable")["TrainingJobStatus"] == "Stopped"
+
+
+def test_a_job_that_never_fits_is_refused_at_create(live: Server) -> None:
+    client = sagemaker_client(live.url)
+    resources = {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 1}
+    with pytest.raises(client.exceptions.ResourceLimitExceeded, match="ml.p4d.24xlarge"):
+        client.create_training_job(**create_request("too-big", ResourceConfig=resources))
+
+
+def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path) -> None:
+    data = tmp_path / "data"
+    with running_server(data) as first:
+        client = sagemaker_client(first.url)
+        client.create_training_job(**_job("interrupted", dataset, HyperParameters={"epochs": "100000"}))
+        [vm] = _wait_for(lambda: [v for v in _vms(first, "interrupted") if v["state"] == "Running"])
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        assert not _gone(vm["pid"])  # the VM outlived its server: recovery must find it
+    with running_server(data) as second:
+        client = sagemaker_client(second.url)
+        job = client.describe_training_job(TrainingJobName="interrupted")
+        assert job["TrainingJobStatus"] == "Failed"
+        assert "service restarted" in job["FailureReason"]
+        assert _wait_for(lambda: _gone(vm["pid"]), timeout=10)
+        assert all(v["state"] == "Terminated" for v in _vms(second, "interrupted"))
+        hosts = httpx.get(f"{second.url}/v1/hosts").json()["hosts"]
+        assert all(h["allocated"]["vcpus"] == 0 for h in hosts)
