@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -32,10 +33,8 @@ def upload(
     With `CompressionType: NONE` the model is uploaded file by file under `output/model/`, as SageMaker does.
     """
     base = uris.parse_s3_uri(output_path.rstrip("/") + "/" + job_name + "/output/")
-    try:
+    with contextlib.suppress(storage_errors.BucketAlreadyOwnedByYou):
         store.create_bucket(base.bucket)
-    except storage_errors.BucketAlreadyOwnedByYou:
-        pass
     with tempfile.TemporaryDirectory(prefix="sagelite-pack-") as scratch:
         model = _merge(model_dirs, Path(scratch) / "model")
         output = _merge(output_dirs, Path(scratch) / "output")

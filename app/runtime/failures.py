@@ -1,4 +1,4 @@
-"""FailureReason for a VM that exited non-zero: the failure file if the algorithm wrote one, else the log tail."""
+"""FailureReason for a VM that exited non-zero: its failure file if it wrote one, else its log tail."""
 
 from __future__ import annotations
 

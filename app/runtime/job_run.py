@@ -21,7 +21,7 @@ from app.hosts import vms
 from app.hosts.vms import VmState
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
-from app.runtime import artifacts, channels, contract, failures
+from app.runtime import artifacts, channels, contract, failures, sources
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metrics import MetricScanner
 from app.storage.objects import ObjectStore
@@ -129,6 +129,7 @@ class JobRun:
         for index, vm in enumerate(self._vms):
             spec = _vm_spec(self.plan, vm.plan, hosts)
             paths = contract.write_config(spec, vm.root)
+            sources.fetch_code(request.get("HyperParameters", {}), store=self.store, code_dir=paths.code_dir)
             channels.fetch_all(
                 request,
                 store=self.store,
@@ -143,6 +144,8 @@ class JobRun:
         max_runtime = self.plan.request["StoppingCondition"]["MaxRuntimeInSeconds"]
         self._deadline = now + dt.timedelta(seconds=max_runtime)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("SAGELITE_")}
+        # User code that runs `python` must find the service's interpreter (and its numpy) first.
+        base_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), base_env.get("PATH", "")])
         for vm in self._vms:
             spec = LaunchSpec(
                 vm_id=vm.plan.id,

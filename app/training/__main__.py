@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.runtime import contract
-from app.training import registry
+from app.training import registry, script
 from app.training.context import Channel, StopFlag, TrainContext
 from app.training.errors import ClientError
 
@@ -66,15 +66,9 @@ def run(root: Path, *, stop: StopFlag) -> int:
 
 
 def run_script(spec: contract.VmSpec, paths: contract.Paths, *, stop: StopFlag) -> int:
-    """Script mode's seam: run the user's entry point (`sagemaker_program`, ContainerEntrypoint).
-
-    Not built yet; until then an image that names no built-in algorithm is the caller's error.
-    """
-    named = spec.training_image or spec.algorithm_name or "(none)"
-    raise ClientError(
-        f"training image {named!r} is not a built-in algorithm ({', '.join(sorted(registry.ALGORITHMS))}) "
-        "and script mode is not available yet"
-    )
+    """Script mode (see `app.training.script`): exec the user's entry point; returns only on error."""
+    script.exec_user_code(spec, paths)
+    return EXIT_ALGORITHM_ERROR  # not reached: exec replaced this process
 
 
 def _channel(spec: contract.ChannelSpec, paths: contract.Paths) -> Channel:

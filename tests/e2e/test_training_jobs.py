@@ -141,11 +141,17 @@ def test_max_runtime_stops_the_job_and_still_packages_the_model(
 def test_stop_request_ends_a_running_job_stopped(live: Server, dataset: Path) -> None:
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("to-stop", dataset, HyperParameters={"epochs": "100000"}))
-    _wait_for(lambda: client.describe_training_job(TrainingJobName="to-stop")["SecondaryStatus"] == "Training")
+    _wait_for(
+        lambda: client.describe_training_job(TrainingJobName="to-stop")["SecondaryStatus"] == "Training"
+    )
     client.stop_training_job(TrainingJobName="to-stop")
     job = _wait(client, "to-stop", timeout=30)
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
-    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-3:] == ["Stopping", "Uploading", "Stopped"]
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-3:] == [
+        "Stopping",
+        "Uploading",
+        "Stopped",
+    ]
     assert all(_gone(vm["pid"]) for vm in _vms(live, "to-stop"))
 
 
@@ -164,8 +170,9 @@ def test_bad_data_fails_the_job_with_a_readable_reason(live: Server, tmp_path: P
 def test_missing_input_prefix_fails_in_downloading(live: Server) -> None:
     client = sagemaker_client(live.url)
     channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/nothing-here/"}}
-    client.create_training_job(**create_request("no-input", InputDataConfig=[{"ChannelName": "train",
-                                                                               "DataSource": channel}]))
+    client.create_training_job(
+        **create_request("no-input", InputDataConfig=[{"ChannelName": "train", "DataSource": channel}])
+    )
     job = _wait(client, "no-input")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError: No S3 objects found")
@@ -188,7 +195,7 @@ def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
 def test_a_job_that_never_fits_is_refused_at_create(live: Server) -> None:
     client = sagemaker_client(live.url)
     resources = {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 1, "VolumeSizeInGB": 1}
-    with pytest.raises(client.exceptions.ResourceLimitExceeded, match="ml.p4d.24xlarge"):
+    with pytest.raises(client.exceptions.ResourceLimitExceeded, match=r"ml\.p4d\.24xlarge"):
         client.create_training_job(**create_request("too-big", ResourceConfig=resources))
 
 

@@ -1,0 +1,213 @@
+"""Script mode end to end: user code runs with the SageMaker contract, within its VM's limits."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import create_request, sagemaker_client
+from tests.support.server import Server, running_server
+
+pytestmark = pytest.mark.e2e
+
+TRAIN_SCRIPT = """
+import argparse, json, os, signal, sys, time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int, default=1)
+parser.add_argument("--model-dir", default=os.environ["SM_MODEL_DIR"])
+parser.add_argument("--train", default=os.environ["SM_CHANNEL_TRAIN"])
+args = parser.parse_args()
+
+files = sorted(os.listdir(args.train))
+for epoch in range(args.epochs):
+    print(f"epoch={epoch} loss={1.0 / (epoch + 1):.4f}", flush=True)
+with open(os.path.join(args.model_dir, "model.json"), "w") as f:
+    env = os.environ
+    json.dump({"files": files, "host": env["SM_CURRENT_HOST"], "hosts": json.loads(env["SM_HOSTS"]),
+               "cpus": env["SM_NUM_CPUS"], "job": env["TRAINING_JOB_NAME"]}, f)
+"""
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Server]:
+    env = {"SAGELITE_STOP_GRACE_SECONDS": "2", "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2"}
+    with running_server(tmp_path / "data", env=env) as server:
+        yield server
+
+
+def _source(tmp_path: Path, name: str, body: str) -> Path:
+    source = tmp_path / f"src-{name}"
+    source.mkdir()
+    (source / "train.py").write_text(textwrap.dedent(body))
+    return source
+
+
+def _script_job(
+    name: str, source: Path, data: Path, *, count: int = 1, instance_type: str = "ml.m5.large", **extra: Any
+) -> dict[str, Any]:
+    channel = {
+        "S3DataSource": {
+            "S3DataType": "S3Prefix",
+            "S3Uri": f"file://{data}",
+            "S3DataDistributionType": extra.pop("distribution", "FullyReplicated"),
+        }
+    }
+    return create_request(
+        name,
+        AlgorithmSpecification={
+            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-training:latest",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "train:loss", "Regex": r"loss=([0-9.]+)"}],
+        },
+        HyperParameters={
+            "sagemaker_program": json.dumps("train.py"),
+            "sagemaker_submit_directory": json.dumps(f"file://{source}"),
+            **extra.pop("hyperparameters", {}),
+        },
+        InputDataConfig=[{"ChannelName": "train", "DataSource": channel}],
+        ResourceConfig={"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": 1},
+        **extra,
+    )
+
+
+def _data(tmp_path: Path, files: int = 4) -> Path:
+    data = tmp_path / "data-in"
+    data.mkdir()
+    for index in range(files):
+        (data / f"part-{index}.csv").write_text(f"{index},1,2\n")
+    return data
+
+
+def _wait(client: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
+        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return job
+        time.sleep(0.1)
+    raise TimeoutError(f"{name} did not finish in {timeout}s")
+
+
+def _model(server: Server, uri: str, tmp_path: Path) -> dict[str, Any]:
+    import tarfile
+
+    from app.storage.objects import ObjectStore
+    from app.storage.uris import parse_s3_uri
+
+    parsed = parse_s3_uri(uri)
+    with ObjectStore(server.data_dir / "objects") as store:
+        store.get_file(parsed.bucket, parsed.key, tmp_path / "model.tar.gz")
+    with tarfile.open(tmp_path / "model.tar.gz") as archive:
+        member = archive.extractfile("model.json")
+        assert member is not None
+        loaded: dict[str, Any] = json.load(member)
+        return loaded
+
+
+def test_sagemaker_style_script_trains_and_writes_its_model(live: Server, tmp_path: Path) -> None:
+    client = sagemaker_client(live.url)
+    source, data = _source(tmp_path, "ok", TRAIN_SCRIPT), _data(tmp_path)
+    client.create_training_job(**_script_job("script", source, data, hyperparameters={"epochs": "3"}))
+    job = _wait(client, "script")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    model = _model(live, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path)
+    assert model == {
+        "files": ["part-0.csv", "part-1.csv", "part-2.csv", "part-3.csv"],
+        "host": "algo-1",
+        "hosts": ["algo-1"],
+        "cpus": "2",
+        "job": "script",
+    }
+    [loss] = job["FinalMetricDataList"]
+    assert loss["MetricName"] == "train:loss" and loss["Value"] == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_sharded_by_s3_key_gives_each_instance_half_of_the_files(live: Server, tmp_path: Path) -> None:
+    script = TRAIN_SCRIPT.replace('"model.json"', 'os.environ["SM_CURRENT_HOST"] + ".json"')
+    client = sagemaker_client(live.url)
+    request = _script_job(
+        "sharded", _source(tmp_path, "sh", script), _data(tmp_path), count=2, distribution="ShardedByS3Key"
+    )
+    client.create_training_job(**request)
+    job = _wait(client, "sharded")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    import tarfile
+
+    from app.storage.objects import ObjectStore
+    from app.storage.uris import parse_s3_uri
+
+    parsed = parse_s3_uri(job["ModelArtifacts"]["S3ModelArtifacts"])
+    with ObjectStore(live.data_dir / "objects") as store:
+        store.get_file(parsed.bucket, parsed.key, tmp_path / "m.tgz")
+    with tarfile.open(tmp_path / "m.tgz") as archive:
+        seen = {
+            name: json.load(archive.extractfile(name))["files"] for name in ("algo-1.json", "algo-2.json")
+        }  # type: ignore[arg-type]
+    assert seen == {"algo-1.json": ["part-0.csv", "part-2.csv"], "algo-2.json": ["part-1.csv", "part-3.csv"]}
+
+
+def test_a_crashing_vm_fails_the_job_and_stops_its_sibling(live: Server, tmp_path: Path) -> None:
+    script = """
+        import os, sys, time
+        if os.environ["SM_CURRENT_HOST"] == "algo-2":
+            raise ValueError("algo-2 broke on purpose")
+        time.sleep(600)
+    """
+    client = sagemaker_client(live.url)
+    client.create_training_job(
+        **_script_job("crash", _source(tmp_path, "c", script), _data(tmp_path), count=2)
+    )
+    job = _wait(client, "crash", timeout=30)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("AlgorithmError:")
+    assert "algo-2 broke on purpose" in job["FailureReason"]
+    vms = httpx.get(f"{live.url}/v1/vms", params={"job": "crash"}).json()["vms"]
+    codes = {vm["hostname"]: vm["exit_code"] for vm in vms}
+    assert codes["algo-2"] == 1 and codes["algo-1"] in (-15, -9)
+
+
+def test_a_memory_hog_is_stopped_and_reported(live: Server, tmp_path: Path) -> None:
+    script = """
+        hog = []
+        while True:
+            hog.append(bytearray(256 * 1024 * 1024))
+    """
+    client = sagemaker_client(live.url)
+    source = _source(tmp_path, "m", script)
+    client.create_training_job(**_script_job("hog", source, _data(tmp_path), instance_type="ml.t3.medium"))
+    job = _wait(client, "hog", timeout=60)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "ran out of memory" in job["FailureReason"] and "ml.t3.medium" in job["FailureReason"]
+
+
+def test_a_disk_hog_is_stopped_at_its_volume_size(live: Server, tmp_path: Path) -> None:
+    script = """
+        import os
+        block = b"x" * (16 * 1024 * 1024)
+        with open(os.path.join(os.environ["SM_MODEL_DIR"], "huge.bin"), "wb") as f:
+            while True:
+                f.write(block)
+                f.flush()
+    """
+    client = sagemaker_client(live.url)
+    client.create_training_job(**_script_job("disk", _source(tmp_path, "d", script), _data(tmp_path)))
+    job = _wait(client, "disk", timeout=60)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "VolumeSizeInGB" in job["FailureReason"]
+
+
+def test_an_image_without_an_entry_point_says_what_to_provide(live: Server, tmp_path: Path) -> None:
+    client = sagemaker_client(live.url)
+    image = {"TrainingImage": "my-registry/custom:1", "TrainingInputMode": "File"}
+    client.create_training_job(**create_request("no-entry", AlgorithmSpecification=image))
+    job = _wait(client, "no-entry")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError:") and "sagemaker_program" in job["FailureReason"]
