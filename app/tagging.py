@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,13 @@ from app.wire import tokens
 MAX_TAGS_PER_RESOURCE = 50
 
 
+def check_unique_keys(tags: list[dict[str, str]]) -> None:
+    """SageMaker refuses a request that gives the same tag key twice."""
+    repeated = sorted(key for key, count in Counter(t["Key"] for t in tags).items() if count > 1)
+    if repeated:
+        raise ValidationError(f"Duplicate tag key: {', '.join(repeated)}")
+
+
 class TagService:
     def __init__(self, *, sessions: sessionmaker[Session], resource_exists: Callable[[str], bool]) -> None:
         self._sessions = sessions
@@ -23,6 +31,7 @@ class TagService:
 
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
         """AddTags: insert or overwrite, keeping at most 50 tags on a resource."""
+        check_unique_keys(tags)
         self._require(arn)
         with self._sessions.begin() as session:
             existing = {t.key: t for t in session.scalars(select(Tag).where(Tag.resource_arn == arn))}
@@ -44,7 +53,7 @@ class TagService:
         self._require(arn)
         statement = select(Tag).where(Tag.resource_arn == arn)
         if next_token:
-            (after,) = tokens.decode(next_token, {"ResourceArn": arn})
+            (after,) = tokens.decode(next_token, {"ResourceArn": arn}, kinds=(str,))
             statement = statement.where(Tag.key > after)
         with self._sessions() as session:
             rows = list(session.scalars(statement.order_by(Tag.key).limit(max_results + 1)))

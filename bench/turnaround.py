@@ -5,7 +5,7 @@
 1. create → Completed wall time of a trivial script-mode job (boto3 over a socket, polling Describe
    every 10 ms) vs `python train.py` run directly: the overhead is the service's (goal p50 ≤ 250 ms).
 2. deadline overshoot: a job with MaxRuntimeInSeconds=1 whose script records when SIGTERM arrives;
-   overshoot = SIGTERM time − (TrainingStartTime + 1 s) (goal p99 ≤ 1 s).
+   overshoot = SIGTERM time - (TrainingStartTime + 1 s) (goal p99 ≤ 1 s).
 """
 
 from __future__ import annotations
@@ -104,23 +104,17 @@ def main() -> None:
                     sigterm_time(server.data_dir, job, tmp) - (job["TrainingStartTime"].timestamp() + 1)
                 )
     overhead = [s - statistics.median(direct) for s in service]
+    rows = {
+        "service create→Completed": service,
+        "direct python train.py": direct,
+        "overhead (service - direct)": overhead,
+        "deadline overshoot": overshoots,
+    }
     print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}")
-    print(
-        f"{'service create→Completed':28}{percentile(service, 0.5) * 1e3:10.0f}{percentile(service, 0.99) * 1e3:10.0f}"
-    )
-    print(
-        f"{'direct python train.py':28}{percentile(direct, 0.5) * 1e3:10.0f}{percentile(direct, 0.99) * 1e3:10.0f}"
-    )
-    print(
-        f"{'overhead (service − direct)':28}{percentile(overhead, 0.5) * 1e3:10.0f}{percentile(overhead, 0.99) * 1e3:10.0f}"
-    )
-    print(
-        f"{'deadline overshoot':28}{percentile(overshoots, 0.5) * 1e3:10.0f}{percentile(overshoots, 0.99) * 1e3:10.0f}"
-    )
-    print(
-        f"\nratio service/direct p50: {percentile(service, 0.5) / percentile(direct, 0.5):.1f}x "
-        f"(goal: overhead p50 ≤ 250 ms, overshoot p99 ≤ 1000 ms)"
-    )
+    for label, values in rows.items():
+        print(f"{label:28}{percentile(values, 0.5) * 1e3:10.0f}{percentile(values, 0.99) * 1e3:10.0f}")
+    ratio = percentile(service, 0.5) / percentile(direct, 0.5)
+    print(f"\nratio service/direct p50: {ratio:.1f}x (goal: overhead p50 ≤ 250 ms, overshoot p99 ≤ 1000 ms)")
 
 
 def sigterm_time(data_dir: Path, job: dict[str, Any], tmp: Path) -> float:

@@ -20,6 +20,7 @@ from app.wire import tokens
 from app.wire.validate import parse_timestamp
 
 MAX_FAILURE_REASON = 1024
+STOP_ATTEMPTS = 5
 
 
 class JobRuntime(Protocol):
@@ -126,13 +127,18 @@ class TrainingJobService:
 
     def stop(self, name: str) -> None:
         """StopTrainingJob: InProgress → Stopping; → Stopped once no VM holds work for the job."""
-        with self._sessions() as session:
-            job = self._get(session, name)
-        if job.status in TERMINAL or job.status == Status.STOPPING:
-            raise ValidationError(
-                f"The training job {job.name} cannot be stopped: its status is {job.status}."
-            )
-        if not self.transition(job.name, status=Status.STOPPING, secondary=Secondary.STOPPING):
+        # The runtime moves a running job on (Starting → Downloading → ...) between our read and our
+        # compare-and-set; losing that race is no reason to refuse the stop: read again and retry.
+        for _ in range(STOP_ATTEMPTS):
+            with self._sessions() as session:
+                job = self._get(session, name)
+            if job.status in TERMINAL or job.status == Status.STOPPING:
+                raise ValidationError(
+                    f"The training job {job.name} cannot be stopped: its status is {job.status}."
+                )
+            if self.transition(job.name, status=Status.STOPPING, secondary=Secondary.STOPPING):
+                break
+        else:
             raise ValidationError(
                 f"The training job {job.name} changed status while being stopped; try again."
             )
@@ -245,14 +251,16 @@ def _check_semantics(request: dict[str, Any]) -> None:
         raise ValidationError(
             "ResourceConfig is required: give InstanceType, InstanceCount and VolumeSizeInGB."
         )
-    if not resources.get("InstanceGroups"):
-        for member in ("InstanceType", "InstanceCount"):
-            if member not in resources:
-                raise ValidationError(
-                    f"ResourceConfig.{member} is required when InstanceGroups is not given."
-                )
-        if resources["InstanceCount"] < 1:
-            raise ValidationError("ResourceConfig.InstanceCount must be at least 1.")
+    if resources.get("InstanceGroups"):
+        raise ValidationError(
+            "ResourceConfig.InstanceGroups (heterogeneous clusters) is not supported yet; "
+            "give InstanceType and InstanceCount instead."
+        )
+    for member in ("InstanceType", "InstanceCount"):
+        if member not in resources:
+            raise ValidationError(f"ResourceConfig.{member} is required.")
+    if resources["InstanceCount"] < 1:
+        raise ValidationError("ResourceConfig.InstanceCount must be at least 1.")
     algorithm = request.get("AlgorithmSpecification")
     if algorithm is None:
         raise ValidationError("AlgorithmSpecification is required.")

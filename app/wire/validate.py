@@ -22,7 +22,10 @@ from app.wire import model
 
 
 def validate(operation: str, params: Any) -> dict[str, Any]:
-    """Return `params` unchanged if it satisfies the operation's input shape; raise otherwise."""
+    """Return `params`, null members dropped, if it satisfies the operation's input shape; raise otherwise.
+
+    A null member means the member is absent (as AWS reads it), so callers never see None values.
+    """
     if not isinstance(params, dict):
         raise SerializationError("Request body must be a JSON object")
     problems: list[str] = []
@@ -31,7 +34,17 @@ def validate(operation: str, params: Any) -> dict[str, Any]:
         count = len(problems)
         noun = "error" if count == 1 else "errors"
         raise ValidationError(f"{count} validation {noun} detected: " + "; ".join(problems))
-    return params
+    cleaned: dict[str, Any] = _without_nulls(params)
+    return cleaned
+
+
+def _without_nulls(value: Any) -> Any:
+    # Validation refused null list items and map values, so every None left is a member meaning "absent".
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _check(shape: Any, value: Any, path: str, problems: list[str]) -> None:
@@ -99,7 +112,7 @@ def _string(shape: Any, value: Any, path: str, problems: list[str]) -> None:
         problems.append(_failure(value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]"))
         return
     _size(shape, value, path, problems, "length")
-    pattern = shape.metadata.get("pattern")
+    pattern = PATTERN_EXTENSIONS.get(shape.name, shape.metadata.get("pattern"))
     if pattern and not _compiled(pattern).fullmatch(value):
         problems.append(_failure(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
 
@@ -107,6 +120,9 @@ def _string(shape: Any, value: Any, path: str, problems: list[str]) -> None:
 def _integer(shape: Any, value: Any, path: str, problems: list[str]) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(path, "an integer", value)
+    bits = _INTEGER_BITS[shape.type_name]
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise _type_error(path, f"a {bits}-bit integer", value)
     _size(shape, value, path, problems, "value")
 
 
@@ -153,6 +169,10 @@ def _render(value: Any) -> str:
     return text if len(text) <= 100 else text[:100] + "..."
 
 
+# Local extensions to the model: `file://` input channels read a directory of the server's machine.
+PATTERN_EXTENSIONS = {"S3Uri": "(https|s3)://([^/]+)/?(.*)|file:///.*"}
+
+
 @functools.cache
 def _compiled(pattern: str) -> regex.Pattern[str]:
     # The model's patterns are Java regexes: `regex` understands \p{L}, \p{Alnum} and friends.
@@ -168,11 +188,15 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
             return dt.datetime.fromtimestamp(value, tz=dt.UTC)
         if isinstance(value, str):
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+            # In UTC here, so an offset that pushes the time past year 1 or 9999 is refused, not stored.
+            return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     except (ValueError, OverflowError, OSError):
         return None
     return None
 
+
+# Java's int and long, as the AWS JSON protocol reads `integer` and `long` members.
+_INTEGER_BITS = {"integer": 32, "long": 64}
 
 _CHECKERS = {
     "structure": _structure,

@@ -38,14 +38,13 @@ async def endpoint(request: Request) -> Response:
             result = handler(services, params)
         else:
             result = await run_in_threadpool(handler, services, params)
+        body = encoding.aws_json(result)
     except ServiceError as error:
         return error_response(error, request_id)
     except Exception:
         logger.exception("unhandled error", extra={"request_id": request_id})
         return error_response(ServiceError("An internal error occurred."), request_id)
-    return Response(
-        encoding.aws_json(result), headers={"x-amzn-RequestId": request_id}, media_type=CONTENT_TYPE
-    )
+    return Response(body, headers={"x-amzn-RequestId": request_id}, media_type=CONTENT_TYPE)
 
 
 def error_response(error: ServiceError, request_id: str) -> Response:

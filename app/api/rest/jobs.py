@@ -41,7 +41,19 @@ async def list_jobs(
     NextToken: str | None = None,
 ) -> Any:
     given = {k: v for k, v in locals().items() if k != "request" and v is not None}
+    given |= {k: _epoch_or_text(given[k]) for k in _TIME_FILTERS if k in given}
     return _services(request).jobs.list(validate("ListTrainingJobs", given))
+
+
+_TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+
+
+def _epoch_or_text(value: str) -> float | str:
+    """A query string carries epoch seconds as text; the validator reads numbers as epoch seconds."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 @router.get("/{name}", summary="Describe a training job")

@@ -1,0 +1,233 @@
+"""The /v1 REST routes for curl and browsers: resource-style JSON, ISO 8601 times, problem-JSON errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.clock import FakeClock
+from app.config import Settings
+from app.main import create_app
+from app.scheduler import loop
+from tests.conftest import create_request
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+JOBS = "/v1/training-jobs"
+
+
+@pytest.fixture(autouse=True)
+def jobs_stay_put(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler thread is not started: no job runs, so every status below is the one the API set."""
+    monkeypatch.setattr(loop.Scheduler, "start", lambda self: None)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def rest(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield client
+
+
+def problem(response: httpx.Response, status: int, code: str) -> str:
+    """Assert an RFC 9457 problem response; return its detail."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["code"] == code and body["title"] == code
+    assert body["type"] == "about:blank"
+    detail: str = body["detail"]
+    assert detail
+    return detail
+
+
+def created(rest: TestClient, name: str, **overrides: Any) -> dict[str, Any]:
+    response = rest.post(JOBS, json=create_request(name, **overrides))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def listed(rest: TestClient, **params: Any) -> list[str]:
+    response = rest.get(JOBS, params=params)
+    assert response.status_code == 200, response.text
+    return [s["TrainingJobName"] for s in response.json()["TrainingJobSummaries"]]
+
+
+def iso(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, f"{value} has no time zone"
+    return parsed
+
+
+def test_create_returns_201_and_the_arn(rest: TestClient) -> None:
+    assert created(rest, "job-1") == {
+        "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1"
+    }
+
+
+def test_describe_uses_iso_8601_timestamps(rest: TestClient, clock: FakeClock) -> None:
+    created(rest, "job-1")
+    response = rest.get(f"{JOBS}/job-1")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    job = response.json()
+    assert job["TrainingJobName"] == "job-1"
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("InProgress", "Starting")
+    assert iso(job["CreationTime"]) == iso(job["LastModifiedTime"]) == START
+    assert iso(job["SecondaryStatusTransitions"][0]["StartTime"]) == START
+    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+    assert job["OutputDataConfig"]["KmsKeyId"] == ""
+
+
+def test_describe_is_case_insensitive_on_the_name(rest: TestClient) -> None:
+    created(rest, "Job-1")
+    assert rest.get(f"{JOBS}/JOB-1").json()["TrainingJobName"] == "Job-1"
+
+
+def test_list_with_filters(rest: TestClient, clock: FakeClock) -> None:
+    for name in ("b-job", "a-job", "c-job"):
+        created(rest, name)
+        clock.advance(60)
+    assert rest.post(f"{JOBS}/c-job/stop").status_code == 200
+    assert listed(rest) == ["b-job", "a-job", "c-job"]
+    assert listed(rest, SortBy="Name") == ["a-job", "b-job", "c-job"]
+    assert listed(rest, SortBy="CreationTime", SortOrder="Descending") == ["c-job", "a-job", "b-job"]
+    assert listed(rest, StatusEquals="Stopped") == ["c-job"]
+    assert listed(rest, StatusEquals="InProgress", SortBy="Name") == ["a-job", "b-job"]
+    assert listed(rest, NameContains="A-J") == ["a-job"]
+    assert listed(rest, CreationTimeAfter="2026-01-01T00:00:30Z") == ["a-job", "c-job"]
+    assert listed(rest, CreationTimeBefore="2026-01-01T00:01:00+00:00") == ["b-job"]
+    assert listed(rest, CreationTimeAfter=str(START.timestamp() + 90)) == ["c-job"]
+    assert listed(rest, CreationTimeBefore=str(int(START.timestamp()) + 1)) == ["b-job"]
+    problem(rest.get(JOBS, params={"CreationTimeAfter": "1e400"}), 400, "SerializationException")
+    assert listed(rest, LastModifiedTimeAfter="2026-01-01T00:02:30Z") == ["c-job"]
+    assert listed(rest, LastModifiedTimeBefore="2026-01-01T00:02:30Z") == ["b-job", "a-job"]
+    summary = rest.get(JOBS, params={"StatusEquals": "Stopped"}).json()["TrainingJobSummaries"][0]
+    assert iso(summary["CreationTime"]) == START + dt.timedelta(seconds=120)
+    assert iso(summary["TrainingEndTime"]) == START + dt.timedelta(seconds=180)
+
+
+def test_list_pages_through_every_job_once(rest: TestClient) -> None:
+    names = [f"job-{i:02d}" for i in range(12)]
+    for name in names:
+        created(rest, name)
+    seen: list[str] = []
+    params: dict[str, Any] = {"MaxResults": 5, "SortBy": "Name", "SortOrder": "Descending"}
+    for _ in range(10):
+        page = rest.get(JOBS, params=params).json()
+        seen += [s["TrainingJobName"] for s in page["TrainingJobSummaries"]]
+        if "NextToken" not in page:
+            break
+        params["NextToken"] = page["NextToken"]
+    assert seen == names[::-1]
+
+
+def test_list_refuses_bad_queries(rest: TestClient) -> None:
+    problem(rest.get(JOBS, params={"MaxResults": "many"}), 400, "ValidationException")
+    detail = problem(rest.get(JOBS, params={"MaxResults": 0}), 400, "ValidationException")
+    assert "Member must have value greater than or equal to 1" in detail
+    detail = problem(rest.get(JOBS, params={"StatusEquals": "Running"}), 400, "ValidationException")
+    assert "Member must satisfy enum value set" in detail
+    problem(rest.get(JOBS, params={"CreationTimeAfter": "yesterday"}), 400, "SerializationException")
+    problem(rest.get(JOBS, params={"MaxResults": 10**30}), 400, "SerializationException")
+    detail = problem(rest.get(JOBS, params={"NextToken": "garbage"}), 400, "ValidationException")
+    assert detail == "Invalid pagination token"
+
+
+def test_stop_returns_the_job_as_it_stands(rest: TestClient, clock: FakeClock) -> None:
+    created(rest, "job-1")
+    clock.advance(5)
+    response = rest.post(f"{JOBS}/job-1/stop")
+    assert response.status_code == 200
+    job = response.json()
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert iso(job["TrainingEndTime"]) == START + dt.timedelta(seconds=5)
+    detail = problem(rest.post(f"{JOBS}/job-1/stop"), 400, "ValidationException")
+    assert detail == "The training job job-1 cannot be stopped: its status is Stopped."
+
+
+def test_delete_returns_204_and_the_job_is_gone(rest: TestClient) -> None:
+    created(rest, "job-1")
+    rest.post(f"{JOBS}/job-1/stop")
+    response = rest.delete(f"{JOBS}/job-1")
+    assert response.status_code == 204
+    assert response.content == b""
+    problem(rest.get(f"{JOBS}/job-1"), 404, "ValidationException")
+    assert listed(rest) == []
+
+
+def test_deleting_a_running_job_is_a_conflict(rest: TestClient) -> None:
+    created(rest, "job-1")
+    detail = problem(rest.delete(f"{JOBS}/job-1"), 409, "ResourceInUse")
+    assert "InProgress" in detail
+    assert rest.get(f"{JOBS}/job-1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", f"{JOBS}/nope"), ("POST", f"{JOBS}/nope/stop"), ("DELETE", f"{JOBS}/nope")],
+)
+def test_unknown_jobs_are_404_problems(rest: TestClient, method: str, path: str) -> None:
+    detail = problem(rest.request(method, path), 404, "ValidationException")
+    assert detail == "Requested resource not found."
+
+
+def test_duplicates_are_409(rest: TestClient) -> None:
+    created(rest, "job-1")
+    detail = problem(rest.post(JOBS, json=create_request("JOB-1")), 409, "ResourceInUse")
+    assert "already exists" in detail
+
+
+def test_invalid_bodies_are_400_problems(rest: TestClient) -> None:
+    request = create_request("job-1")
+    del request["RoleArn"]
+    detail = problem(rest.post(JOBS, json=request), 400, "ValidationException")
+    assert detail == (
+        "1 validation error detected: "
+        "Value null at 'roleArn' failed to satisfy constraint: Member must not be null"
+    )
+    problem(
+        rest.post(JOBS, json=create_request("job-1", EnableNetworkIsolation="yes")),
+        400,
+        "SerializationException",
+    )
+    problem(rest.post(JOBS, json=[create_request("job-1")]), 400, "ValidationException")
+    malformed = rest.post(JOBS, content=b'{"TrainingJobName": ', headers={"content-type": "application/json"})
+    problem(malformed, 400, "ValidationException")
+    assert listed(rest) == []
+
+
+def test_invalid_names_in_the_path_are_400(rest: TestClient) -> None:
+    detail = problem(rest.get(f"{JOBS}/bad_name"), 400, "ValidationException")
+    assert "at 'trainingJobName' failed to satisfy constraint" in detail
+    problem(rest.delete(f"{JOBS}/{'a' * 64}"), 400, "ValidationException")
+
+
+def test_healthz(rest: TestClient) -> None:
+    response = rest.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_docs_and_openapi_are_served(rest: TestClient) -> None:
+    docs = rest.get("/docs")
+    assert docs.status_code == 200
+    assert "text/html" in docs.headers["content-type"]
+    assert "swagger" in docs.text.lower()
+    spec = rest.get("/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json()["paths"]
+    assert {"get", "post"} <= set(paths[JOBS])
+    assert {"get", "delete"} <= set(paths[JOBS + "/{name}"])
+    assert "post" in paths[JOBS + "/{name}/stop"]
+    assert "/healthz" in paths
+    assert "/" not in paths, "the AWS endpoint stays out of the REST documentation"

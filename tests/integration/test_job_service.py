@@ -1,0 +1,715 @@
+"""TrainingJobService over a real, migrated SQLite file with a fake clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import FakeClock
+from app.db import migrate
+from app.db.models import Tag
+from app.db.session import make_engine, make_session_factory
+from app.errors import NotFound, ResourceInUse, ResourceLimitExceeded, ValidationError
+from app.jobs import repository
+from app.jobs.service import Identity, TrainingJobService
+from app.jobs.status import IllegalTransition, Secondary, Status
+from app.tagging import TagService
+from tests.conftest import create_request
+
+IDENTITY = Identity(region="us-east-1", account_id="123456789012")
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+STATUSES = ("Completed", "Failed", "InProgress", "Stopped", "Stopping")
+
+
+class RecordingRuntime:
+    """Counts hints and stop requests; `holds_vms` says whether a stop must wait for VMs to wind down."""
+
+    def __init__(self) -> None:
+        self.hints = 0
+        self.stops: list[str] = []
+        self.holds_vms = False
+
+    def hint(self) -> None:
+        self.hints += 1
+
+    def stop_requested(self, job_name: str) -> bool:
+        self.stops.append(job_name)
+        return self.holds_vms
+
+
+def open_sessions(path: Path) -> tuple[sessionmaker[Session], Any]:
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    return make_session_factory(engine), engine
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    factory, engine = open_sessions(tmp_path / "jobs.db")
+    yield factory
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def runtime() -> RecordingRuntime:
+    return RecordingRuntime()
+
+
+@pytest.fixture
+def jobs(sessions: sessionmaker[Session], clock: FakeClock, runtime: RecordingRuntime) -> TrainingJobService:
+    return TrainingJobService(sessions=sessions, identity=IDENTITY, clock=clock, runtime=runtime)
+
+
+def epoch(seconds: float) -> float:
+    """A wire timestamp (epoch seconds) `seconds` after the start of the fake clock."""
+    return START.timestamp() + seconds
+
+
+def names(page: dict[str, Any]) -> list[str]:
+    return [summary["TrainingJobName"] for summary in page["TrainingJobSummaries"]]
+
+
+def walk(jobs: TrainingJobService, page_size: int, between_pages: Any = None, **params: Any) -> list[str]:
+    """Every name ListTrainingJobs returns, page after page, calling `between_pages()` after each page."""
+    seen: list[str] = []
+    token = None
+    for _ in range(1000):
+        request = {**params, "MaxResults": page_size} | ({"NextToken": token} if token else {})
+        page = jobs.list(request)
+        assert len(page["TrainingJobSummaries"]) <= page_size
+        seen += names(page)
+        token = page.get("NextToken")
+        if token is None:
+            return seen
+        assert len(page["TrainingJobSummaries"]) == page_size, "only the last page may be short"
+        if between_pages is not None:
+            between_pages()
+    raise AssertionError("pagination never ended")
+
+
+# -- create and describe ------------------------------------------------------------------------------
+
+
+def test_create_returns_the_arn_and_wakes_the_runtime(
+    jobs: TrainingJobService, runtime: RecordingRuntime
+) -> None:
+    assert jobs.create(create_request("My-Job")) == {
+        "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job"
+    }
+    assert runtime.hints == 1
+
+
+def test_describe_a_new_job(jobs: TrainingJobService) -> None:
+    request = create_request("job-1", HyperParameters={"epochs": "3"})
+    jobs.create(request)
+    described = jobs.describe("job-1")
+    assert described["TrainingJobName"] == "job-1"
+    assert described["TrainingJobArn"] == "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1"
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Starting")
+    assert described["CreationTime"] == described["LastModifiedTime"] == START
+    assert described["CreationTime"].tzinfo is not None
+    assert described["SecondaryStatusTransitions"] == [
+        {"Status": "Starting", "StartTime": START, "StatusMessage": "Launching requested ML instances"}
+    ]
+    assert described["RoleArn"] == request["RoleArn"]
+    assert described["HyperParameters"] == {"epochs": "3"}
+    assert described["ResourceConfig"] == request["ResourceConfig"]
+    for absent in ("FailureReason", "TrainingStartTime", "TrainingEndTime", "ModelArtifacts", "Tags"):
+        assert absent not in described
+
+
+def test_create_fills_in_sagemakers_defaults(jobs: TrainingJobService) -> None:
+    channel = {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/data"}},
+    }
+    jobs.create(create_request("job-1", InputDataConfig=[channel]))
+    described = jobs.describe("job-1")
+    assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+    assert described["OutputDataConfig"] == {
+        "S3OutputPath": "s3://bucket/output",
+        "KmsKeyId": "",
+        "CompressionType": "GZIP",
+    }
+    assert described["HyperParameters"] == {}
+    assert described["EnableNetworkIsolation"] is False
+    assert described["EnableInterContainerTrafficEncryption"] is False
+    assert described["EnableManagedSpotTraining"] is False
+    (stored,) = described["InputDataConfig"]
+    assert stored["RecordWrapperType"] == "None" and stored["CompressionType"] == "None"
+    assert stored["DataSource"]["S3DataSource"]["S3DataDistributionType"] == "FullyReplicated"
+
+
+def test_given_values_win_over_defaults(jobs: TrainingJobService) -> None:
+    jobs.create(
+        create_request(
+            "job-1",
+            StoppingCondition={"MaxRuntimeInSeconds": 60},
+            OutputDataConfig={
+                "S3OutputPath": "s3://bucket/out",
+                "KmsKeyId": "key-1",
+                "CompressionType": "NONE",
+            },
+        )
+    )
+    described = jobs.describe("job-1")
+    assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 60}
+    assert described["OutputDataConfig"] == {
+        "S3OutputPath": "s3://bucket/out",
+        "KmsKeyId": "key-1",
+        "CompressionType": "NONE",
+    }
+
+
+def test_the_callers_request_is_not_modified(jobs: TrainingJobService) -> None:
+    request = create_request("job-1", Tags=[{"Key": "team", "Value": "ml"}])
+    before = repr(request)
+    jobs.create(request)
+    assert repr(request) == before
+
+
+def test_names_are_unique_case_insensitively(jobs: TrainingJobService) -> None:
+    jobs.create(create_request("Job-A"))
+    with pytest.raises(ResourceInUse) as caught:
+        jobs.create(create_request("job-a"))
+    assert "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-a" in caught.value.message
+    assert jobs.describe("JOB-A")["TrainingJobName"] == "Job-A"
+    assert names(jobs.list({})) == ["Job-A"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ResourceConfig": None}, "ResourceConfig is required"),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}},
+            "InstanceCount is required",
+        ),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0, "VolumeSizeInGB": 1}},
+            "InstanceCount must be at least 1",
+        ),
+        ({"AlgorithmSpecification": None}, "AlgorithmSpecification is required"),
+        (
+            {"AlgorithmSpecification": {"TrainingInputMode": "File"}},
+            "exactly one of TrainingImage or AlgorithmName",
+        ),
+        (
+            {
+                "AlgorithmSpecification": {
+                    "TrainingImage": "mlp",
+                    "AlgorithmName": "x",
+                    "TrainingInputMode": "File",
+                }
+            },
+            "exactly one of TrainingImage or AlgorithmName",
+        ),
+        ({"Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}, "Duplicate tag key: a"),
+    ],
+)
+def test_semantic_rules_beyond_the_model(
+    jobs: TrainingJobService, overrides: dict[str, Any], message: str
+) -> None:
+    request = {k: v for k, v in create_request("job-1", **overrides).items() if v is not None}
+    with pytest.raises(ValidationError, match=message):
+        jobs.create(request)
+    with pytest.raises(NotFound):
+        jobs.describe("job-1")
+
+
+def test_duplicate_channel_names_are_refused(jobs: TrainingJobService) -> None:
+    channel = {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/data"}},
+    }
+    with pytest.raises(ValidationError, match="channel names must be unique"):
+        jobs.create(create_request("job-1", InputDataConfig=[channel, channel]))
+
+
+def test_admission_sees_the_request_and_can_refuse_it(jobs: TrainingJobService) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def admit(request: dict[str, Any]) -> None:
+        seen.append(request)
+        if request["ResourceConfig"]["InstanceCount"] > 2:
+            raise ResourceLimitExceeded("too big")
+
+    jobs.admission = admit
+    jobs.create(create_request("small"))
+    big = create_request("big")
+    big["ResourceConfig"]["InstanceCount"] = 3
+    with pytest.raises(ResourceLimitExceeded):
+        jobs.create(big)
+    assert [r["TrainingJobName"] for r in seen] == ["small", "big"]
+    assert seen[0]["StoppingCondition"]["MaxRuntimeInSeconds"] == 86400, "admission sees what really applies"
+    assert names(jobs.list({})) == ["small"]
+
+
+def test_tags_given_at_create_are_stored_and_owned(
+    jobs: TrainingJobService, sessions: sessionmaker[Session]
+) -> None:
+    arn = jobs.create(create_request("job-1", Tags=[{"Key": "team", "Value": "ml"}]))["TrainingJobArn"]
+    tags = TagService(sessions=sessions, resource_exists=jobs.owns)
+    assert tags.list_tags(arn) == {"Tags": [{"Key": "team", "Value": "ml"}]}
+    assert jobs.owns(arn)
+    assert not jobs.owns(arn + "-other")
+
+
+def test_unknown_jobs_are_not_found(jobs: TrainingJobService) -> None:
+    for call in (jobs.describe, jobs.stop, jobs.delete):
+        with pytest.raises(NotFound) as caught:
+            call("nope")
+        assert caught.value.message == "Requested resource not found."
+        assert caught.value.aws_code == "ValidationException"
+    with pytest.raises(NotFound):
+        jobs.transition("nope", status=Status.FAILED, secondary=Secondary.FAILED)
+
+
+# -- the guarded status writer ------------------------------------------------------------------------
+
+
+def test_transition_stamps_times_and_appends_rows(jobs: TrainingJobService, clock: FakeClock) -> None:
+    jobs.create(create_request("job-1"))
+    clock.advance(5)
+    assert jobs.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+    clock.advance(10)
+    started = clock()
+    assert jobs.transition(
+        "job-1",
+        status=Status.IN_PROGRESS,
+        secondary=Secondary.TRAINING,
+        extra={"training_start_time": started},
+    )
+    clock.advance(100)
+    assert jobs.transition("job-1", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+    described = jobs.describe("job-1")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Completed", "Completed")
+    assert described["LastModifiedTime"] == clock()
+    assert described["TrainingStartTime"] == started
+    assert described["TrainingEndTime"] == clock()
+    assert described["TrainingTimeInSeconds"] == 100
+    assert [
+        (t["Status"], t["StartTime"], t.get("EndTime")) for t in described["SecondaryStatusTransitions"]
+    ] == [
+        ("Starting", START, START + dt.timedelta(seconds=5)),
+        ("Downloading", START + dt.timedelta(seconds=5), started),
+        ("Training", started, clock()),
+        ("Completed", clock(), clock()),
+    ]
+
+
+def test_transition_refuses_to_leave_a_terminal_state(jobs: TrainingJobService, clock: FakeClock) -> None:
+    jobs.create(create_request("job-1"))
+    assert jobs.transition("job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason="boom")
+    before = jobs.describe("job-1")
+    clock.advance(60)
+    for status, secondary in [
+        (Status.IN_PROGRESS, Secondary.TRAINING),
+        (Status.STOPPING, Secondary.STOPPING),
+        (Status.COMPLETED, Secondary.COMPLETED),
+        (Status.FAILED, Secondary.FAILED),
+    ]:
+        assert not jobs.transition("job-1", status=status, secondary=secondary)
+    assert jobs.describe("job-1") == before
+
+
+def test_transition_refuses_a_secondary_status_foreign_to_the_primary(jobs: TrainingJobService) -> None:
+    jobs.create(create_request("job-1"))
+    before = jobs.describe("job-1")
+    with pytest.raises(IllegalTransition):
+        jobs.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.COMPLETED)
+    assert jobs.describe("job-1") == before
+
+
+def another_writer_after_read(
+    monkeypatch: pytest.MonkeyPatch, read_number: int, move: Callable[[str], None]
+) -> None:
+    """Right after the service's `read_number`-th read of a job, another writer calls `move(name)`."""
+    real_get = repository.get
+    reads = 0
+
+    def get(session: Session, name: str) -> Any:
+        nonlocal reads
+        job = real_get(session, name)
+        reads += 1
+        if reads == read_number:
+            monkeypatch.setattr(repository, "get", real_get)
+            move(name)
+        return job
+
+    monkeypatch.setattr(repository, "get", get)
+
+
+def test_transition_loses_a_race_to_another_writer(
+    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs.create(create_request("job-1"))
+
+    def download(name: str) -> None:
+        assert jobs.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+
+    another_writer_after_read(monkeypatch, 1, download)
+    assert not jobs.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
+    described = jobs.describe("job-1")
+    assert described["SecondaryStatus"] == "Downloading"
+    assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == ["Starting", "Downloading"]
+
+
+def test_compare_and_set_checks_both_statuses(
+    jobs: TrainingJobService, sessions: sessionmaker[Session]
+) -> None:
+    jobs.create(create_request("job-1"))
+    with sessions.begin() as session:
+        job = repository.get(session, "job-1")
+        assert job is not None
+        job_id = job.id
+    with sessions.begin() as session:
+        stale = ("InProgress", "Downloading")
+        assert not repository.compare_and_set(
+            session, job_id=job_id, expected=stale, values={"status": "Failed"}
+        )
+        current = ("InProgress", "Starting")
+        assert repository.compare_and_set(
+            session, job_id=job_id, expected=current, values={"status": "Stopping"}
+        )
+    assert jobs.describe("job-1")["TrainingJobStatus"] == "Stopping"
+
+
+def test_failure_reasons_are_cut_to_1024_characters(jobs: TrainingJobService) -> None:
+    jobs.create(create_request("job-1"))
+    reason = "AlgorithmError: " + "x" * 2000
+    assert jobs.transition("job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=reason)
+    assert jobs.describe("job-1")["FailureReason"] == reason[:1024]
+
+
+# -- stop and delete ----------------------------------------------------------------------------------
+
+
+def test_stop_without_live_vms_ends_at_once(
+    jobs: TrainingJobService, clock: FakeClock, runtime: RecordingRuntime
+) -> None:
+    jobs.create(create_request("job-1"))
+    clock.advance(30)
+    jobs.stop("job-1")
+    described = jobs.describe("job-1")
+    assert runtime.stops == ["job-1"]
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert described["TrainingEndTime"] == described["LastModifiedTime"] == clock()
+    assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == [
+        "Starting",
+        "Stopping",
+        "Stopped",
+    ]
+    assert all("EndTime" in t for t in described["SecondaryStatusTransitions"])
+
+
+def test_stop_with_live_vms_waits_in_stopping(jobs: TrainingJobService, runtime: RecordingRuntime) -> None:
+    runtime.holds_vms = True
+    jobs.create(create_request("job-1"))
+    jobs.stop("job-1")
+    described = jobs.describe("job-1")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopping", "Stopping")
+    assert "TrainingEndTime" not in described
+    with pytest.raises(ValidationError, match="cannot be stopped: its status is Stopping"):
+        jobs.stop("job-1")
+    assert runtime.stops == ["job-1"]
+    # The runtime finishes the stop itself.
+    assert jobs.transition("job-1", status=Status.STOPPED, secondary=Secondary.STOPPED)
+    assert jobs.describe("job-1")["TrainingJobStatus"] == "Stopped"
+
+
+@pytest.mark.parametrize(
+    ("status", "secondary"),
+    [(Status.COMPLETED, Secondary.COMPLETED), (Status.FAILED, Secondary.FAILED)],
+)
+def test_stop_of_a_finished_job_names_its_status(
+    jobs: TrainingJobService, runtime: RecordingRuntime, status: Status, secondary: Secondary
+) -> None:
+    jobs.create(create_request("job-1"))
+    assert jobs.transition("job-1", status=status, secondary=secondary)
+    with pytest.raises(ValidationError) as caught:
+        jobs.stop("job-1")
+    assert caught.value.message == f"The training job job-1 cannot be stopped: its status is {status}."
+    assert runtime.stops == []
+    assert jobs.describe("job-1")["TrainingJobStatus"] == status
+
+
+def test_stop_retries_when_the_job_moves_on_meanwhile(
+    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs.create(create_request("job-1"))
+
+    def download(name: str) -> None:
+        assert jobs.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+
+    # Read 1 is the stop's own look at the job, read 2 the one inside its compare-and-set.
+    another_writer_after_read(monkeypatch, 2, download)
+    jobs.stop("job-1")
+    described = jobs.describe("job-1")
+    assert described["TrainingJobStatus"] == "Stopped"
+    assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == [
+        "Starting",
+        "Downloading",
+        "Stopping",
+        "Stopped",
+    ]
+
+
+def test_stop_that_loses_a_race_to_the_end_of_the_job_names_its_status(
+    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch, runtime: RecordingRuntime
+) -> None:
+    jobs.create(create_request("job-1"))
+
+    def complete(name: str) -> None:
+        assert jobs.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+
+    another_writer_after_read(monkeypatch, 2, complete)
+    with pytest.raises(ValidationError, match="cannot be stopped: its status is Completed"):
+        jobs.stop("job-1")
+    assert jobs.describe("job-1")["TrainingJobStatus"] == "Completed"
+    assert runtime.stops == []
+
+
+@pytest.mark.parametrize("holds_vms", [False, True])
+def test_delete_refuses_unfinished_jobs(
+    jobs: TrainingJobService, runtime: RecordingRuntime, holds_vms: bool
+) -> None:
+    runtime.holds_vms = holds_vms
+    jobs.create(create_request("job-1"))
+    with pytest.raises(ResourceInUse, match="job-1 is InProgress"):
+        jobs.delete("job-1")
+    if holds_vms:
+        jobs.stop("job-1")
+        with pytest.raises(ResourceInUse, match="job-1 is Stopping"):
+            jobs.delete("job-1")
+    assert jobs.describe("job-1")["TrainingJobName"] == "job-1"
+
+
+@pytest.mark.parametrize("finish", ["Completed", "Failed", "Stopped"])
+def test_delete_removes_a_finished_job_and_its_tags(
+    jobs: TrainingJobService, sessions: sessionmaker[Session], finish: str
+) -> None:
+    arn = jobs.create(create_request("job-1", Tags=[{"Key": "k", "Value": "v"}]))["TrainingJobArn"]
+    jobs.create(create_request("job-2", Tags=[{"Key": "k", "Value": "v"}]))
+    if finish == "Stopped":
+        jobs.stop("job-1")  # no live VMs: Stopped at once
+    else:
+        assert jobs.transition("job-1", status=Status(finish), secondary=Secondary(finish))
+    assert jobs.describe("job-1")["TrainingJobStatus"] == finish
+    jobs.delete("job-1")
+    with pytest.raises(NotFound):
+        jobs.describe("job-1")
+    assert not jobs.owns(arn)
+    with sessions() as session:
+        assert [t.resource_arn for t in session.scalars(select(Tag))] == [arn.replace("job-1", "job-2")]
+    with pytest.raises(NotFound):
+        jobs.delete("job-1")
+    jobs.create(create_request("JOB-1"))  # the name is free again
+    assert names(jobs.list({})) == ["job-2", "JOB-1"]
+
+
+# -- list: filters, sorting, pagination ----------------------------------------------------------------
+
+
+@pytest.fixture
+def populated(jobs: TrainingJobService, clock: FakeClock) -> TrainingJobService:
+    """Five jobs a minute apart: alpha Completed, Beta Failed, gamma InProgress, delta Stopped, eps."""
+    for name in ("alpha", "Beta", "gamma", "delta", "eps"):
+        jobs.create(create_request(name))
+        clock.advance(60)
+    assert jobs.transition("alpha", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+    clock.advance(60)
+    assert jobs.transition("Beta", status=Status.FAILED, secondary=Secondary.FAILED)
+    clock.advance(60)
+    jobs.stop("delta")
+    return jobs
+
+
+def test_list_defaults_to_creation_time_ascending(populated: TrainingJobService) -> None:
+    page = populated.list({})
+    assert names(page) == ["alpha", "Beta", "gamma", "delta", "eps"]
+    assert "NextToken" not in page
+    first = page["TrainingJobSummaries"][0]
+    assert first == {
+        "TrainingJobName": "alpha",
+        "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/alpha",
+        "CreationTime": START,
+        "LastModifiedTime": START + dt.timedelta(seconds=300),
+        "TrainingJobStatus": "Completed",
+        "SecondaryStatus": "Completed",
+        "TrainingEndTime": START + dt.timedelta(seconds=300),
+    }
+    assert "TrainingEndTime" not in page["TrainingJobSummaries"][2]
+
+
+def test_list_returns_ten_by_default(jobs: TrainingJobService) -> None:
+    for i in range(11):
+        jobs.create(create_request(f"job-{i:02d}"))
+    page = jobs.list({})
+    assert len(page["TrainingJobSummaries"]) == 10 and "NextToken" in page
+    assert names(jobs.list({"NextToken": page["NextToken"]})) == ["job-10"]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"NameContains": "a"}, ["alpha", "Beta", "gamma", "delta"]),
+        ({"NameContains": "BET"}, ["Beta"]),
+        ({"NameContains": "zzz"}, []),
+        ({"StatusEquals": "InProgress"}, ["gamma", "eps"]),
+        ({"StatusEquals": "Stopped"}, ["delta"]),
+        ({"StatusEquals": "Stopping"}, []),
+        ({"CreationTimeAfter": epoch(60)}, ["gamma", "delta", "eps"]),
+        ({"CreationTimeBefore": epoch(120)}, ["alpha", "Beta"]),
+        (
+            {"CreationTimeAfter": START.timestamp() + 59, "CreationTimeBefore": "2026-01-01T00:02:01Z"},
+            ["Beta", "gamma"],
+        ),
+        ({"LastModifiedTimeAfter": epoch(299)}, ["alpha", "Beta", "delta"]),
+        ({"LastModifiedTimeBefore": epoch(300)}, ["gamma", "eps"]),
+        ({"LastModifiedTimeAfter": "2026-01-01T00:05:30+00:00"}, ["Beta", "delta"]),
+        ({"NameContains": "e", "StatusEquals": "InProgress"}, ["eps"]),
+    ],
+)
+def test_list_filters(populated: TrainingJobService, params: dict[str, Any], expected: list[str]) -> None:
+    assert names(populated.list(params)) == expected
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "ascending"),
+    [
+        ("Name", ["Beta", "alpha", "delta", "eps", "gamma"]),
+        ("CreationTime", ["alpha", "Beta", "gamma", "delta", "eps"]),
+        ("Status", ["alpha", "Beta", "gamma", "eps", "delta"]),
+    ],
+)
+def test_list_sorts(populated: TrainingJobService, sort_by: str, ascending: list[str]) -> None:
+    assert names(populated.list({"SortBy": sort_by})) == ascending
+    assert names(populated.list({"SortBy": sort_by, "SortOrder": "Ascending"})) == ascending
+    assert names(populated.list({"SortBy": sort_by, "SortOrder": "Descending"})) == ascending[::-1]
+
+
+def test_a_token_only_serves_the_filters_it_was_issued_for(populated: TrainingJobService) -> None:
+    token = populated.list({"MaxResults": 2, "SortBy": "Name"})["NextToken"]
+    with pytest.raises(ValidationError, match="does not match"):
+        populated.list({"MaxResults": 2, "SortBy": "Status", "NextToken": token})
+    with pytest.raises(ValidationError, match="does not match"):
+        populated.list({"MaxResults": 2, "SortBy": "Name", "NameContains": "a", "NextToken": token})
+    # MaxResults may change between pages.
+    assert names(populated.list({"MaxResults": 5, "SortBy": "Name", "NextToken": token})) == [
+        "delta",
+        "eps",
+        "gamma",
+    ]
+    with pytest.raises(ValidationError, match="Invalid pagination token"):
+        populated.list({"NextToken": "garbage"})
+
+
+# 250 jobs: creation times repeat (the clock moves every third job), names are not in creation order,
+# and every status occurs, so each sort needs its id tie-break.
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingJobService, dict[str, tuple]]]:
+    factory, engine = open_sessions(tmp_path_factory.mktemp("many") / "jobs.db")
+    clock = FakeClock(START)
+    jobs = TrainingJobService(sessions=factory, identity=IDENTITY, clock=clock)
+    keys: dict[str, tuple] = {}
+    for i in range(250):
+        name = f"{'bAc'[i % 3]}job-{(i * 7) % 250:03d}"
+        jobs.create(create_request(name))
+        created = clock()
+        if i % 3 == 2:
+            clock.advance(1)
+        outcome = i % 5
+        if outcome == 1:
+            jobs.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+        elif outcome == 2:
+            jobs.transition(name, status=Status.FAILED, secondary=Secondary.FAILED)
+        elif outcome == 3:
+            jobs.stop(name)
+        elif outcome == 4:
+            jobs.transition(name, status=Status.STOPPING, secondary=Secondary.STOPPING)
+        status = jobs.describe(name)["TrainingJobStatus"]
+        keys[name] = (name, created, status, i)
+    yield jobs, keys
+    engine.dispose()
+
+
+SORTS = {"Name": 0, "CreationTime": 1, "Status": 2}
+
+
+WALKS = [
+    (sort_by, order, page_size)
+    for sort_by in sorted(SORTS)
+    for order in ("Ascending", "Descending")
+    for page_size in (7, 100)
+] + [("CreationTime", "Ascending", 1)]
+
+
+@pytest.mark.parametrize(("sort_by", "order", "page_size"), WALKS)
+def test_walking_250_jobs_sees_each_once_in_order(
+    many: tuple[TrainingJobService, dict[str, tuple]], page_size: int, sort_by: str, order: str
+) -> None:
+    jobs, keys = many
+    column = SORTS[sort_by]
+    expected = sorted(keys, key=lambda n: (keys[n][column], keys[n][3]), reverse=order == "Descending")
+    assert walk(jobs, page_size, SortBy=sort_by, SortOrder=order) == expected
+    assert {keys[n][2] for n in keys} == set(STATUSES)
+
+
+def test_walking_with_a_filter(many: tuple[TrainingJobService, dict[str, tuple]]) -> None:
+    jobs, keys = many
+    expected = sorted((n for n in keys if keys[n][2] == "Failed" and "A" in n), key=lambda n: (n, keys[n][3]))
+    assert walk(jobs, 3, SortBy="Name", StatusEquals="Failed", NameContains="a") == expected
+    assert len(expected) > 6
+
+
+@pytest.mark.parametrize("sort_by", sorted(SORTS))
+@pytest.mark.parametrize("order", ["Ascending", "Descending"])
+@pytest.mark.parametrize("new_jobs_created", ["later", "at the start"])
+def test_inserts_between_pages_cause_no_duplicates_or_gaps(
+    tmp_path: Path, sort_by: str, order: str, new_jobs_created: str
+) -> None:
+    factory, engine = open_sessions(tmp_path / "jobs.db")
+    clock = FakeClock(START)
+    jobs = TrainingJobService(sessions=factory, identity=IDENTITY, clock=clock)
+    original = [f"{'zam'[i % 3]}{i:03d}" for i in range(250)]
+    for i, name in enumerate(original):
+        jobs.create(create_request(name))
+        if i % 10 == 9:  # ten jobs share each creation time
+            clock.advance(1)
+    added: list[str] = []
+
+    def insert_more() -> None:
+        if new_jobs_created == "at the start":
+            clock.now = START  # ties with the first jobs' creation time, larger ids
+        for _ in range(3):
+            # New names sort before, inside and after the original names.
+            name = f"{'Nzb'[len(added) % 3]}new{len(added):03d}"
+            jobs.create(create_request(name))
+            added.append(name)
+            clock.advance(1)
+        jobs.stop(added[-1])
+
+    try:
+        seen = walk(jobs, 40, insert_more, SortBy=sort_by, SortOrder=order)
+    finally:
+        engine.dispose()
+    assert len(seen) == len(set(seen)), "a job appeared twice"
+    assert set(original) <= set(seen), f"skipped {sorted(set(original) - set(seen))}"
+    assert set(seen) <= set(original) | set(added)
+    if sort_by == "Name":
+        assert seen == sorted(seen, reverse=order == "Descending")
