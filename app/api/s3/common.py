@@ -1,0 +1,71 @@
+"""What every S3 handler shares: the addressed bucket/key, store calls off the event loop, metadata."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+import anyio.to_thread
+from starlette.datastructures import QueryParams
+
+from app.api.s3 import errors
+from app.storage.models import DEFAULT_CONTENT_TYPE, STORED_HEADERS, ObjectMeta
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_MAX_USER_METADATA = 2048
+_META_PREFIX = "x-amz-meta-"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The bucket and key a path-style request addresses (either may be empty)."""
+
+    bucket: str
+    key: str
+
+
+async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking store call in the worker threads (SQLite commits and fsyncs must not stall the loop)."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+def meta_from_headers(headers: Mapping[str, str]) -> ObjectMeta:
+    """Content-Type, the standard headers S3 stores, and x-amz-meta-* (names lower-cased, as S3 does)."""
+    user = {
+        name[len(_META_PREFIX) :]: value for name, value in headers.items() if name.startswith(_META_PREFIX)
+    }
+    if sum(len(name.encode()) + len(value.encode()) for name, value in user.items()) > _MAX_USER_METADATA:
+        raise errors.S3Error(
+            "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size."
+        )
+    stored = {name: headers.get(name.lower(), "") for name in STORED_HEADERS}
+    stored["Content-Encoding"] = _without_aws_chunked(stored["Content-Encoding"])
+    return ObjectMeta(
+        content_type=headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+        user_metadata=user,
+        headers={name: value for name, value in stored.items() if value},
+    )
+
+
+def _without_aws_chunked(value: str) -> str:
+    """aws-chunked describes the transfer, not the object: S3 drops it from the stored Content-Encoding."""
+    return ",".join(part for part in value.split(",") if part.strip().lower() not in ("aws-chunked", ""))
+
+
+def int_param(query: QueryParams, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter, clamped to `[low, high]` as S3 clamps max-keys and friends."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().lstrip("-").isdigit():
+        raise errors.invalid_argument(f"Provided {name} not an integer or within integer range", name, raw)
+    value = int(raw)
+    if value < low:
+        raise errors.invalid_argument(
+            f"Argument {name} must be an integer between {low} and 2147483647", name, raw
+        )
+    return min(value, high)

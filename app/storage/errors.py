@@ -1,0 +1,94 @@
+"""Errors of the object store; each carries the S3 error code and HTTP status it is rendered with."""
+
+from __future__ import annotations
+
+from app.storage import uris
+
+
+class StorageError(Exception):
+    """Base of every refusal by the object store."""
+
+    code = "InternalError"
+    http_status = 500
+
+    def __init__(self, message: str, **details: str) -> None:
+        super().__init__(message)
+        self.message = message
+        # Extra elements S3 puts in its <Error> body, e.g. BucketName, Key, UploadId.
+        self.details = details
+
+
+class NoSuchBucket(StorageError):
+    code = "NoSuchBucket"
+    http_status = 404
+
+
+class NoSuchKey(StorageError):
+    code = "NoSuchKey"
+    http_status = 404
+
+
+class NoSuchUpload(StorageError):
+    code = "NoSuchUpload"
+    http_status = 404
+
+
+class BucketAlreadyOwnedByYou(StorageError):
+    code = "BucketAlreadyOwnedByYou"
+    http_status = 409
+
+
+class BucketNotEmpty(StorageError):
+    code = "BucketNotEmpty"
+    http_status = 409
+
+
+class InvalidName(StorageError):
+    """A bucket name or key that `app.storage.uris` refuses; `code` is copied from the URI error."""
+
+    http_status = 400
+
+    def __init__(self, message: str, code: str, **details: str) -> None:
+        super().__init__(message, **details)
+        self.code = code
+
+
+class InvalidPart(StorageError):
+    code = "InvalidPart"
+    http_status = 400
+
+
+class InvalidPartOrder(StorageError):
+    code = "InvalidPartOrder"
+    http_status = 400
+
+
+class EntityTooSmall(StorageError):
+    code = "EntityTooSmall"
+    http_status = 400
+
+
+class InvalidRange(StorageError):
+    code = "InvalidRange"
+    http_status = 416
+
+
+class InvalidArgument(StorageError):
+    code = "InvalidArgument"
+    http_status = 400
+
+
+def check_bucket(name: str) -> str:
+    """`uris.check_bucket_name`, raising the store's error type."""
+    try:
+        return uris.check_bucket_name(name)
+    except uris.UriError as exc:
+        raise InvalidName(str(exc), exc.code, BucketName=name) from exc
+
+
+def check_key(key: str) -> str:
+    """`uris.check_key`, raising the store's error type."""
+    try:
+        return uris.check_key(key)
+    except uris.UriError as exc:
+        raise InvalidName(str(exc), exc.code, Key=key[:1024]) from exc

@@ -1,0 +1,5 @@
+"""Small shared type aliases of the storage package."""
+
+from __future__ import annotations
+
+Buffer = bytes | bytearray | memoryview
