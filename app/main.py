@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from app import services as service_wiring
+from app.api import s3
 from app.api.aws import protocol
+from app.api.dispatch import S3Dispatch
 from app.api.rest import health, hosts, jobs, responses
 from app.clock import Clock, utcnow
 from app.config import Settings
@@ -29,6 +31,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         migrate.upgrade(settings.resolved_database_url)
         app.state.services = service_wiring.build(settings, clock=clock)
         app.state.services.start()
+        app.state.s3 = s3.create_s3_app(app.state.services.store)
         logger.info("started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
@@ -45,6 +48,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(hosts.router)
     app.include_router(health.router)
+    app.add_middleware(S3Dispatch, state=app.state)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     return app

@@ -217,3 +217,39 @@ def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path
         assert all(v["state"] == "Terminated" for v in _vms(second, "interrupted"))
         hosts = httpx.get(f"{second.url}/v1/hosts").json()["hosts"]
         assert all(h["allocated"]["vcpus"] == 0 for h in hosts)
+
+
+def test_s3_dataset_in_and_model_out_through_the_s3_api(live: Server, dataset: Path, tmp_path: Path) -> None:
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=live.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    s3.create_bucket(Bucket="datasets")
+    s3.upload_file(str(dataset / "train.csv"), "datasets", "tabular/train/train.csv")
+    client = sagemaker_client(live.url)
+    channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://datasets/tabular/train/"}}
+    image = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+    request = create_request(
+        "via-s3",
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        HyperParameters={"predictor_type": "binary_classifier", "feature_dim": "6", "epochs": "5"},
+        InputDataConfig=[{"ChannelName": "train", "DataSource": channel}],
+        OutputDataConfig={"S3OutputPath": "s3://datasets/models"},
+    )
+    client.create_training_job(**request)
+    job = _wait(client, "via-s3")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    key = "models/via-s3/output/model.tar.gz"
+    assert job["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://datasets/{key}"
+    listed = s3.list_objects_v2(Bucket="datasets", Prefix="models/via-s3/output/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == [key, "models/via-s3/output/output.tar.gz"]
+    s3.download_file("datasets", key, str(tmp_path / "model.tar.gz"))
+    with tarfile.open(tmp_path / "model.tar.gz") as archive:
+        assert "model.json" in archive.getnames()
