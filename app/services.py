@@ -11,6 +11,7 @@ from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import session as db
 from app.hosts import pool, vms
+from app.jobs.metrics import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
 from app.runtime.executor import Executor, LocalExecutor
 from app.runtime.supervisor import Supervisor
@@ -27,6 +28,7 @@ class Services:
     sessions: sessionmaker[Session]
     jobs: TrainingJobService
     tags: TagService
+    metric_series: MetricSeries
     store: ObjectStore
     supervisor: Supervisor
     scheduler: Scheduler
@@ -54,8 +56,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     jobs = TrainingJobService(sessions=sessions, identity=identity, clock=clock)
     store = ObjectStore(settings.data_dir / "objects")
     scheduler: Scheduler
+    metric_series = MetricSeries(sessions=sessions)
     supervisor = Supervisor(
         jobs=jobs,
+        metric_series=metric_series,
         sessions=sessions,
         executor=executor or LocalExecutor(),
         store=store,
@@ -81,6 +85,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         sessions=sessions,
         jobs=jobs,
         tags=tags,
+        metric_series=metric_series,
         store=store,
         supervisor=supervisor,
         scheduler=scheduler,

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from app.db.models import TrainingJob
+from app.training import registry
 from app.wire import model
 
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
@@ -35,6 +36,12 @@ def with_defaults(request: dict[str, Any]) -> dict[str, Any]:
     algorithm = stored.get("AlgorithmSpecification")
     if algorithm is not None:
         algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
+        builtin = registry.resolve(
+            training_image=algorithm.get("TrainingImage"), algorithm_name=algorithm.get("AlgorithmName")
+        )
+        if builtin is not None and not algorithm.get("MetricDefinitions"):
+            # Built-in algorithms come with their metrics defined, as SageMaker's do.
+            algorithm["MetricDefinitions"] = builtin.metric_definitions()
     for channel in stored.get("InputDataConfig", []):
         channel.setdefault("RecordWrapperType", "None")
         channel.setdefault("CompressionType", "None")

@@ -61,7 +61,7 @@ def _objects(store: ObjectStore, source: dict[str, Any]) -> Iterator[tuple[tuple
             f"S3DataType {source['S3DataType']} is not supported; use S3Prefix or ManifestFile"
         )
     found = False
-    for key in _keys(store, parsed.bucket, parsed.key):
+    for key in keys_under(store, parsed.bucket, parsed.key):
         found = True
         base = parsed.key.rsplit("/", 1)[0] + "/" if "/" in parsed.key else ""
         yield (parsed.bucket, key), key[len(base) :]
@@ -72,7 +72,8 @@ def _objects(store: ObjectStore, source: dict[str, Any]) -> Iterator[tuple[tuple
         )
 
 
-def _keys(store: ObjectStore, bucket: str, prefix: str) -> Iterator[str]:
+def keys_under(store: ObjectStore, bucket: str, prefix: str) -> Iterator[str]:
+    """Every key under `prefix`, in key order; none when the bucket does not exist."""
     after = ""
     while True:
         try:

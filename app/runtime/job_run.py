@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.hosts import vms
 from app.hosts.vms import VmState
+from app.jobs.metrics import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
-from app.runtime import artifacts, channels, contract, failures, sources
+from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metrics import MetricScanner
 from app.storage.objects import ObjectStore
@@ -47,6 +48,7 @@ class VmPlan:
 
 @dataclass(frozen=True, slots=True)
 class JobPlan:
+    job_id: int
     job_name: str
     job_arn: str
     request: dict[str, Any]
@@ -75,6 +77,7 @@ class _Vm:
 class JobRun:
     plan: JobPlan
     jobs: TrainingJobService
+    metric_series: MetricSeries
     sessions: sessionmaker[Session]
     executor: Executor
     store: ObjectStore
@@ -99,7 +102,7 @@ class JobRun:
             _Vm(
                 plan=p,
                 root=self.work_dir / "vms" / p.id,
-                log=self.work_dir / "logs" / name / f"{p.hostname}-{epoch}.log",
+                log=logs.stream_path(self.work_dir, name, p.hostname, epoch),
             )
             for p in self.plan.vms
         ]
@@ -130,6 +133,9 @@ class JobRun:
             spec = _vm_spec(self.plan, vm.plan, hosts)
             paths = contract.write_config(spec, vm.root)
             sources.fetch_code(request.get("HyperParameters", {}), store=self.store, code_dir=paths.code_dir)
+            checkpoints.restore(
+                request.get("CheckpointConfig"), store=self.store, local=paths.checkpoints_dir
+            )
             channels.fetch_all(
                 request,
                 store=self.store,
@@ -204,7 +210,7 @@ class JobRun:
             if over is not None:
                 self._terminate_all()
                 return Outcome(Status.FAILED, Secondary.FAILED, over)
-            self._metrics.scan([vm.log for vm in self._vms], now)
+            self._scan_metrics(now)
             remaining = (self._deadline - now).total_seconds()
             self._wake.wait(timeout=max(0.0, min(_WATCH_INTERVAL, remaining)))
             self._wake.clear()
@@ -232,10 +238,11 @@ class JobRun:
     def _finish(self, outcome: Outcome) -> None:
         name = self.plan.job_name
         self._collect_exits()
-        self._metrics.scan([vm.log for vm in self._vms], self.clock())
+        self._scan_metrics(self.clock())
         extra: dict[str, Any] = {}
         if self._metrics.latest:
             extra["final_metrics"] = self._metrics.final_metrics()
+        self._save_checkpoints()
         if outcome.package and outcome.status != Status.FAILED:
             # Stops and deadlines go Stopping → Uploading too: whatever the model directory holds is kept.
             uploading = Status.IN_PROGRESS if outcome.status == Status.COMPLETED else Status.STOPPING
@@ -270,6 +277,17 @@ class JobRun:
             _remove_tree(vm.root)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _save_checkpoints(self) -> None:
+        config = self.plan.request.get("CheckpointConfig")
+        for vm in self._vms:
+            try:
+                checkpoints.save(config, store=self.store, local=contract.layout(vm.root).checkpoints_dir)
+            except Exception:
+                logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
+
+    def _scan_metrics(self, now: dt.datetime) -> None:
+        self.metric_series.record(self.plan.job_id, self._metrics.scan([vm.log for vm in self._vms], now))
 
     def _advance(self, secondary: Secondary) -> bool:
         return self.jobs.transition(self.plan.job_name, status=Status.IN_PROGRESS, secondary=secondary)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.jobs.metrics import Point
+
 
 @dataclass
 class MetricScanner:
@@ -21,12 +23,15 @@ class MetricScanner:
     def __post_init__(self) -> None:
         self._patterns = [(d["Name"], _compile(d["Regex"])) for d in self.definitions]
 
-    def scan(self, logs: Iterable[Path], now: dt.datetime) -> None:
+    def scan(self, logs: Iterable[Path], now: dt.datetime) -> list[Point]:
+        """Read what the logs gained since the last scan; returns the new metric values found."""
         if not self._patterns:
-            return
+            return []
+        found: list[Point] = []
         for path in logs:
             for line in self._new_lines(path):
-                self._match(line, now)
+                found.extend(self._match(line, now))
+        return found
 
     def final_metrics(self) -> list[dict[str, Any]]:
         """FinalMetricDataList: the last value seen of each metric, with when it was seen."""
@@ -47,16 +52,19 @@ class MetricScanner:
         self._offsets[path] = offset + complete
         return data[:complete].decode("utf-8", "replace").splitlines()
 
-    def _match(self, line: str, now: dt.datetime) -> None:
+    def _match(self, line: str, now: dt.datetime) -> list[Point]:
+        points = []
         for name, pattern in self._patterns:
-            if pattern is None:
+            found = pattern.search(line) if pattern is not None else None
+            if not found or not found.groups():
                 continue
-            found = pattern.search(line)
-            if found and found.groups():
-                try:
-                    self.latest[name] = (float(found.group(1)), now)
-                except ValueError:
-                    continue
+            try:
+                value = float(found.group(1))
+            except (TypeError, ValueError):
+                continue
+            self.latest[name] = (value, now)
+            points.append(Point(name, value, now))
+        return points
 
 
 def _compile(expression: str) -> re.Pattern[str] | None:

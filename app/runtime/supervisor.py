@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from app.clock import Clock
 from app.db.models import Vm
 from app.hosts import vms
 from app.hosts.vms import VmState
+from app.jobs.metrics import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
 from app.runtime.executor import Executor
@@ -40,6 +42,7 @@ class Supervisor:
         self,
         *,
         jobs: TrainingJobService,
+        metric_series: MetricSeries,
         sessions: sessionmaker[Session],
         executor: Executor,
         store: ObjectStore,
@@ -49,6 +52,7 @@ class Supervisor:
         on_finished: Callable[[], None],
     ) -> None:
         self._jobs = jobs
+        self._metric_series = metric_series
         self._sessions = sessions
         self._executor = executor
         self._store = store
@@ -64,6 +68,7 @@ class Supervisor:
         run = JobRun(
             plan=plan,
             jobs=self._jobs,
+            metric_series=self._metric_series,
             sessions=self._sessions,
             executor=self._executor,
             store=self._store,
@@ -102,6 +107,15 @@ class Supervisor:
     def running(self) -> list[str]:
         with self.lock:
             return list(self._runs)
+
+    def join_all(self, timeout: float) -> bool:
+        """Wait for the started runs' threads to end; False if some still run after `timeout` seconds."""
+        give_up = time.monotonic() + timeout
+        with self.lock:
+            threads = [run.thread for run in self._runs.values() if run.thread is not None]
+        for thread in threads:
+            thread.join(max(0.0, give_up - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
     def shutdown(self, timeout: float) -> None:
         """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""

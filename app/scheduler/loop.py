@@ -164,7 +164,7 @@ class Scheduler:
             for index, host in enumerate(host_names, start=1)
         )
         run = self._supervisor.register(
-            JobPlan(job_name=job.name, job_arn=job.arn, request=job.request, vms=plans)
+            JobPlan(job_id=job.id, job_name=job.name, job_arn=job.arn, request=job.request, vms=plans)
         )
         deadline = now + dt.timedelta(seconds=max_runtime + self._grace)
         with self._sessions.begin() as session:

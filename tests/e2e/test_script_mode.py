@@ -211,3 +211,40 @@ def test_an_image_without_an_entry_point_says_what_to_provide(live: Server, tmp_
     job = _wait(client, "no-entry")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError:") and "sagemaker_program" in job["FailureReason"]
+
+
+def test_logs_and_metric_series_are_served(live: Server, tmp_path: Path) -> None:
+    client = sagemaker_client(live.url)
+    source, data = _source(tmp_path, "logs", TRAIN_SCRIPT), _data(tmp_path)
+    client.create_training_job(**_script_job("watched", source, data, hyperparameters={"epochs": "3"}))
+    with httpx.stream(
+        "GET", f"{live.url}/v1/training-jobs/watched/logs", params={"follow": "true"}, timeout=60
+    ) as response:
+        followed = [line for line in response.iter_lines() if line]
+    assert "[algo-1] epoch=2 loss=0.3333" in followed
+    assert _wait(client, "watched")["TrainingJobStatus"] == "Completed"
+    body = httpx.get(f"{live.url}/v1/training-jobs/watched/logs").text
+    assert body.splitlines() == followed
+    series = httpx.get(f"{live.url}/v1/training-jobs/watched/metrics").json()
+    assert [round(p["value"], 4) for p in series["metrics"]["train:loss"]] == [1.0, 0.5, 0.3333]
+    assert series["final"][0]["MetricName"] == "train:loss"
+    assert httpx.get(f"{live.url}/v1/training-jobs/nope/logs").status_code == 404
+
+
+def test_checkpoints_are_restored_into_a_resubmitted_job(live: Server, tmp_path: Path) -> None:
+    script = """
+        import json, os
+        checkpoints = os.path.join(os.environ["SAGEMAKER_BASE_DIR"], "checkpoints")
+        seen = sorted(os.listdir(checkpoints))
+        open(os.path.join(checkpoints, f"run-{len(seen)}"), "w").write("state")
+        json.dump({"seen": seen}, open(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"), "w"))
+    """
+    client = sagemaker_client(live.url)
+    source, data = _source(tmp_path, "ckpt", script), _data(tmp_path)
+    config = {"S3Uri": "s3://bucket/checkpoints/resumable"}
+    client.create_training_job(**_script_job("first", source, data, CheckpointConfig=config))
+    first = _wait(client, "first")
+    client.create_training_job(**_script_job("second", source, data, CheckpointConfig=config))
+    second = _wait(client, "second")
+    assert _model(live, first["ModelArtifacts"]["S3ModelArtifacts"], tmp_path) == {"seen": []}
+    assert _model(live, second["ModelArtifacts"]["S3ModelArtifacts"], tmp_path) == {"seen": ["run-0"]}

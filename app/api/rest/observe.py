@@ -1,0 +1,75 @@
+"""Watching a job: `/v1/training-jobs/{name}/logs` (optionally followed) and `/metrics`.
+
+Logs are plain text, one line per log line, prefixed with the VM (`[algo-1] ...`); `?follow=true`
+keeps the response open and streams new lines until the job has ended and every line was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from app.api.rest.responses import JSON
+from app.jobs.status import TERMINAL
+from app.runtime import logs
+from app.services import Services
+
+router = APIRouter(prefix="/v1/training-jobs", tags=["training jobs"], default_response_class=JSON)
+
+FOLLOW_POLL_SECONDS = 0.25
+
+
+@router.get("/{name}/metrics", summary="Metric time series found by MetricDefinitions, and final values")
+async def metrics(request: Request, name: str) -> Any:
+    services: Services = request.app.state.services
+    return await run_in_threadpool(services.metric_series.series, name)
+
+
+@router.get("/{name}/logs", summary="The job's log lines from every VM; `?follow=true` streams until it ends")
+async def job_logs(request: Request, name: str, follow: bool = False, host: str | None = None) -> Any:
+    services: Services = request.app.state.services
+    job = services.jobs.describe(name)  # 404s for unknown jobs before any streaming starts
+    tail = _Tail(services.settings.data_dir, job["TrainingJobName"], host)
+
+    async def lines() -> AsyncIterator[bytes]:
+        while True:
+            done = not follow or services.jobs.status_of(name) in TERMINAL
+            chunk = await run_in_threadpool(tail.read)
+            if chunk:
+                yield chunk
+            if done:
+                return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+    return StreamingResponse(lines(), media_type="text/plain; charset=utf-8")
+
+
+class _Tail:
+    """Complete lines added to a job's streams since the last read."""
+
+    def __init__(self, work_dir: Path, job_name: str, host: str | None) -> None:
+        self._work_dir, self._job, self._host = work_dir, job_name, host
+        self._offsets: dict[Path, int] = {}
+
+    def read(self) -> bytes:
+        out: list[bytes] = []
+        for stream in logs.streams(self._work_dir, self._job):
+            if self._host is not None and stream.host != self._host:
+                continue
+            offset = self._offsets.get(stream.path, 0)
+            with stream.path.open("rb") as f:
+                f.seek(offset)
+                data = f.read()
+            complete = data.rfind(b"\n") + 1
+            self._offsets[stream.path] = offset + complete
+            prefix = f"[{stream.host}] ".encode()
+            out.extend(prefix + line + b"\n" for line in data[:complete].splitlines())
+        return b"".join(out)
