@@ -13,7 +13,7 @@ from app import services as service_wiring
 from app.api import s3
 from app.api.aws import protocol
 from app.api.dispatch import S3Dispatch
-from app.api.rest import health, hosts, jobs, observe, responses
+from app.api.rest import health, hosts, jobs, objects, observe, responses
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import migrate
@@ -46,6 +46,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.state.settings = settings
     app.router.add_route("/", protocol.endpoint, methods=["POST"], include_in_schema=False)
     app.include_router(jobs.router)
+    app.include_router(objects.router)
     app.include_router(observe.router)
     app.include_router(hosts.router)
     app.include_router(health.router)

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.storage import checksums, tar, uris
 from app.storage import errors as storage_errors
-from app.storage import tar, uris
 from app.storage.objects import ObjectStore
 
 
@@ -60,4 +60,4 @@ def _merge(sources: Sequence[Path], dest: Path) -> Path:
 
 def _put_tarball(store: ObjectStore, bucket: str, key: str, src: Path, tarball: Path) -> None:
     tar.pack_dir(src, tarball, compress=True)
-    store.put_file(bucket, key, tarball)
+    checksums.put_file_with_sha256(store, bucket, key, tarball)

@@ -537,7 +537,7 @@ def create_requests(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(min_value=0, max_value=4))):
         target, target_shape, depth = request, shape, 1
         nested = draw(st.sampled_from(["", "AlgorithmSpecification", "OutputDataConfig", "ResourceConfig"]))
-        if isinstance(request.get(nested), dict):  # reach into a structure the request still has
+        if nested and isinstance(request.get(nested), dict):  # reach into a structure still there
             target, target_shape, depth = request[nested], shape.members[nested], 2
         name = draw(st.sampled_from(sorted(target_shape.members)) | st.text(max_size=8))
         member = target_shape.members.get(name)

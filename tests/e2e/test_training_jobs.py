@@ -253,3 +253,17 @@ def test_s3_dataset_in_and_model_out_through_the_s3_api(live: Server, dataset: P
     s3.download_file("datasets", key, str(tmp_path / "model.tar.gz"))
     with tarfile.open(tmp_path / "model.tar.gz") as archive:
         assert "model.json" in archive.getnames()
+
+
+def test_job_model_downloads_over_rest_with_its_checksum(live: Server, dataset: Path) -> None:
+    import hashlib
+
+    client = sagemaker_client(live.url)
+    client.create_training_job(**_job("rest-model", dataset))
+    assert _wait(client, "rest-model")["TrainingJobStatus"] == "Completed"
+    response = httpx.get(f"{live.url}/v1/training-jobs/rest-model/model")
+    assert response.status_code == 200
+    assert response.headers["x-checksum-sha256"] == hashlib.sha256(response.content).hexdigest()
+    assert response.headers["content-length"] == str(len(response.content))
+    ranged = httpx.get(f"{live.url}/v1/training-jobs/rest-model/model", headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.content == response.content[:10]
