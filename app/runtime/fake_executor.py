@@ -37,11 +37,15 @@ class FakeExecutor:
         self._by_vm: dict[str, FakeProcess] = {}
         self._next_pid = FIRST_PID
         self._changed = threading.Condition()
+        # When set, `launch` raises it instead of starting anything (a Popen that fails, a full disk).
+        self.launch_error: Exception | None = None
 
     # -- the Executor protocol ---------------------------------------------------------------------
 
     def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
         with self._changed:
+            if self.launch_error is not None:
+                raise self.launch_error
             pid = self._next_pid
             self._next_pid += 1
             process = FakeProcess(pid=pid, spec=spec, on_exit=on_exit)
@@ -56,6 +60,7 @@ class FakeExecutor:
             if process is None:
                 return
             process.signals.append(sig)
+            self._changed.notify_all()
             fatal = sig == signal.SIGKILL or (sig == signal.SIGTERM and not process.ignores_sigterm)
         if fatal:
             self._exit(process, -sig)
@@ -73,11 +78,15 @@ class FakeExecutor:
 
     # -- what tests drive and inspect --------------------------------------------------------------
 
-    def finish(self, vm_id: str, code: int = 0) -> None:
-        """The VM's process exits with `code` (negative: killed by that signal)."""
+    def finish(self, vm_id: str, code: int = 0, *, report: bool = True) -> None:
+        """The VM's process exits with `code` (negative: killed by that signal).
+
+        With `report=False` the exit is not reported through `on_exit`: `exit_code` shows it, as it
+        would before a real executor's watcher thread gets round to calling back.
+        """
         with self._changed:
             process = self._by_vm[vm_id]
-        self._exit(process, code)
+        self._exit(process, code, report=report)
 
     def ignore_sigterm(self, vm_id: str) -> None:
         """The VM's process survives SIGTERM: only SIGKILL (or `finish`) ends it."""
@@ -99,7 +108,7 @@ class FakeExecutor:
             return [vm_id for vm_id, p in self._by_vm.items() if p.exit_code is None]
 
     def wait_for(self, predicate: Callable[[FakeExecutor], bool], timeout: float) -> bool:
-        """Block until `predicate(self)` holds after a launch or an exit, or `timeout` seconds pass."""
+        """Block until `predicate(self)` holds after a launch, signal or exit, or `timeout` seconds pass."""
         give_up = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -110,10 +119,11 @@ class FakeExecutor:
                     return False
                 self._changed.wait(remaining)
 
-    def _exit(self, process: FakeProcess, code: int) -> None:
+    def _exit(self, process: FakeProcess, code: int, *, report: bool = True) -> None:
         with self._changed:
             if process.exit_code is not None:
                 return
             process.exit_code = code
             self._changed.notify_all()
-        process.on_exit()
+        if report:
+            process.on_exit()

@@ -243,6 +243,8 @@ class JobRun:
         if self._metrics.latest:
             extra["final_metrics"] = self._metrics.final_metrics()
         self._save_checkpoints()
+        if outcome.status == Status.COMPLETED and self.jobs.status_of(name) == Status.STOPPING:
+            outcome = self._stopped_as_it_ended()
         if outcome.package and outcome.status != Status.FAILED:
             # Stops and deadlines go Stopping → Uploading too: whatever the model directory holds is kept.
             uploading = Status.IN_PROGRESS if outcome.status == Status.COMPLETED else Status.STOPPING
@@ -261,13 +263,22 @@ class JobRun:
         if started is not None:
             seconds = max(1, round((now - started).total_seconds()))
             extra["billable_seconds"] = seconds * len(self._vms)
-        self.jobs.transition(
+        ended = self.jobs.transition(
             name,
             status=outcome.status,
             secondary=outcome.secondary,
             failure_reason=outcome.failure_reason,
             extra=extra,
         )
+        if not ended and outcome.status == Status.COMPLETED:
+            stopped = self._stopped_as_it_ended()  # a stop landed during the upload
+            self.jobs.transition(
+                name,
+                status=stopped.status,
+                secondary=stopped.secondary,
+                failure_reason=stopped.failure_reason,
+                extra=extra,
+            )
         with self.sessions.begin() as session:
             for vm in self._vms:
                 vms.terminate(session, vm.plan.id, now=now, exit_code=vm.exit_code)
@@ -296,6 +307,21 @@ class JobRun:
         if self.jobs.status_of(self.plan.job_name) == Status.IN_PROGRESS:
             self.jobs.transition(self.plan.job_name, status=Status.STOPPING, secondary=Secondary.STOPPING)
         return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason, package=False)
+
+    def _stopped_as_it_ended(self) -> Outcome:
+        """A stop that lands as every process exits 0: a Stopping job can only end Stopped (model kept)."""
+        return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason)
+
+    def abandon(self) -> None:
+        """After this run crashed: kill what it launched and give every VM's capacity back."""
+        for vm in getattr(self, "_vms", []):
+            if vm.pid is not None:
+                if vm.exit_code is None:
+                    self.executor.signal(vm.pid, signal.SIGKILL)
+                self.executor.release(vm.pid)
+        with self.sessions.begin() as session:
+            for plan in self.plan.vms:
+                vms.terminate(session, plan.id, now=self.clock(), exit_code=None)
 
     def _collect_exits(self) -> None:
         for vm in self._vms:

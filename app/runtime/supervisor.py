@@ -138,6 +138,7 @@ class Supervisor:
                 secondary=Secondary.FAILED,
                 failure_reason="InternalServerError: the service failed while running the job.",
             )
+            run.abandon()
         finally:
             with self.lock:
                 self._runs.pop(run.plan.job_name, None)

@@ -1,0 +1,618 @@
+"""The scheduler and supervisor over a real SQLite file, a fake clock and the in-memory FakeExecutor.
+
+No background scheduler thread runs: each test drives `scheduler.tick()` itself. Placed jobs still run on
+their JobRun threads; `World.settle()` waits for them, bounded, until every job is at rest: queued, training
+with all its processes alive, or finished with its VMs terminated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from app.clock import FakeClock
+from app.config import Settings
+from app.db import migrate
+from app.db.models import TrainingJob, Vm
+from app.errors import ResourceLimitExceeded
+from app.hosts import catalog, vms
+from app.hosts.vms import Usage, VmState
+from app.jobs.status import TERMINAL, Secondary, Status
+from app.runtime.fake_executor import FIRST_PID, FakeExecutor
+from app.scheduler import recovery
+from app.services import Services, build
+from tests.conftest import create_request
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+GRACE = 5.0
+SETTLE_TIMEOUT = 10.0
+SMALL = "ml.m5.large"  # 2 vCPUs, 8 GiB
+LARGE = "ml.m5.xlarge"  # 4 vCPUs, 16 GiB: one fills a 4-vCPU host
+TWO_HOSTS = [
+    {"name": "h1", "vcpus": 4, "memory_gib": 16, "disk_gib": 100},
+    {"name": "h2", "vcpus": 4, "memory_gib": 16, "disk_gib": 100},
+]
+QUEUED = (Secondary.STARTING, Secondary.RESTARTING)
+
+
+@dataclass(frozen=True)
+class VmRow:
+    id: str
+    job: str
+    host: str
+    hostname: str
+    state: str
+    exit_code: int | None
+
+
+class World:
+    """The real services over a fresh copy of a migrated database, with a fake clock and executor."""
+
+    def __init__(self, root: Path, template: Path, hosts: list[dict[str, Any]]) -> None:
+        hosts_file = root / "hosts.json"
+        hosts_file.write_text(json.dumps(hosts))
+        database = root / "sagelite.db"
+        with sqlite3.connect(template) as source, sqlite3.connect(database) as target:
+            source.backup(target)
+        self.hosts = {h["name"]: h for h in hosts}
+        self.clock = FakeClock(START)
+        self.executor = FakeExecutor()
+        self.services: Services = build(
+            Settings(
+                data_dir=root / "data",
+                database_url=f"sqlite:///{database}",
+                hosts_file=hosts_file,
+                stop_grace_seconds=GRACE,
+            ),
+            clock=self.clock,
+            executor=self.executor,
+        )
+
+    def close(self) -> None:
+        self.services.close()
+
+    # -- acting --------------------------------------------------------------------------------------
+
+    def create(
+        self, name: str, instance_type: str = SMALL, count: int = 1, runtime: int = 3600, **extra: Any
+    ) -> None:
+        resources = {"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": 1}
+        request = create_request(
+            name, ResourceConfig=resources, StoppingCondition={"MaxRuntimeInSeconds": runtime}, **extra
+        )
+        self.services.jobs.create(request)
+
+    def tick(self) -> int:
+        return self.services.scheduler.tick()
+
+    def finish(self, job: str, code: int = 0) -> None:
+        """Every process of the job's live VMs exits with `code`."""
+        for vm in self.live(job):
+            self.executor.finish(vm.id, code)
+
+    # -- looking ---------------------------------------------------------------------------------------
+
+    def state(self, job: str) -> tuple[str, str]:
+        described = self.services.jobs.describe(job)
+        return described["TrainingJobStatus"], described["SecondaryStatus"]
+
+    def message(self, job: str) -> str:
+        message: str = self.services.jobs.describe(job)["SecondaryStatusTransitions"][-1]["StatusMessage"]
+        return message
+
+    def vms(self, job: str | None = None) -> list[VmRow]:
+        with self.services.sessions() as session:
+            query = select(Vm, TrainingJob.name).join(TrainingJob, Vm.job_id == TrainingJob.id)
+            if job is not None:
+                query = query.where(TrainingJob.name == job)
+            rows = session.execute(query.order_by(TrainingJob.id, Vm.hostname)).all()
+        return [VmRow(v.id, name, v.host, v.hostname, v.state, v.exit_code) for v, name in rows]
+
+    def live(self, job: str) -> list[VmRow]:
+        return [vm for vm in self.vms(job) if vm.state in vms.LIVE]
+
+    def usage(self) -> dict[str, Usage]:
+        with self.services.sessions() as session:
+            return vms.usage_by_host(session)
+
+    # -- waiting for the JobRun threads --------------------------------------------------------------
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Wait until every job is at rest; fail, naming the jobs that are not, after `timeout` seconds."""
+        give_up = time.monotonic() + timeout
+        while True:
+            restless = self.restless()
+            if not restless:
+                return
+            if time.monotonic() > give_up:
+                raise AssertionError(f"jobs not at rest after {timeout} s: {restless}")
+            time.sleep(0.005)
+
+    def restless(self) -> dict[str, str]:
+        """Jobs still moving, with where they are: a run in flight, or VMs left live by a finished job."""
+        runs = set(self.services.supervisor.running())
+        with self.services.sessions() as session:
+            jobs = list(session.scalars(select(TrainingJob)))
+            live: dict[int, list[Vm]] = {}
+            for vm in vms.live_vms(session):
+                live.setdefault(vm.job_id, []).append(vm)
+        restless = {}
+        for job in jobs:
+            where = f"{job.status}/{job.secondary_status}"
+            if not self._at_rest(job, live.get(job.id, []), job.name in runs):
+                restless[job.name] = where
+        return restless
+
+    def _at_rest(self, job: TrainingJob, live: list[Vm], has_run: bool) -> bool:
+        if job.status in TERMINAL or not live:
+            # Finished (VMs terminated, run gone), or queued and never claimed.
+            queued = job.status == Status.IN_PROGRESS and job.secondary_status in QUEUED
+            return not live and not has_run and (job.status in TERMINAL or queued)
+        if (job.status, job.secondary_status) != (Status.IN_PROGRESS, Secondary.TRAINING):
+            return False
+        if job.training_start_time is None or any(vm.state != VmState.RUNNING for vm in live):
+            return False  # still launching
+        processes = [self.executor.process(vm.id) for vm in live]
+        codes = [p.exit_code if p is not None else "unlaunched" for p in processes]
+        # Training goes on while some process runs and none failed; otherwise the run is ending.
+        return None in codes and all(code in (None, 0) for code in codes)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database, copied for each test: migrating takes longer than the tests."""
+    path = tmp_path_factory.mktemp("template") / "sagelite.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@contextmanager
+def world_at(root: Path, template: Path, hosts: list[dict[str, Any]]) -> Iterator[World]:
+    world = World(root, template, hosts)
+    try:
+        yield world
+    finally:
+        world.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, template: Path) -> Iterator[World]:
+    with world_at(tmp_path, template, TWO_HOSTS) as w:
+        yield w
+
+
+@pytest.fixture
+def one_host(tmp_path: Path, template: Path) -> Iterator[World]:
+    with world_at(tmp_path, template, TWO_HOSTS[:1]) as w:
+        yield w
+
+
+# -- placing ---------------------------------------------------------------------------------------------
+
+
+def test_a_job_that_fits_is_placed_runs_and_gives_its_capacity_back(world: World) -> None:
+    world.create("fits")
+    assert world.tick() == 1
+    world.settle()
+
+    assert world.state("fits") == ("InProgress", "Training")
+    [vm] = world.live("fits")
+    assert (vm.host, vm.hostname) == ("h1", "algo-1")
+    assert world.usage() == {"h1": Usage(vcpus=2, memory_gib=8, gpus=0, disk_gib=1)}
+    process = world.executor.process(vm.id)
+    assert process is not None and process.spec.env["SAGELITE_VM_ID"] == vm.id
+
+    world.finish("fits")
+    world.settle()
+    assert world.state("fits") == ("Completed", "Completed")
+    assert world.services.jobs.describe("fits")["ModelArtifacts"]["S3ModelArtifacts"].endswith(
+        "fits/output/model.tar.gz"
+    )
+    assert [(vm.state, vm.exit_code) for vm in world.vms("fits")] == [("Terminated", 0)]
+    assert world.usage() == {}
+    assert world.tick() == 0
+
+
+def test_a_gang_gets_one_vm_on_each_host_when_each_host_fits_one(world: World) -> None:
+    world.create("gang", LARGE, count=2)
+    assert world.tick() == 1
+    world.settle()
+
+    assert world.state("gang") == ("InProgress", "Training")
+    assert [(vm.host, vm.hostname) for vm in world.live("gang")] == [("h1", "algo-1"), ("h2", "algo-2")]
+    full = Usage(vcpus=4, memory_gib=16, gpus=0, disk_gib=1)
+    assert world.usage() == {"h1": full, "h2": full}
+    assert sorted(world.executor.running()) == sorted(vm.id for vm in world.vms("gang"))
+
+    world.finish("gang")
+    world.settle()
+    assert world.state("gang") == ("Completed", "Completed")
+    assert world.usage() == {}
+
+
+def test_a_job_that_does_not_fit_yet_waits_then_starts_when_another_finishes(one_host: World) -> None:
+    world = one_host
+    world.create("first", LARGE)
+    world.create("second", LARGE)
+    assert world.tick() == 1
+    world.settle()
+
+    assert world.state("second") == ("InProgress", "Starting")
+    assert world.message("second").startswith("Waiting for capacity")
+    assert world.live("second") == []
+    assert world.tick() == 0  # still nothing free; waiting again writes nothing new
+    assert len(world.services.jobs.describe("second")["SecondaryStatusTransitions"]) == 1
+
+    world.finish("first")
+    world.settle()
+    assert world.usage() == {}
+    assert world.tick() == 1
+    world.settle()
+    assert world.state("second") == ("InProgress", "Training")
+    assert [vm.host for vm in world.live("second")] == ["h1"]
+
+    world.finish("second")
+    world.settle()
+    assert world.state("second") == ("Completed", "Completed")
+    assert world.usage() == {}
+
+
+def test_fifo_with_backfill_lets_a_small_job_pass_only_if_it_cannot_delay_the_head(world: World) -> None:
+    world.create("running", LARGE, runtime=3600)
+    assert world.tick() == 1
+    world.settle()
+    # The head needs both hosts; h1 is busy until `running`'s deadline (3600 s + grace).
+    world.create("head", LARGE, count=2, runtime=3600)
+    world.create("long-small", SMALL, runtime=7200)  # would still hold h2 when the head may start
+    world.create("short-small", SMALL, runtime=600)  # is done before then: backfilled
+    assert world.tick() == 1
+    world.settle()
+    assert [vm.host for vm in world.live("short-small")] == ["h2"]
+    for waiting in ("head", "long-small"):
+        assert world.state(waiting) == ("InProgress", "Starting")
+        assert world.message(waiting).startswith("Waiting for capacity")
+
+    world.finish("running")
+    world.settle()
+    assert world.tick() == 0  # h1 is free, but the head still needs h2; long-small must not take h1
+    world.settle()
+    assert world.live("long-small") == []
+
+    world.finish("short-small")
+    world.settle()
+    assert world.tick() == 1
+    world.settle()
+    assert [vm.host for vm in world.live("head")] == ["h1", "h2"]
+    assert world.state("long-small") == ("InProgress", "Starting")
+
+    world.finish("head")
+    world.settle()
+    assert world.tick() == 1
+    world.settle()
+    assert world.state("long-small") == ("InProgress", "Training")
+    world.finish("long-small")
+    world.settle()
+    assert [world.state(job)[0] for job in ("running", "head", "long-small", "short-small")] == [
+        "Completed"
+    ] * 4
+    assert world.usage() == {}
+
+
+# -- stopping and failing --------------------------------------------------------------------------------
+
+
+def test_stopping_a_queued_job_stops_it_at_once(one_host: World) -> None:
+    world = one_host
+    world.create("running", LARGE)
+    world.create("queued", LARGE)
+    assert world.tick() == 1
+    world.settle()
+
+    world.services.jobs.stop("queued")
+    assert world.state("queued") == ("Stopped", "Stopped")
+    assert world.vms("queued") == []
+    world.settle()
+    assert world.tick() == 0
+    assert world.vms("queued") == []
+    assert world.state("running") == ("InProgress", "Training")
+
+
+def test_stopping_a_running_job_sends_sigterm_and_ends_stopped(world: World) -> None:
+    world.create("job", count=2)
+    world.tick()
+    world.settle()
+    ids = [vm.id for vm in world.live("job")]
+
+    world.services.jobs.stop("job")
+    world.settle()
+
+    assert world.state("job") == ("Stopped", "Stopped")
+    secondaries = [row["Status"] for row in world.services.jobs.describe("job")["SecondaryStatusTransitions"]]
+    assert secondaries[-3:] == ["Stopping", "Uploading", "Stopped"]
+    for vm_id in ids:
+        assert signal.SIGTERM in world.executor.signals(vm_id)
+        assert signal.SIGKILL not in world.executor.signals(vm_id)
+    assert [(vm.state, vm.exit_code) for vm in world.vms("job")] == [("Terminated", -15)] * 2
+    assert world.usage() == {}
+
+
+def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(world: World) -> None:
+    world.create("stubborn")
+    world.tick()
+    world.settle()
+    [vm] = world.live("stubborn")
+    world.executor.ignore_sigterm(vm.id)
+
+    world.services.jobs.stop("stubborn")
+    assert world.executor.wait_for(lambda e: signal.SIGTERM in e.signals(vm.id), timeout=SETTLE_TIMEOUT)
+    assert world.state("stubborn")[0] == "Stopping"
+    give_up = time.monotonic() + SETTLE_TIMEOUT
+    while world.state("stubborn")[0] != "Stopped":  # the fake clock moves past the grace period
+        assert time.monotonic() < give_up, "the run never sent SIGKILL"
+        world.clock.advance(GRACE + 1)
+        time.sleep(0.005)
+    world.settle()
+    assert world.executor.signals(vm.id).count(signal.SIGKILL) == 1
+    assert [(row.state, row.exit_code) for row in world.vms("stubborn")] == [("Terminated", -9)]
+    assert world.usage() == {}
+
+
+def test_a_vm_exiting_non_zero_fails_the_job_and_stops_its_sibling(world: World) -> None:
+    world.create("gang", LARGE, count=2)
+    world.tick()
+    world.settle()
+    first, second = world.live("gang")
+
+    world.executor.finish(first.id, 3)
+    world.settle()
+
+    described = world.services.jobs.describe("gang")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Failed", "Failed")
+    assert described["FailureReason"].startswith("AlgorithmError: exit code 3")
+    assert world.executor.signals(first.id) == []
+    assert signal.SIGTERM in world.executor.signals(second.id)
+    assert [(vm.state, vm.exit_code) for vm in world.vms("gang")] == [("Terminated", 3), ("Terminated", -15)]
+    assert world.usage() == {}
+
+
+def test_a_stop_that_lands_as_the_processes_exit_still_ends_the_job(world: World) -> None:
+    world.create("job")
+    world.tick()
+    world.settle()
+    [vm] = world.live("job")
+
+    world.executor.finish(vm.id, 0, report=False)  # exited; the run has not heard yet
+    world.services.jobs.stop("job")  # wakes the run, which finds every process done with 0
+    world.settle()
+
+    assert world.state("job") == ("Stopped", "Stopped")
+    secondaries = [row["Status"] for row in world.services.jobs.describe("job")["SecondaryStatusTransitions"]]
+    assert secondaries[-3:] == ["Stopping", "Uploading", "Stopped"]
+    assert world.services.jobs.describe("job")["ModelArtifacts"]["S3ModelArtifacts"].endswith("model.tar.gz")
+    assert world.usage() == {}
+
+
+def test_a_run_that_crashes_fails_its_job_and_gives_its_capacity_back(world: World) -> None:
+    world.executor.launch_error = OSError(28, "No space left on device")
+    world.create("crashes", count=2)
+    world.create("next", LARGE, count=2)
+    assert world.tick() == 1
+    world.settle()
+
+    described = world.services.jobs.describe("crashes")
+    assert (described["TrainingJobStatus"], described["FailureReason"]) == (
+        "Failed",
+        "InternalServerError: the service failed while running the job.",
+    )
+    assert [vm.state for vm in world.vms("crashes")] == ["Terminated", "Terminated"]
+    assert world.usage() == {}
+    world.executor.launch_error = None
+    assert world.tick() == 1
+    world.settle()
+    assert world.state("next") == ("InProgress", "Training")
+
+
+# -- recovery after a crash ----------------------------------------------------------------------------
+
+
+def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: int = 0) -> list[str]:
+    """What a server killed mid-training leaves: the job in Training, live VMs, and no process behind them."""
+    world.services.jobs.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+    world.services.jobs.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
+    shape = catalog.shape_for(SMALL)
+    ids = [f"vm-crashed-{job}-{attempt}-{i}" for i in range(count)]
+    with world.services.sessions.begin() as session:
+        record = session.scalars(select(TrainingJob).where(TrainingJob.name == job)).one()
+        session.add_all(
+            Vm(
+                id=vm_id,
+                job_id=record.id,
+                host=f"h{i % 2 + 1}",
+                hostname=f"algo-{i + 1}",
+                instance_type=SMALL,
+                vcpus=shape.vcpus,
+                memory_gib=shape.memory_gib,
+                gpus=shape.gpus,
+                disk_gib=1,
+                state=VmState.RUNNING,
+                pid=FIRST_PID + 10_000 + i,  # no such process: nothing to kill
+                deadline_at=START + dt.timedelta(hours=2),
+                started_at=START,
+            )
+            for i, vm_id in enumerate(ids)
+        )
+    return ids
+
+
+def recover(world: World) -> None:
+    services = world.services
+    recovery.recover(sessions=services.sessions, jobs=services.jobs, clock=world.clock)
+
+
+def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world: World) -> None:
+    world.create("lost", count=2)
+    world.create("waiting")  # queued, never claimed: recovery leaves it alone
+    crashed_while_training(world, "lost")
+    assert sum(u.vcpus for u in world.usage().values()) == 4
+
+    recover(world)
+
+    described = world.services.jobs.describe("lost")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Failed", "Failed")
+    assert described["FailureReason"] == recovery.RESTART_REASON
+    assert [vm.state for vm in world.vms("lost")] == ["Terminated", "Terminated"]
+    assert world.usage() == {}
+    assert world.state("waiting") == ("InProgress", "Starting")
+    assert world.tick() == 1  # the pool is whole again
+    world.settle()
+    assert world.state("waiting") == ("InProgress", "Training")
+
+
+def test_recovery_stops_a_job_that_was_stopping(world: World) -> None:
+    world.create("stopping")
+    crashed_while_training(world, "stopping", count=1)
+    world.services.jobs.transition("stopping", status=Status.STOPPING, secondary=Secondary.STOPPING)
+
+    recover(world)
+
+    assert world.state("stopping") == ("Stopped", "Stopped")
+    assert world.usage() == {}
+
+
+def test_recovery_restarts_a_job_its_retry_strategy_allows_and_requeues_it(world: World) -> None:
+    world.create("retried", count=2, RetryStrategy={"MaximumRetryAttempts": 1})
+    crashed_while_training(world, "retried")
+
+    recover(world)
+
+    assert world.state("retried") == ("InProgress", "Restarting")
+    assert [vm.state for vm in world.vms("retried")] == ["Terminated", "Terminated"]
+    assert world.usage() == {}
+    assert world.tick() == 1  # queued again, and placed on fresh VMs
+    world.settle()
+    assert world.state("retried") == ("InProgress", "Training")
+    fresh = world.live("retried")
+    assert len(fresh) == 2 and not any(vm.id.startswith("vm-crashed") for vm in fresh)
+
+    world.finish("retried")
+    world.settle()
+    assert world.state("retried") == ("Completed", "Completed")
+    assert world.usage() == {}
+
+
+def test_recovery_fails_a_job_whose_retries_are_used_up(world: World) -> None:
+    world.create("twice", count=2, RetryStrategy={"MaximumRetryAttempts": 1})
+    crashed_while_training(world, "twice")
+    recover(world)
+    assert world.state("twice") == ("InProgress", "Restarting")
+
+    # Restarted, then lost again in a second crash.
+    crashed_while_training(world, "twice", attempt=1)
+    recover(world)
+
+    described = world.services.jobs.describe("twice")
+    assert (described["TrainingJobStatus"], described["FailureReason"]) == ("Failed", recovery.RESTART_REASON)
+    assert world.usage() == {}
+
+
+# -- properties: no overcommit, no partial gang ------------------------------------------------------------
+
+MIXED_HOSTS = [
+    {"name": "cpu-small", "vcpus": 4, "memory_gib": 16, "disk_gib": 4},
+    {"name": "cpu-big", "vcpus": 8, "memory_gib": 32, "disk_gib": 100},
+    {"name": "gpu", "vcpus": 8, "memory_gib": 32, "gpus": 2, "disk_gib": 100},
+]
+TYPES = ["ml.m5.large", "ml.m5.xlarge", "ml.c5.2xlarge", "ml.r5.large", "ml.g4dn.xlarge"]
+
+CREATE = st.tuples(st.just("create"), st.sampled_from(TYPES), st.integers(1, 3), st.sampled_from([600, 7200]))
+STOP = st.tuples(st.just("stop"), st.integers(0, 20))
+FINISH = st.tuples(st.just("finish"), st.integers(0, 20), st.sampled_from([0, 0, 1]))
+TICK = st.tuples(st.just("tick"))
+# Each action is followed by a tick or not (as the scheduler thread may or may not run in between), so
+# one decision sometimes sees several new jobs at once. Creates come twice as often: the pool fills up.
+steps = st.lists(
+    st.tuples(st.one_of(CREATE, CREATE, FINISH, STOP, TICK), st.booleans()), min_size=6, max_size=24
+)
+
+
+def check_invariants(world: World) -> None:
+    capacity = {
+        name: Usage(h["vcpus"], h["memory_gib"], h.get("gpus", 0), h["disk_gib"])
+        for name, h in world.hosts.items()
+    }
+    for host, used in world.usage().items():
+        cap = capacity[host]
+        assert used.vcpus <= cap.vcpus and used.memory_gib <= cap.memory_gib, (host, used)
+        assert used.gpus <= cap.gpus and used.disk_gib <= cap.disk_gib, (host, used)
+    with world.services.sessions() as session:
+        jobs = list(session.scalars(select(TrainingJob)))
+        live = [vm.job_id for vm in vms.live_vms(session)]
+    for job in jobs:
+        count = live.count(job.id)
+        assert count in (0, job.request["ResourceConfig"]["InstanceCount"]), (job.name, count)
+
+
+def apply(world: World, step: tuple[Any, ...], created: list[str]) -> None:
+    match step:
+        case ("create", instance_type, count, runtime):
+            name = f"job-{len(created)}"
+            try:
+                world.create(name, instance_type, count=count, runtime=runtime)
+            except ResourceLimitExceeded:
+                return  # can never fit this pool: refused at create time
+            created.append(name)
+        case ("stop", index):
+            active = [name for name in created if world.state(name)[0] not in TERMINAL]
+            if active:
+                world.services.jobs.stop(active[index % len(active)])
+        case ("finish", index, code):
+            running = world.executor.running()
+            if running:
+                world.executor.finish(running[index % len(running)], code)
+        case ("tick",):
+            world.tick()
+
+
+@hypothesis_settings(max_examples=30, deadline=None)
+@given(steps=steps)
+def test_any_sequence_never_overcommits_a_host_nor_splits_a_gang(template: Path, steps: list[Any]) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="sagelite-sched-") as root,
+        world_at(Path(root), template, MIXED_HOSTS) as world,
+    ):
+        created: list[str] = []
+        for step, then_tick in steps:
+            apply(world, step, created)
+            world.settle()
+            check_invariants(world)
+            if then_tick:
+                world.tick()
+                world.settle()
+                check_invariants(world)
+        # Drain: every job eventually runs and ends, and every host's capacity comes back.
+        for _ in range(len(created) + 1):
+            world.tick()
+            world.settle()
+            check_invariants(world)
+            for vm_id in world.executor.running():
+                world.executor.finish(vm_id, 0)
+            world.settle()
+        assert world.usage() == {}
+        assert all(world.state(name)[0] in TERMINAL for name in created), {
+            name: world.state(name) for name in created
+        }
