@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import create_request, sagemaker_client  # noqa: E402
-from tests.support.server import running_server  # noqa: E402
+from tests.support.jobs import fetch_object, wait_terminal  # noqa: E402
+from tests.support.server import Server, running_server  # noqa: E402
 
 TRIVIAL = "import os\nopen(os.path.join(os.environ.get('SM_MODEL_DIR', '.'), 'done'), 'w').write('ok')\n"
 SLEEPER = """
@@ -55,14 +56,6 @@ def script_job(name: str, source: Path, **overrides: Any) -> dict[str, Any]:
     )
 
 
-def wait(client: Any, name: str) -> dict[str, Any]:
-    while True:
-        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return job
-        time.sleep(0.01)
-
-
 def direct_runs(script: Path, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
@@ -89,7 +82,7 @@ def main() -> None:
             for index in range(args.runs):
                 start = time.perf_counter()
                 client.create_training_job(**script_job(f"trivial-{index}", trivial))
-                job = wait(client, f"trivial-{index}")
+                job = wait_terminal(client, f"trivial-{index}", poll=0.01)
                 service.append(time.perf_counter() - start)
                 assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
             direct = direct_runs(trivial / "train.py", args.runs)
@@ -99,10 +92,8 @@ def main() -> None:
                 client.create_training_job(
                     **script_job(name, sleeper, StoppingCondition={"MaxRuntimeInSeconds": 1})
                 )
-                job = wait(client, name)
-                overshoots.append(
-                    sigterm_time(server.data_dir, job, tmp) - (job["TrainingStartTime"].timestamp() + 1)
-                )
+                job = wait_terminal(client, name, poll=0.01)
+                overshoots.append(sigterm_time(server, job, tmp) - (job["TrainingStartTime"].timestamp() + 1))
     overhead = [s - statistics.median(direct) for s in service]
     rows = {
         "service create→Completed": service,
@@ -117,14 +108,9 @@ def main() -> None:
     print(f"\nratio service/direct p50: {ratio:.1f}x (goal: overhead p50 ≤ 250 ms, overshoot p99 ≤ 1000 ms)")
 
 
-def sigterm_time(data_dir: Path, job: dict[str, Any], tmp: Path) -> float:
-    from app.storage.objects import ObjectStore
-    from app.storage.uris import parse_s3_uri
-
-    uri = parse_s3_uri(job["ModelArtifacts"]["S3ModelArtifacts"])
-    with ObjectStore(data_dir / "objects") as store:
-        store.get_file(uri.bucket, uri.key, tmp / "m.tgz")
-    with tarfile.open(tmp / "m.tgz") as archive:
+def sigterm_time(server: Server, job: dict[str, Any], tmp: Path) -> float:
+    tarball = fetch_object(server, job["ModelArtifacts"]["S3ModelArtifacts"], tmp / "m.tgz")
+    with tarfile.open(tarball) as archive:
         member = archive.extractfile("term.json")
         assert member is not None
         return float(member.read())

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import numpy as np
 import pytest
-from botocore.config import Config
 
 from app.training import registry
 from tests.conftest import create_request, sagemaker_client
+from tests.support.jobs import s3_client, wait_terminal
 from tests.support.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -52,16 +49,6 @@ CASES = {
 }
 
 
-def _wait(client: Any, name: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(name)
-
-
 @pytest.mark.parametrize("algorithm", sorted(CASES))
 def test_builtin_algorithm_learns_and_its_model_predicts(
     live: Server, tmp_path: Path, algorithm: str
@@ -72,14 +59,7 @@ def test_builtin_algorithm_learns_and_its_model_predicts(
     csv = tmp_path / "train.csv"
     features = x[train] if algorithm == "kmeans" else np.column_stack([y[train], x[train]])
     np.savetxt(csv, features, delimiter=",", fmt="%.6f")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=live.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    s3 = s3_client(live.url)
     bucket = f"algo-{algorithm}"
     s3.create_bucket(Bucket=bucket)
     s3.upload_file(str(csv), bucket, "train/train.csv")
@@ -94,7 +74,7 @@ def test_builtin_algorithm_learns_and_its_model_predicts(
             OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
         )
     )
-    job = _wait(client, f"learn-{algorithm}")
+    job = wait_terminal(client, f"learn-{algorithm}", timeout=120)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     defined = {d["Name"] for d in job["AlgorithmSpecification"]["MetricDefinitions"]}
     assert {m["MetricName"] for m in job["FinalMetricDataList"]} <= defined

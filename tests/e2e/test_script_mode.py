@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import tarfile
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import create_request, sagemaker_client
+from tests.support.jobs import fetch_object, wait_terminal
 from tests.support.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -86,29 +87,11 @@ def _data(tmp_path: Path, files: int = 4) -> Path:
     return data
 
 
-def _wait(client: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return job
-        time.sleep(0.1)
-    raise TimeoutError(f"{name} did not finish in {timeout}s")
-
-
-def _model(server: Server, uri: str, tmp_path: Path) -> dict[str, Any]:
-    import tarfile
-
-    from app.storage.objects import ObjectStore
-    from app.storage.uris import parse_s3_uri
-
-    parsed = parse_s3_uri(uri)
-    with ObjectStore(server.data_dir / "objects") as store:
-        store.get_file(parsed.bucket, parsed.key, tmp_path / "model.tar.gz")
-    with tarfile.open(tmp_path / "model.tar.gz") as archive:
-        member = archive.extractfile("model.json")
-        assert member is not None
-        loaded: dict[str, Any] = json.load(member)
+def _model(server: Server, uri: str, tmp_path: Path, member: str = "model.json") -> dict[str, Any]:
+    with tarfile.open(fetch_object(server, uri, tmp_path / "model.tar.gz")) as archive:
+        extracted = archive.extractfile(member)
+        assert extracted is not None
+        loaded: dict[str, Any] = json.load(extracted)
         return loaded
 
 
@@ -116,7 +99,7 @@ def test_sagemaker_style_script_trains_and_writes_its_model(live: Server, tmp_pa
     client = sagemaker_client(live.url)
     source, data = _source(tmp_path, "ok", TRAIN_SCRIPT), _data(tmp_path)
     client.create_training_job(**_script_job("script", source, data, hyperparameters={"epochs": "3"}))
-    job = _wait(client, "script")
+    job = wait_terminal(client, "script")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     model = _model(live, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path)
     assert model == {
@@ -137,20 +120,10 @@ def test_sharded_by_s3_key_gives_each_instance_half_of_the_files(live: Server, t
         "sharded", _source(tmp_path, "sh", script), _data(tmp_path), count=2, distribution="ShardedByS3Key"
     )
     client.create_training_job(**request)
-    job = _wait(client, "sharded")
+    job = wait_terminal(client, "sharded")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    import tarfile
-
-    from app.storage.objects import ObjectStore
-    from app.storage.uris import parse_s3_uri
-
-    parsed = parse_s3_uri(job["ModelArtifacts"]["S3ModelArtifacts"])
-    with ObjectStore(live.data_dir / "objects") as store:
-        store.get_file(parsed.bucket, parsed.key, tmp_path / "m.tgz")
-    with tarfile.open(tmp_path / "m.tgz") as archive:
-        seen = {
-            name: json.load(archive.extractfile(name))["files"] for name in ("algo-1.json", "algo-2.json")
-        }  # type: ignore[arg-type]
+    uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+    seen = {name: _model(live, uri, tmp_path, name)["files"] for name in ("algo-1.json", "algo-2.json")}
     assert seen == {"algo-1.json": ["part-0.csv", "part-2.csv"], "algo-2.json": ["part-1.csv", "part-3.csv"]}
 
 
@@ -165,7 +138,7 @@ def test_a_crashing_vm_fails_the_job_and_stops_its_sibling(live: Server, tmp_pat
     client.create_training_job(
         **_script_job("crash", _source(tmp_path, "c", script), _data(tmp_path), count=2)
     )
-    job = _wait(client, "crash", timeout=30)
+    job = wait_terminal(client, "crash", timeout=30)
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("AlgorithmError:")
     assert "algo-2 broke on purpose" in job["FailureReason"]
@@ -183,7 +156,7 @@ def test_a_memory_hog_is_stopped_and_reported(live: Server, tmp_path: Path) -> N
     client = sagemaker_client(live.url)
     source = _source(tmp_path, "m", script)
     client.create_training_job(**_script_job("hog", source, _data(tmp_path), instance_type="ml.t3.medium"))
-    job = _wait(client, "hog", timeout=60)
+    job = wait_terminal(client, "hog", timeout=60)
     assert job["TrainingJobStatus"] == "Failed"
     assert "ran out of memory" in job["FailureReason"] and "ml.t3.medium" in job["FailureReason"]
 
@@ -199,7 +172,7 @@ def test_a_disk_hog_is_stopped_at_its_volume_size(live: Server, tmp_path: Path) 
     """
     client = sagemaker_client(live.url)
     client.create_training_job(**_script_job("disk", _source(tmp_path, "d", script), _data(tmp_path)))
-    job = _wait(client, "disk", timeout=60)
+    job = wait_terminal(client, "disk", timeout=60)
     assert job["TrainingJobStatus"] == "Failed"
     assert "VolumeSizeInGB" in job["FailureReason"]
 
@@ -208,7 +181,7 @@ def test_an_image_without_an_entry_point_says_what_to_provide(live: Server, tmp_
     client = sagemaker_client(live.url)
     image = {"TrainingImage": "my-registry/custom:1", "TrainingInputMode": "File"}
     client.create_training_job(**create_request("no-entry", AlgorithmSpecification=image))
-    job = _wait(client, "no-entry")
+    job = wait_terminal(client, "no-entry")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError:") and "sagemaker_program" in job["FailureReason"]
 
@@ -222,7 +195,7 @@ def test_logs_and_metric_series_are_served(live: Server, tmp_path: Path) -> None
     ) as response:
         followed = [line for line in response.iter_lines() if line]
     assert "[algo-1] epoch=2 loss=0.3333" in followed
-    assert _wait(client, "watched")["TrainingJobStatus"] == "Completed"
+    assert wait_terminal(client, "watched")["TrainingJobStatus"] == "Completed"
     body = httpx.get(f"{live.url}/v1/training-jobs/watched/logs").text
     assert body.splitlines() == followed
     series = httpx.get(f"{live.url}/v1/training-jobs/watched/metrics").json()
@@ -243,8 +216,8 @@ def test_checkpoints_are_restored_into_a_resubmitted_job(live: Server, tmp_path:
     source, data = _source(tmp_path, "ckpt", script), _data(tmp_path)
     config = {"S3Uri": "s3://bucket/checkpoints/resumable"}
     client.create_training_job(**_script_job("first", source, data, CheckpointConfig=config))
-    first = _wait(client, "first")
+    first = wait_terminal(client, "first")
     client.create_training_job(**_script_job("second", source, data, CheckpointConfig=config))
-    second = _wait(client, "second")
+    second = wait_terminal(client, "second")
     assert _model(live, first["ModelArtifacts"]["S3ModelArtifacts"], tmp_path) == {"seen": []}
     assert _model(live, second["ModelArtifacts"]["S3ModelArtifacts"], tmp_path) == {"seen": ["run-0"]}

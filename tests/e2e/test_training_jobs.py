@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import create_request, sagemaker_client
+from tests.support.jobs import fetch_object, s3_client, wait_terminal
 from tests.support.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -56,16 +57,6 @@ def _job(name: str, dataset: Path, **overrides: Any) -> dict[str, Any]:
     return request
 
 
-def _wait(client: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return job
-        time.sleep(0.1)
-    raise TimeoutError(f"{name} did not finish in {timeout}s")
-
-
 def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,14 +73,7 @@ def _vms(server: Server, job: str) -> list[dict[str, Any]]:
 
 
 def _model_tarball(server: Server, uri: str, dest: Path) -> list[str]:
-    """Fetch the artifact straight from the object store the server wrote (S3 API tested elsewhere)."""
-    from app.storage.objects import ObjectStore
-    from app.storage.uris import parse_s3_uri
-
-    parsed = parse_s3_uri(uri)
-    with ObjectStore(server.data_dir / "objects") as store:
-        store.get_file(parsed.bucket, parsed.key, dest)
-    with tarfile.open(dest) as archive:
+    with tarfile.open(fetch_object(server, uri, dest)) as archive:
         return archive.getnames()
 
 
@@ -105,7 +89,7 @@ def test_two_instance_job_runs_on_two_vms_and_completes(live: Server, dataset: P
     client = sagemaker_client(live.url)
     resources = {"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 1}
     client.create_training_job(**_job("two-vms", dataset, ResourceConfig=resources))
-    job = _wait(client, "two-vms")
+    job = wait_terminal(client, "two-vms")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     steps = [t["Status"] for t in job["SecondaryStatusTransitions"]]
     assert steps == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
@@ -129,7 +113,7 @@ def test_max_runtime_stops_the_job_and_still_packages_the_model(
     request = _job("deadline", dataset, HyperParameters={"epochs": "100000"})
     request["StoppingCondition"] = {"MaxRuntimeInSeconds": 2}
     client.create_training_job(**request)
-    job = _wait(client, "deadline", timeout=30)
+    job = wait_terminal(client, "deadline", timeout=30)
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
     steps = [t["Status"] for t in job["SecondaryStatusTransitions"]]
     assert steps[-3:] == ["MaxRuntimeExceeded", "Uploading", "MaxRuntimeExceeded"]
@@ -145,7 +129,7 @@ def test_stop_request_ends_a_running_job_stopped(live: Server, dataset: Path) ->
         lambda: client.describe_training_job(TrainingJobName="to-stop")["SecondaryStatus"] == "Training"
     )
     client.stop_training_job(TrainingJobName="to-stop")
-    job = _wait(client, "to-stop", timeout=30)
+    job = wait_terminal(client, "to-stop", timeout=30)
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-3:] == [
         "Stopping",
@@ -161,7 +145,7 @@ def test_bad_data_fails_the_job_with_a_readable_reason(live: Server, tmp_path: P
     (bad / "train.csv").write_text("1,2,3\n0,abc,4\n")
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("bad-data", bad))
-    job = _wait(client, "bad-data")
+    job = wait_terminal(client, "bad-data")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError:")
     assert len(job["FailureReason"]) <= 1024
@@ -173,7 +157,7 @@ def test_missing_input_prefix_fails_in_downloading(live: Server) -> None:
     client.create_training_job(
         **create_request("no-input", InputDataConfig=[{"ChannelName": "train", "DataSource": channel}])
     )
-    job = _wait(client, "no-input")
+    job = wait_terminal(client, "no-input")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError: No S3 objects found")
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-2:] == ["Downloading", "Failed"]
@@ -189,7 +173,7 @@ def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").status_code == 400
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume").json()["state"] == "Running"
     client.stop_training_job(TrainingJobName="pausable")
-    assert _wait(client, "pausable")["TrainingJobStatus"] == "Stopped"
+    assert wait_terminal(client, "pausable")["TrainingJobStatus"] == "Stopped"
 
 
 def test_a_job_that_never_fits_is_refused_at_create(live: Server) -> None:
@@ -220,17 +204,7 @@ def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path
 
 
 def test_s3_dataset_in_and_model_out_through_the_s3_api(live: Server, dataset: Path, tmp_path: Path) -> None:
-    import boto3
-    from botocore.config import Config
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=live.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    s3 = s3_client(live.url)
     s3.create_bucket(Bucket="datasets")
     s3.upload_file(str(dataset / "train.csv"), "datasets", "tabular/train/train.csv")
     client = sagemaker_client(live.url)
@@ -244,7 +218,7 @@ def test_s3_dataset_in_and_model_out_through_the_s3_api(live: Server, dataset: P
         OutputDataConfig={"S3OutputPath": "s3://datasets/models"},
     )
     client.create_training_job(**request)
-    job = _wait(client, "via-s3")
+    job = wait_terminal(client, "via-s3")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     key = "models/via-s3/output/model.tar.gz"
     assert job["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://datasets/{key}"
@@ -260,7 +234,7 @@ def test_job_model_downloads_over_rest_with_its_checksum(live: Server, dataset: 
 
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("rest-model", dataset))
-    assert _wait(client, "rest-model")["TrainingJobStatus"] == "Completed"
+    assert wait_terminal(client, "rest-model")["TrainingJobStatus"] == "Completed"
     response = httpx.get(f"{live.url}/v1/training-jobs/rest-model/model")
     assert response.status_code == 200
     assert response.headers["x-checksum-sha256"] == hashlib.sha256(response.content).hexdigest()

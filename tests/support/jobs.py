@@ -1,0 +1,46 @@
+"""Helpers for tests that run real jobs: wait for an end, fetch what a job wrote, an S3 client."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from app.storage.objects import ObjectStore
+from app.storage.uris import parse_s3_uri
+from tests.support.server import Server
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+def wait_terminal(client: Any, name: str, *, timeout: float = 60.0, poll: float = 0.1) -> dict[str, Any]:
+    """Describe the job until it has ended; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
+        if job["TrainingJobStatus"] in TERMINAL:
+            return job
+        time.sleep(poll)
+    raise TimeoutError(f"{name} did not finish in {timeout}s")
+
+
+def fetch_object(server: Server, uri: str, dest: Path) -> Path:
+    """Read an object straight from the server's store (the S3 API has tests of its own)."""
+    parsed = parse_s3_uri(uri)
+    with ObjectStore(server.data_dir / "objects") as store:
+        store.get_file(parsed.bucket, parsed.key, dest)
+    return dest
+
+
+def s3_client(url: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(s3={"addressing_style": "path"}),
+    )
