@@ -23,6 +23,7 @@ from app.jobs.metrics import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
 from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources
+from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metrics import MetricScanner
 from app.storage.objects import ObjectStore
@@ -43,7 +44,6 @@ class VmPlan:
     memory_gib: float
     gpus: int
     disk_gib: float
-    cpus: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,8 @@ class _Vm:
     root: Path
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+    cores: tuple[int, ...] = ()
+    gpus: tuple[int, ...] = ()
     pid: int | None = None
     exit_code: int | None = None
 
@@ -84,6 +86,7 @@ class JobRun:
     work_dir: Path
     clock: Clock
     grace_seconds: float
+    devices: Devices
     thread: threading.Thread | None = None
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -153,14 +156,17 @@ class JobRun:
         # User code that runs `python` must find the service's interpreter (and its numpy) first.
         base_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), base_env.get("PATH", "")])
         for vm in self._vms:
+            vm.cores = self.devices.cores.take(int(vm.plan.vcpus))
+            vm.gpus = self.devices.gpus.take(vm.plan.gpus)
+            gpu_env = self.devices.gpu_environment(vm.gpus, vm.plan.gpus)
             spec = LaunchSpec(
                 vm_id=vm.plan.id,
                 command=[sys.executable, "-m", "app.training", str(vm.root)],
                 cwd=vm.root,
-                env={**base_env, **vm.env, "SAGELITE_VM_ID": vm.plan.id},
+                env={**base_env, **vm.env, **gpu_env, "SAGELITE_VM_ID": vm.plan.id},
                 log_path=vm.log,
                 memory_bytes=int(vm.plan.memory_gib * GIB),
-                cpus=vm.plan.cpus,
+                cpus=vm.cores,
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             with self.sessions.begin() as session:
@@ -283,8 +289,7 @@ class JobRun:
             for vm in self._vms:
                 vms.terminate(session, vm.plan.id, now=now, exit_code=vm.exit_code)
         for vm in self._vms:
-            if vm.pid is not None:
-                self.executor.release(vm.pid)
+            self._release(vm)
             _remove_tree(vm.root)
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -315,13 +320,19 @@ class JobRun:
     def abandon(self) -> None:
         """After this run crashed: kill what it launched and give every VM's capacity back."""
         for vm in getattr(self, "_vms", []):
-            if vm.pid is not None:
-                if vm.exit_code is None:
-                    self.executor.signal(vm.pid, signal.SIGKILL)
-                self.executor.release(vm.pid)
+            if vm.pid is not None and vm.exit_code is None:
+                self.executor.signal(vm.pid, signal.SIGKILL)
+            self._release(vm)
         with self.sessions.begin() as session:
             for plan in self.plan.vms:
                 vms.terminate(session, plan.id, now=self.clock(), exit_code=None)
+
+    def _release(self, vm: _Vm) -> None:
+        if vm.pid is not None:
+            self.executor.release(vm.pid)
+        self.devices.cores.release(vm.cores)
+        self.devices.gpus.release(vm.gpus)
+        vm.cores, vm.gpus = (), ()
 
     def _collect_exits(self) -> None:
         for vm in self._vms:

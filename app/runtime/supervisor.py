@@ -28,6 +28,7 @@ from app.hosts.vms import VmState
 from app.jobs.metrics import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
+from app.runtime.devices import Devices
 from app.runtime.executor import Executor
 from app.runtime.job_run import JobPlan, JobRun
 from app.storage.objects import ObjectStore
@@ -61,6 +62,7 @@ class Supervisor:
         self._grace = stop_grace_seconds
         self._on_finished = on_finished
         self._runs: dict[str, JobRun] = {}
+        self._devices = Devices.of_this_machine()
         self.lock = threading.Lock()
 
     def register(self, plan: JobPlan) -> JobRun:
@@ -75,6 +77,7 @@ class Supervisor:
             work_dir=self._work_dir,
             clock=self._clock,
             grace_seconds=self._grace,
+            devices=self._devices,
         )
         self._runs[plan.job_name] = run
         return run
