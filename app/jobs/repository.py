@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, select, tuple_, update
+from sqlalchemy import Row, bindparam, delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,17 @@ def insert(session: Session, job: TrainingJob) -> None:
 
 def get(session: Session, name: str) -> TrainingJob | None:
     return session.scalars(select(TrainingJob).where(TrainingJob.name_key == name_key(name))).one_or_none()
+
+
+# Describe is the hottest read. A statement built once, on the table rather than the mapped class, skips
+# building the expression and the ORM's object loading on every call: about half of a describe's cost.
+_TABLE = TrainingJob.__table__
+_ROW_BY_NAME_KEY = select(_TABLE).where(_TABLE.c.name_key == bindparam("name_key"))
+
+
+def get_row(session: Session, name: str) -> Row[Any] | None:
+    """The job's columns as a read-only row with the model's attribute names (for answering reads)."""
+    return session.execute(_ROW_BY_NAME_KEY, {"name_key": name_key(name)}).one_or_none()
 
 
 def get_by_arn(session: Session, arn: str) -> TrainingJob | None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from typing import Any
+
+from sqlalchemy import Row
 
 from app.db.models import TrainingJob
 from app.training import registry
@@ -53,11 +56,12 @@ def with_defaults(request: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
+@functools.cache
 def _describe_members() -> frozenset[str]:
     return frozenset(model.service_model().operation_model("DescribeTrainingJob").output_shape.members)
 
 
-def describe(job: TrainingJob) -> dict[str, Any]:
+def describe(job: TrainingJob | Row[Any]) -> dict[str, Any]:
     """DescribeTrainingJobResponse for one job, echoing every request member Describe knows."""
     echoed = _describe_members()
     out: dict[str, Any] = {key: value for key, value in job.request.items() if key in echoed}

@@ -110,7 +110,10 @@ class TrainingJobService:
     def describe(self, name: str) -> dict[str, Any]:
         """DescribeTrainingJob: every field SageMaker returns for the job's current state."""
         with self._sessions() as session:
-            return schemas.describe(self._get(session, name))
+            row = repository.get_row(session, name)
+        if row is None:
+            raise NotFound()
+        return schemas.describe(row)
 
     def list(self, params: dict[str, Any]) -> dict[str, Any]:
         """ListTrainingJobs with every filter, keyset-paginated so walking pages never skips or repeats."""

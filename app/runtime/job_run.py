@@ -21,7 +21,7 @@ from app.hosts import vms
 from app.hosts.vms import VmState
 from app.jobs.metrics import MetricSeries
 from app.jobs.service import TrainingJobService
-from app.jobs.status import Secondary, Status
+from app.jobs.status import TERMINAL, Secondary, Status
 from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
@@ -31,6 +31,7 @@ from app.storage.objects import ObjectStore
 logger = logging.getLogger(__name__)
 
 GIB = 1024**3
+_END_ATTEMPTS = 5
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
 
 
@@ -269,22 +270,7 @@ class JobRun:
         if started is not None:
             seconds = max(1, round((now - started).total_seconds()))
             extra["billable_seconds"] = seconds * len(self._vms)
-        ended = self.jobs.transition(
-            name,
-            status=outcome.status,
-            secondary=outcome.secondary,
-            failure_reason=outcome.failure_reason,
-            extra=extra,
-        )
-        if not ended and outcome.status == Status.COMPLETED:
-            stopped = self._stopped_as_it_ended()  # a stop landed during the upload
-            self.jobs.transition(
-                name,
-                status=stopped.status,
-                secondary=stopped.secondary,
-                failure_reason=stopped.failure_reason,
-                extra=extra,
-            )
+        self._end(outcome, extra)
         with self.sessions.begin() as session:
             for vm in self._vms:
                 vms.terminate(session, vm.plan.id, now=now, exit_code=vm.exit_code)
@@ -293,6 +279,26 @@ class JobRun:
             _remove_tree(vm.root)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _end(self, outcome: Outcome, extra: dict[str, Any]) -> None:
+        """Write the terminal status, re-reading after a lost race: a stop may land at any moment, and a
+        Stopping job can still end Failed or Stopped (a clean finish then counts as Stopped)."""
+        name = self.plan.job_name
+        for _ in range(_END_ATTEMPTS):
+            current = self.jobs.status_of(name)
+            if current in TERMINAL:
+                return
+            if outcome.status == Status.COMPLETED and current == Status.STOPPING:
+                outcome = self._stopped_as_it_ended()
+            if self.jobs.transition(
+                name,
+                status=outcome.status,
+                secondary=outcome.secondary,
+                failure_reason=outcome.failure_reason,
+                extra=extra,
+            ):
+                return
+        logger.error("could not record the end of a job", extra={"job": name, "outcome": outcome.status})
 
     def _save_checkpoints(self) -> None:
         config = self.plan.request.get("CheckpointConfig")

@@ -12,10 +12,12 @@ depend on a status first wait for the job to settle in a terminal one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -605,3 +607,26 @@ def test_records_survive_a_restart(tmp_path: Path) -> None:
         second.delete_training_job(TrainingJobName="kept-00")
         second.create_training_job(**create_request("kept-03"))
         assert len(listed(second)) == 10
+
+
+def test_stops_racing_failures_all_settle(fresh: Any) -> None:
+    missing = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/missing/"}}
+    channels = [{"ChannelName": "train", "DataSource": missing}]
+
+    def create_and_stop(name: str) -> None:
+        fresh.create_training_job(**create_request(name, InputDataConfig=channels))
+        with contextlib.suppress(ClientError):  # it may have failed already: stopping it is then refused
+            fresh.stop_training_job(TrainingJobName=name)
+
+    # Each job fails within milliseconds of being placed, while its stop arrives: some land mid-failure.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(create_and_stop, [f"race-{index:03d}" for index in range(200)]))
+
+    def statuses() -> Counter[str]:
+        return Counter(s["TrainingJobStatus"] for s in summaries_of(fresh, MaxResults=100))
+
+    for phase, timeout in (("InProgress", 20.0), ("Stopping", 3.0)):  # nothing runs once Stopping is all left
+        deadline = time.monotonic() + timeout
+        while statuses()[phase] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert set(statuses()) <= {"Failed", "Stopped"}, statuses()
