@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 
 from app import services as service_wiring
 from app.api import s3
-from app.api.aws import protocol
 from app.api.dispatch import S3Dispatch
 from app.api.rest import health, hosts, jobs, objects, observe, responses
 from app.clock import Clock, utcnow
@@ -44,7 +43,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.router.add_route("/", protocol.endpoint, methods=["POST"], include_in_schema=False)
     app.include_router(jobs.router)
     app.include_router(objects.router)
     app.include_router(observe.router)

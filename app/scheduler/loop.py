@@ -6,9 +6,11 @@ One thread runs `tick()` whenever a create, a stop or a finished job wakes it, a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 QUEUED = (Secondary.STARTING, Secondary.RESTARTING)
 CLAIMED_MESSAGE = "Preparing the instances for training"
+COALESCE_SECONDS = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class Scheduler:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
+        self._queued: dict[int, _Queued] = {}
+        self._last_pass_seconds = 0.0
 
     # -- JobRuntime, as the job service sees it ----------------------------------------------------
 
@@ -111,21 +116,26 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._closing.is_set():
-            self._wake.wait(timeout=self._interval)
+            if self._wake.wait(timeout=self._interval):
+                # A burst of creates wakes the loop once per burst, not once per create; with a long
+                # queue a pass costs more, so passes space out and stay a small share of the CPU.
+                self._closing.wait(max(COALESCE_SECONDS, 4 * self._last_pass_seconds))
             self._wake.clear()
             if self._closing.is_set():
                 return
+            started = time.monotonic()
             try:
                 self.tick()
             except Exception:
                 logger.exception("scheduler pass failed")
+            self._last_pass_seconds = time.monotonic() - started
 
     def tick(self) -> int:
         """One pass: place what fits now, tell the rest why they wait. Returns how many jobs started."""
         runs: list[JobRun] = []
         with self._supervisor.lock:
             with self._sessions() as session:
-                queue = _load_queue(session)
+                queue = _load_queue(session, self._queued)
                 if not queue:
                     return 0
                 hosts = _load_hosts(session)
@@ -211,6 +221,7 @@ class Scheduler:
             self._jobs.transition(
                 job.name, status=Status.IN_PROGRESS, secondary=Secondary.STARTING, message=message
             )
+            self._queued[job.id] = dataclasses.replace(job, message=message)
 
 
 def _demand_of(request: dict[str, Any], *, key: str, enqueued_at: float) -> placement.Demand:
@@ -225,22 +236,28 @@ def _demand_of(request: dict[str, Any], *, key: str, enqueued_at: float) -> plac
     )
 
 
-def _load_queue(session: Session) -> list[_Queued]:
-    """Jobs waiting for VMs, oldest first (FIFO)."""
+def _load_queue(session: Session, known: dict[int, _Queued]) -> list[_Queued]:
+    """Jobs waiting for VMs, oldest first (FIFO). A job's request never changes once created, so only
+    jobs not seen before are read whole; `known` is that cache, trimmed to the current queue."""
     has_live_vm = exists().where(Vm.job_id == TrainingJob.id, Vm.state.in_(vms.LIVE))
-    rows = session.scalars(
-        select(TrainingJob)
-        .where(
-            TrainingJob.status == Status.IN_PROGRESS, TrainingJob.secondary_status.in_(QUEUED), ~has_live_vm
+    ids = list(
+        session.scalars(
+            select(TrainingJob.id)
+            .where(
+                TrainingJob.status == Status.IN_PROGRESS,
+                TrainingJob.secondary_status.in_(QUEUED),
+                ~has_live_vm,
+            )
+            .order_by(TrainingJob.creation_time, TrainingJob.id)
         )
-        .order_by(TrainingJob.creation_time, TrainingJob.id)
     )
-    return [
-        _Queued(
-            id=j.id, name=j.name, arn=j.arn, request=j.request, message=j.transitions[-1]["StatusMessage"]
-        )
-        for j in rows
-    ]
+    missing = [i for i in ids if i not in known]
+    for job in session.scalars(select(TrainingJob).where(TrainingJob.id.in_(missing))) if missing else ():
+        message = job.transitions[-1]["StatusMessage"]
+        known[job.id] = _Queued(id=job.id, name=job.name, arn=job.arn, request=job.request, message=message)
+    for stale in known.keys() - set(ids):
+        del known[stale]
+    return [known[i] for i in ids if i in known]
 
 
 def _load_hosts(session: Session) -> list[placement.HostSnapshot]:
