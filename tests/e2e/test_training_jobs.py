@@ -227,6 +227,8 @@ def test_s3_dataset_in_and_model_out_through_the_s3_api(live: Server, dataset: P
     s3.download_file("datasets", key, str(tmp_path / "model.tar.gz"))
     with tarfile.open(tmp_path / "model.tar.gz") as archive:
         assert "model.json" in archive.getnames()
+    over_rest = httpx.get(f"{live.url}/v1/training-jobs/via-s3/model").content
+    assert over_rest == (tmp_path / "model.tar.gz").read_bytes()
 
 
 def test_job_model_downloads_over_rest_with_its_checksum(live: Server, dataset: Path) -> None:
