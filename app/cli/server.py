@@ -1,22 +1,17 @@
-"""`sagelite` command line. Only argument handling lives here; the work is in the app's modules."""
+"""`sagelite serve`: the API server with its scheduler and executor."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-
-from app.config import Settings
-from app.main import create_app
+if TYPE_CHECKING:
+    from app.config import Settings
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sagelite", description="A self-hosted SageMaker training service.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the API server with its scheduler and executor")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1, or SAGELITE_HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default 8000, or SAGELITE_PORT)")
@@ -24,11 +19,18 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, help="where the database and files live (default ./.sagelite)"
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    return parser
+    serve.set_defaults(handler=lambda args: serve_command(args))
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    serve(settings_from(args))
+    return 0
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Environment and defaults first, then whatever the command line names."""
+    from app.config import Settings  # imported here, as the server is: client commands start faster
+
     overrides: dict[str, Any] = {
         key: value
         for key, value in {
@@ -43,6 +45,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -55,9 +61,3 @@ def serve(settings: Settings) -> None:
         access_log=False,
         workers=1,
     )
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    if args.command == "serve":
-        serve(settings_from(args))

@@ -1,0 +1,180 @@
+"""HTTP for the client: one `httpx.Client`, SigV4 signing, retries with backoff, `ResponseMetadata`.
+
+Retry policy: a request that never reached the server (connection refused, connect timeout) is tried
+again whatever the operation. Anything that may have reached it (a broken or timed-out connection, 429,
+a 5xx) is tried again only for idempotent operations: a second CreateTrainingJob after a lost answer would
+fail with ResourceInUse, or worse, succeed twice. Waits are exponential with full jitter, or what a
+`Retry-After` header asks for, capped at `max_delay`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from app.client import errors, sigv4
+
+DEFAULT_TIMEOUT = 60.0
+CHUNK = 1 << 20
+# S3 requests are routed by their signature; without credentials they are signed with these.
+ANONYMOUS = sigv4.Credentials("sagelite", "sagelite")
+_NOT_RETRIED_5XX = frozenset({501, 505})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    base_delay: float = 0.1
+    max_delay: float = 5.0
+
+    def delay(self, retry: int, retry_after: str | None = None) -> float:
+        """Seconds to wait before retry number `retry` (1, 2, ...)."""
+        if retry_after is not None:
+            try:
+                return min(self.max_delay, max(0.0, float(retry_after)))
+            except ValueError:
+                pass
+        return random.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** (retry - 1)))
+
+
+def retryable_status(status: int) -> bool:
+    return status == 429 or (status >= 500 and status not in _NOT_RETRIED_5XX)
+
+
+@dataclass(frozen=True)
+class Request:
+    operation: str
+    method: str
+    path: str  # percent-encoded, from the root of the endpoint
+    query: Sequence[tuple[str, str]] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    upload: Path | None = None  # streamed as the body, and read again on a retry
+    payload_sha256: str | None = None
+    idempotent: bool = False
+    service: str = "sagemaker"
+    stream: bool = False
+    timeout: httpx.Timeout | None = None
+
+
+@dataclass
+class Reply:
+    response: httpx.Response
+    attempts: int
+    gave_up: bool = False  # the last attempt was retryable too, but there were no attempts left
+
+    def metadata(self) -> dict[str, Any]:
+        """boto3's `ResponseMetadata`: RequestId (when sent), HTTPStatusCode, HTTPHeaders, RetryAttempts."""
+        headers = dict(self.response.headers.items())
+        metadata: dict[str, Any] = {}
+        if "x-amzn-requestid" in headers:
+            metadata["RequestId"] = headers["x-amzn-requestid"]
+        metadata |= {
+            "HTTPStatusCode": self.response.status_code,
+            "HTTPHeaders": headers,
+            "RetryAttempts": self.attempts - 1,
+        }
+        if self.gave_up:
+            metadata["MaxAttemptsReached"] = True
+        return metadata
+
+
+class Transport:
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        region: str,
+        credentials: sigv4.Credentials | None,
+        timeout: float,
+        retry: RetryPolicy,
+        http_transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.region = region
+        self.credentials = credentials
+        self.retry = retry
+        self.timeout = timeout
+        self._sleep = sleep or time.sleep
+        self._http = httpx.Client(timeout=timeout, transport=http_transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(self, request: Request) -> Reply:
+        """Send with retries; the response is read unless `request.stream` (then the caller closes it)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self.retry.max_attempts
+            try:
+                response = self._http.send(self._build(request), stream=request.stream)
+            except httpx.TransportError as error:
+                if last or not _may_retry(error, request.idempotent):
+                    raise _connection_error(self.endpoint_url, error) from error
+                self._sleep(self.retry.delay(attempt))
+                continue
+            if not (request.idempotent and retryable_status(response.status_code)):
+                return Reply(response, attempt)
+            if last:
+                if request.stream:
+                    response.read()
+                return Reply(response, attempt, gave_up=True)
+            response.close()
+            self._sleep(self.retry.delay(attempt, response.headers.get("retry-after")))
+
+    def url(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
+        encoded = urlencode(list(query), quote_via=quote, safe="-_.~")
+        return self.endpoint_url + path + (f"?{encoded}" if encoded else "")
+
+    def _build(self, request: Request) -> httpx.Request:
+        url = self.url(request.path, request.query)
+        headers = dict(request.headers)
+        content: bytes | Iterator[bytes] = request.body
+        if request.upload is not None:
+            headers["Content-Length"] = str(request.upload.stat().st_size)
+            content = _chunks(request.upload)
+        credentials = self.credentials or (ANONYMOUS if request.service == "s3" else None)
+        if credentials is not None:
+            payload = request.payload_sha256 or hashlib.sha256(request.body).hexdigest()
+            headers |= sigv4.sign(
+                method=request.method,
+                url=url,
+                headers=headers,
+                payload_sha256=payload,
+                credentials=credentials,
+                region=self.region,
+                service=request.service,
+                now=dt.datetime.now(dt.UTC),
+            )
+        timeout = request.timeout if request.timeout is not None else self._http.timeout
+        return self._http.build_request(
+            request.method, url, headers=headers, content=content, timeout=timeout
+        )
+
+
+def _may_retry(error: httpx.TransportError, idempotent: bool) -> bool:
+    never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+    return never_sent or idempotent
+
+
+def _connection_error(endpoint_url: str, error: httpx.TransportError) -> errors.SageliteClientError:
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+        return errors.EndpointConnectionError(endpoint_url, error)
+    return errors.HTTPClientError(endpoint_url, error)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
