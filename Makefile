@@ -16,8 +16,8 @@ run: $(STAMP)
 	$(BIN)/sagelite serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench migrations
+	$(BIN)/ruff check app tests bench migrations examples
+	$(BIN)/ruff format --check app tests bench migrations examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     hosts_file: Path | None = None
     cpu_overcommit: float = Field(default=4.0, ge=1.0)
     memory_overcommit: float = Field(default=2.0, ge=1.0)
+    # Volumes are thin-provisioned, as a hypervisor's are: VolumeSizeInGB reserves this share of free disk,
+    # while each VM's real usage is still held to its own VolumeSizeInGB.
+    disk_overcommit: float = Field(default=4.0, ge=1.0)
     # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.

@@ -35,7 +35,7 @@ def configured_hosts(settings: Settings) -> list[HostSpec]:
 
 
 def local_host(settings: Settings) -> HostSpec:
-    """This machine, with the configured overcommit factors applied to CPU and memory."""
+    """This machine, with the configured overcommit factors applied to CPU, memory and disk."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ def local_host(settings: Settings) -> HostSpec:
         vcpus=float(cores * settings.cpu_overcommit),
         memory_gib=round(memory * settings.memory_overcommit, 1),
         gpus=count_gpus(),
-        disk_gib=round(disk, 1),
+        disk_gib=round(disk * settings.disk_overcommit, 1),
     )
 
 

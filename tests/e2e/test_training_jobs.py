@@ -171,6 +171,7 @@ def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
     assert paused["state"] == "Paused"
     assert _wait_for(lambda: Path(f"/proc/{vm['pid']}/stat").read_text().split()[2] == "T")
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").status_code == 400
+    assert httpx.post(f"{live.url}/v1/vms/vm-unknown/pause").status_code == 404
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume").json()["state"] == "Running"
     client.stop_training_job(TrainingJobName="pausable")
     assert wait_terminal(client, "pausable")["TrainingJobStatus"] == "Stopped"

@@ -55,6 +55,7 @@ async def get_vm(request: Request, vm_id: str) -> Any:
 @router.post("/v1/vms/{vm_id}/pause", summary="SIGSTOP the VM's processes; its deadline keeps running")
 async def pause(request: Request, vm_id: str) -> Any:
     services = _services(request)
+    await get_vm(request, vm_id)  # 404 for an unknown VM
     if not await run_in_threadpool(services.supervisor.pause, vm_id):
         raise ValidationError(f"VM {vm_id} is not Running, so it cannot be paused")
     return await get_vm(request, vm_id)
@@ -63,6 +64,7 @@ async def pause(request: Request, vm_id: str) -> Any:
 @router.post("/v1/vms/{vm_id}/resume", summary="SIGCONT a paused VM")
 async def resume(request: Request, vm_id: str) -> Any:
     services = _services(request)
+    await get_vm(request, vm_id)  # 404 for an unknown VM
     if not await run_in_threadpool(services.supervisor.resume, vm_id):
         raise ValidationError(f"VM {vm_id} is not Paused, so it cannot be resumed")
     return await get_vm(request, vm_id)
