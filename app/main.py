@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 
 from app import services as service_wiring
 from app.api import s3
-from app.api.dispatch import S3Dispatch
+from app.api.dispatch import SageliteApp
 from app.api.rest import health, hosts, jobs, objects, observe, responses
 from app.clock import Clock, utcnow
 from app.config import Settings
@@ -21,7 +21,7 @@ from app.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> SageliteApp:
     """Build the application; nothing touches the disk until the lifespan starts."""
 
     @asynccontextmanager
@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         finally:
             app.state.services.close()
 
-    app = FastAPI(
+    app = SageliteApp(
         title="sagelite",
         summary="A self-hosted training-job service that speaks the Amazon SageMaker API",
         lifespan=lifespan,
@@ -48,7 +48,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(observe.router)
     app.include_router(hosts.router)
     app.include_router(health.router)
-    app.add_middleware(S3Dispatch, state=app.state)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     return app

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, tuple_, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,7 @@ _TABLE = TrainingJob.__table__
 _ROW_BY_NAME_KEY = select(_TABLE).where(_TABLE.c.name_key == bindparam("name_key"))
 
 
-def get_row(session: Session, name: str) -> Row[Any] | None:
+def get_row(session: Session | Connection, name: str) -> Row[Any] | None:
     """The job's columns as a read-only row with the model's attribute names (for answering reads)."""
     return session.execute(_ROW_BY_NAME_KEY, {"name_key": name_key(name)}).one_or_none()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import tagging
@@ -66,6 +67,8 @@ class TrainingJobService:
         admission: Admission | None = None,
     ) -> None:
         self._sessions = sessions
+        # Hot reads skip the ORM session (about half of a Describe's cost) and use a pooled connection.
+        self._engine: Engine = sessions.kw["bind"]
         self._identity = identity
         self._clock = clock
         self.clock = clock
@@ -109,8 +112,8 @@ class TrainingJobService:
 
     def describe(self, name: str) -> dict[str, Any]:
         """DescribeTrainingJob: every field SageMaker returns for the job's current state."""
-        with self._sessions() as session:
-            row = repository.get_row(session, name)
+        with self._engine.connect() as connection:
+            row = repository.get_row(connection, name)
         if row is None:
             raise NotFound()
         return schemas.describe(row)
