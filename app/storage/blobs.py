@@ -246,12 +246,14 @@ def _write_all(fd: int, chunks: Sequence[Buffer]) -> None:
 
 
 def _copy_file(src_fd: int, dst_fd: int, count: int) -> None:
+    """Append `count` bytes of `src_fd` to `dst_fd`: in the kernel where it can (Linux copy_file_range;
+    a reflink on filesystems that have them), else through user space."""
     offset = 0
     while offset < count:
         try:
             copied = os.copy_file_range(src_fd, dst_fd, count - offset, offset)
-        except OSError:
-            copied = 0  # EXDEV, ENOSYS, old kernels: fall back to user-space copies
+        except (OSError, AttributeError):
+            copied = 0  # not Linux, EXDEV, ENOSYS, old kernels: copy through user space
         if copied <= 0:
             data = os.pread(src_fd, min(_COPY_CHUNK, count - offset), offset)
             if not data:
