@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.server import Server
+from tests.support.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -81,3 +84,39 @@ def test_curl_upload_download_and_resume(server: Server, tmp_path: Path) -> None
     sha256 = hashlib.sha256(data).hexdigest()
     headers = subprocess.run([*curl, "-I", url], check=True, capture_output=True, text=True).stdout.lower()
     assert f"x-checksum-sha256: {sha256}" in headers
+
+
+def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    sent = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield b"x" * (1 << 20)
+        sent.set()
+        for _ in range(600):  # the server dies long before this ends
+            time.sleep(0.05)
+            yield b"y" * 1024
+
+    with running_server(data) as first:
+        assert httpx.put(f"{first.url}/v1/objects/uploads/whole", content=b"ok").status_code == 201
+        errors: list[Exception] = []
+
+        def upload() -> None:
+            try:
+                httpx.put(f"{first.url}/v1/objects/uploads/torn", content=body(), timeout=30)
+            except httpx.HTTPError as error:
+                errors.append(error)
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        assert sent.wait(10)
+        time.sleep(0.2)
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        uploader.join(timeout=40)
+        assert errors, "the upload should have broken with the server"
+    with running_server(data) as second:
+        assert httpx.get(f"{second.url}/v1/objects/uploads/torn").status_code == 404
+        assert httpx.get(f"{second.url}/v1/objects/uploads/whole").content == b"ok"
+        leftovers = [p for p in (data / "objects" / "tmp").rglob("*") if p.is_file()]
+        assert all("torn" not in p.name for p in leftovers)
