@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.config
 import httpx
 import pytest
 import uvicorn
@@ -30,6 +28,7 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 from app.api.s3 import create_s3_app, is_s3_request
 from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError
 from app.storage.objects import ObjectStore
+from tests.support.jobs import s3_client
 
 pytestmark = pytest.mark.e2e
 
@@ -69,14 +68,7 @@ def endpoint(store: ObjectStore) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def s3(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-        config=botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
+    return s3_client(endpoint)
 
 
 _buckets = iter(range(1_000_000))
