@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.runtime import contract
-from app.training import registry, script
+from app.training import script
 from app.training.context import Channel, StopFlag, TrainContext
 from app.training.errors import ClientError
 
@@ -44,6 +44,10 @@ def run(root: Path, *, stop: StopFlag) -> int:
     paths = contract.layout(root)
     try:
         spec = contract.read_spec(root)
+        if script.names_entry_point(spec):
+            return run_script(spec, paths, stop=stop)  # before importing numpy: user code starts sooner
+        from app.training import registry
+
         algorithm = registry.resolve(training_image=spec.training_image, algorithm_name=spec.algorithm_name)
         if algorithm is None:
             return run_script(spec, paths, stop=stop)

@@ -24,6 +24,11 @@ from app.training.errors import ClientError
 TOOLKIT_PREFIX = "sagemaker_"
 
 
+def names_entry_point(spec: contract.VmSpec) -> bool:
+    """Whether the job names its own code (then it runs in script mode, whatever the image)."""
+    return bool(spec.container_entrypoint) or "sagemaker_program" in spec.hyperparameters
+
+
 def command_for(spec: contract.VmSpec, paths: contract.Paths) -> list[str]:
     """The command line that runs the job's user code; ClientError says what to provide if nothing does."""
     if spec.container_entrypoint:
