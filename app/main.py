@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import services as service_wiring
 from app.api import s3
@@ -50,4 +51,5 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> SageliteApp:
     app.include_router(health.router)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, responses.http_error)
     return app

@@ -1,7 +1,10 @@
-"""Reading request bodies with a size limit, refusing oversized ones before and while they stream in."""
+"""Reading JSON request bodies with a size limit, refusing oversized ones before and while they stream in."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from starlette.requests import Request
 
 from app.errors import RequestTooLarge, SerializationError
@@ -23,3 +26,13 @@ async def read_limited(request: Request) -> bytes:
             raise RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON; an empty body is an empty object, as botocore sends for no parameters."""
+    if not body.strip():
+        return {}
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise SerializationError(f"Malformed JSON request body: {error}") from None

@@ -200,9 +200,10 @@ def test_invalid_bodies_are_400_problems(rest: TestClient) -> None:
         400,
         "SerializationException",
     )
-    problem(rest.post(JOBS, json=[create_request("job-1")]), 400, "ValidationException")
+    # Same codes as on the AWS surface: a body that is not a JSON object is a SerializationException.
+    problem(rest.post(JOBS, json=[create_request("job-1")]), 400, "SerializationException")
     malformed = rest.post(JOBS, content=b'{"TrainingJobName": ', headers={"content-type": "application/json"})
-    problem(malformed, 400, "ValidationException")
+    problem(malformed, 400, "SerializationException")
     assert listed(rest) == []
 
 
@@ -231,3 +232,23 @@ def test_docs_and_openapi_are_served(rest: TestClient) -> None:
     assert "post" in paths[JOBS + "/{name}/stop"]
     assert "/healthz" in paths
     assert "/" not in paths, "the AWS endpoint stays out of the REST documentation"
+
+
+def test_framework_errors_are_problem_json_too(api: TestClient) -> None:
+    response = api.get("/v1/no-such-route")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+    wrong_method = api.put("/v1/training-jobs")
+    assert wrong_method.status_code == 405 and wrong_method.json()["title"] == "MethodNotAllowed"
+
+
+def test_rest_create_refuses_oversized_and_malformed_bodies(api: TestClient) -> None:
+    huge = b'{"TrainingJobName": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    response = api.post("/v1/training-jobs", content=huge, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == "RequestEntityTooLargeException"
+    malformed = api.post(
+        "/v1/training-jobs", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400 and malformed.json()["code"] == "SerializationException"

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api import encoding
 from app.api.aws.operations import HANDLERS, READ_ONLY
-from app.api.body import read_limited
-from app.errors import SerializationError, ServiceError, UnknownOperation
+from app.api.body import parse_json, read_limited
+from app.errors import ServiceError, UnknownOperation
 from app.wire.validate import validate
 
 logger = logging.getLogger(__name__)
@@ -31,7 +29,7 @@ async def endpoint(request: Request) -> Response:
     request_id = str(uuid.uuid4())
     try:
         operation = _operation(request.headers.get("x-amz-target"))
-        params = validate(operation, _parse(await read_limited(request)))
+        params = validate(operation, parse_json(await read_limited(request)))
         services = request.app.state.services
         handler = HANDLERS[operation]
         if operation in READ_ONLY:
@@ -60,12 +58,3 @@ def _operation(target: str | None) -> str:
     if f"{prefix}." != TARGET_PREFIX or operation not in HANDLERS:
         raise UnknownOperation(f"Unknown operation {target}")
     return operation
-
-
-def _parse(body: bytes) -> Any:
-    if not body.strip():
-        return {}
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise SerializationError(f"Malformed JSON request body: {error}") from None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app.api.body import parse_json, read_limited
 from app.api.rest.responses import JSON
 from app.services import Services
 from app.wire.validate import validate
@@ -20,9 +21,20 @@ def _services(request: Request) -> Services:
     return services
 
 
-@router.post("", status_code=201, summary="Create a training job (the CreateTrainingJob request body)")
-async def create(request: Request, body: Annotated[dict[str, Any], Body()]) -> Any:
-    params = validate("CreateTrainingJob", body)
+_JSON_OBJECT_BODY = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a training job (the CreateTrainingJob request body)",
+    openapi_extra=_JSON_OBJECT_BODY,
+)
+async def create(request: Request) -> Any:
+    # Read here rather than through FastAPI's Body, so the size limit applies before the body is read.
+    params = validate("CreateTrainingJob", parse_json(await read_limited(request)))
     return await run_in_threadpool(_services(request).jobs.create, params)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,3 +35,10 @@ async def request_validation_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
     return problem(400, "ValidationException", details)
+
+
+async def http_error(_: Request, error: Exception) -> Response:
+    """Errors the framework raises itself (unknown route, wrong method) as problem JSON too."""
+    assert isinstance(error, StarletteHTTPException)
+    title = HTTPStatus(error.status_code).phrase.replace(" ", "")
+    return problem(error.status_code, title, str(error.detail))
