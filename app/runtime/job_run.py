@@ -22,7 +22,7 @@ from app.hosts.vms import VmState
 from app.jobs.metrics import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import TERMINAL, Secondary, Status
-from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources
+from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources, vm_spec
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metrics import MetricScanner
@@ -134,7 +134,17 @@ class JobRun:
         request = self.plan.request
         hosts = tuple(vm.plan.hostname for vm in self._vms)
         for index, vm in enumerate(self._vms):
-            spec = _vm_spec(self.plan, vm.plan, hosts)
+            spec = vm_spec.from_request(
+                request,
+                job_name=self.plan.job_name,
+                job_arn=self.plan.job_arn,
+                host=vm.plan.hostname,
+                hosts=hosts,
+                instance_type=vm.plan.instance_type,
+                vcpus=vm.plan.vcpus,
+                gpus=vm.plan.gpus,
+                memory_gib=vm.plan.memory_gib,
+            )
             paths = contract.write_config(spec, vm.root)
             sources.fetch_code(request.get("HyperParameters", {}), store=self.store, code_dir=paths.code_dir)
             checkpoints.restore(
@@ -368,40 +378,6 @@ class JobRun:
             compress=output.get("CompressionType", "GZIP") != "NONE",
         )
         return uploaded.model_uri
-
-
-def _vm_spec(plan: JobPlan, vm: VmPlan, hosts: tuple[str, ...]) -> contract.VmSpec:
-    request = plan.request
-    algorithm = request.get("AlgorithmSpecification", {})
-    return contract.VmSpec(
-        job_name=plan.job_name,
-        job_arn=plan.job_arn,
-        host=vm.hostname,
-        hosts=hosts,
-        instance_type=vm.instance_type,
-        vcpus=max(1, int(vm.vcpus)),
-        gpus=vm.gpus,
-        memory_mib=int(vm.memory_gib * 1024),
-        hyperparameters=request.get("HyperParameters", {}),
-        channels=tuple(
-            contract.ChannelSpec(
-                name=c["ChannelName"],
-                content_type=c.get("ContentType"),
-                input_mode=c.get("InputMode", algorithm.get("TrainingInputMode", "File")),
-                distribution=c["DataSource"]
-                .get("S3DataSource", {})
-                .get("S3DataDistributionType", "FullyReplicated"),
-                record_wrapper=c.get("RecordWrapperType", "None"),
-            )
-            for c in request.get("InputDataConfig", [])
-        ),
-        environment=request.get("Environment", {}),
-        training_image=algorithm.get("TrainingImage"),
-        algorithm_name=algorithm.get("AlgorithmName"),
-        training_input_mode=algorithm.get("TrainingInputMode", "File"),
-        container_entrypoint=tuple(algorithm.get("ContainerEntrypoint", ())),
-        container_arguments=tuple(algorithm.get("ContainerArguments", ())),
-    )
 
 
 def _tree_size(root: Path) -> int:
