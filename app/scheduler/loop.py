@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 QUEUED = (Secondary.STARTING, Secondary.RESTARTING)
 CLAIMED_MESSAGE = "Preparing the instances for training"
 COALESCE_SECONDS = 0.01
+WAIT_MESSAGES_PER_PASS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +150,7 @@ class Scheduler:
                 run = self._claim(by_name[name], host_names, now)
                 if run is not None:
                     runs.append(run)
-            for name, reason in decision.unplaced.items():
-                self._explain_wait(by_name[name], reason)
+            self._explain_waits([(by_name[name], reason) for name, reason in decision.unplaced.items()])
         for run in runs:
             self._supervisor.start(run)
         return len(runs)
@@ -209,19 +209,35 @@ class Scheduler:
         logger.info("placed", extra={"job": job.name, "hosts": list(host_names)})
         return run
 
-    def _explain_wait(self, job: _Queued, reason: placement.Reason) -> None:
-        config = job.resources
-        message = (
-            f"Waiting for capacity: {config['InstanceCount']} x {config['InstanceType']} "
-            "do not fit in the free capacity of the host pool yet"
-        )
-        if reason == placement.Reason.NEVER_FITS:
-            message = "Waiting for capacity: the host pool has shrunk below what this job needs"
-        if job.message != message:
-            self._jobs.transition(
-                job.name, status=Status.IN_PROGRESS, secondary=Secondary.STARTING, message=message
-            )
-            self._queued[job.id] = dataclasses.replace(job, message=message)
+    def _explain_waits(self, waiting: Sequence[tuple[_Queued, placement.Reason]]) -> None:
+        """Tell waiting jobs why. A long queue is told a batch per pass, in one short transaction, so
+        creates never wait long for the write lock; the next passes tell the rest."""
+        changed = []
+        for job, reason in waiting:
+            message = _wait_message(job, reason)
+            if job.message != message:
+                changed.append((job, message))
+        if not changed:
+            return
+        with self._sessions.begin() as session:
+            for job, message in changed[:WAIT_MESSAGES_PER_PASS]:
+                record = session.get(TrainingJob, job.id)
+                if record is not None and self._jobs.transition_in(
+                    session, record, status=Status.IN_PROGRESS, secondary=Secondary.STARTING, message=message
+                ):
+                    self._queued[job.id] = dataclasses.replace(job, message=message)
+        if len(changed) > WAIT_MESSAGES_PER_PASS:
+            self.hint()
+
+
+def _wait_message(job: _Queued, reason: placement.Reason) -> str:
+    if reason == placement.Reason.NEVER_FITS:
+        return "Waiting for capacity: the host pool has shrunk below what this job needs"
+    config = job.resources
+    return (
+        f"Waiting for capacity: {config['InstanceCount']} x {config['InstanceType']} "
+        "do not fit in the free capacity of the host pool yet"
+    )
 
 
 def _demand_of(request: dict[str, Any], *, key: str, enqueued_at: float) -> placement.Demand:
