@@ -7,7 +7,9 @@ forward pass: standardize, then `x @ W + b` with ReLU between layers and a sigmo
 
 from __future__ import annotations
 
+import argparse
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +54,15 @@ def predict(model_dir: Path, x: Array) -> Array:
 
 def accuracy(predicted: Array, truth: Array) -> float:
     return float(np.mean(predicted == truth))
+
+
+def arguments(description: str | None) -> tuple[argparse.Namespace, Path]:
+    """The examples' command line (endpoint, bucket, work directory) and the work directory to use."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--endpoint-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--bucket", default="sagelite-examples")
+    parser.add_argument("--workdir", type=Path, help="where files go (default: a temporary directory)")
+    args = parser.parse_args()
+    return args, args.workdir or Path(tempfile.mkdtemp(prefix="sagelite-example-"))

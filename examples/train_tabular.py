@@ -10,12 +10,9 @@ model.tar.gz, and measures the accuracy on rows the job never saw.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import tabular_model
@@ -60,14 +57,7 @@ def show_progress(job: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--endpoint-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--bucket", default="sagelite-examples")
-    parser.add_argument("--workdir", type=Path, help="where files go (default: a temporary directory)")
-    args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagelite-example-"))
+    args, workdir = tabular_model.arguments(__doc__)
     name = f"tabular-mlp-{uuid.uuid4().hex[:8]}"
 
     x, y = tabular_model.make_dataset()

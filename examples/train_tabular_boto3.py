@@ -8,13 +8,10 @@ sagelite serves S3 (path-style) and the SageMaker API on one port; any credentia
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tarfile
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import boto3
 import tabular_model
@@ -26,14 +23,7 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--endpoint-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--bucket", default="sagelite-examples")
-    parser.add_argument("--workdir", type=Path, help="where files go (default: a temporary directory)")
-    args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagelite-example-"))
+    args, workdir = tabular_model.arguments(__doc__)
     name = f"tabular-boto3-{uuid.uuid4().hex[:8]}"
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
