@@ -70,7 +70,6 @@ class TrainingJobService:
         # Hot reads skip the ORM session (about half of a Describe's cost) and use a pooled connection.
         self._engine: Engine = sessions.kw["bind"]
         self._identity = identity
-        self._clock = clock
         self.clock = clock
         self.runtime: JobRuntime = runtime or NoRuntime()
         # Checks a request against what the service can ever provide (the scheduler plugs in here).
@@ -83,7 +82,7 @@ class TrainingJobService:
         if self.admission is not None:
             self.admission(stored)
         name = request["TrainingJobName"]
-        now = self._clock()
+        now = self.clock()
         state = initial(now=now)
         job = TrainingJob(
             name=name,
@@ -206,7 +205,7 @@ class TrainingJobService:
         current = JobState(Status(job.status), Secondary(job.secondary_status), tuple(job.transitions))
         if status not in NEXT[current.status]:
             return False
-        now = self._clock()
+        now = self.clock()
         state = advance(current, status=status, secondary=secondary, now=now, message=message)
         values: dict[str, Any] = {
             "status": state.status,

@@ -28,3 +28,22 @@ def streams(work_dir: Path, job_name: str) -> list[Stream]:
         host, _, epoch = path.stem.rpartition("-")
         found.append((host, int(epoch) if epoch.isdigit() else 0, path))
     return [Stream(f"{job_name}/{p.stem}", host, p) for host, _, p in sorted(found, key=lambda t: t[:2])]
+
+
+class Tail:
+    """Complete lines each file gained since the last read; a half-written last line waits for the next."""
+
+    def __init__(self) -> None:
+        self._offsets: dict[Path, int] = {}
+
+    def new_lines(self, path: Path) -> list[bytes]:
+        offset = self._offsets.get(path, 0)
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        complete = data.rfind(b"\n") + 1
+        self._offsets[path] = offset + complete
+        return data[:complete].splitlines()

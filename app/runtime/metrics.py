@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.jobs.metrics import Point
+from app.runtime import logs
 
 
 @dataclass
@@ -18,19 +19,19 @@ class MetricScanner:
 
     definitions: Sequence[dict[str, str]]
     latest: dict[str, tuple[float, dt.datetime]] = field(default_factory=dict)
-    _offsets: dict[Path, int] = field(default_factory=dict)
+    _tail: logs.Tail = field(default_factory=logs.Tail)
 
     def __post_init__(self) -> None:
         self._patterns = [(d["Name"], _compile(d["Regex"])) for d in self.definitions]
 
-    def scan(self, logs: Iterable[Path], now: dt.datetime) -> list[Point]:
+    def scan(self, paths: Iterable[Path], now: dt.datetime) -> list[Point]:
         """Read what the logs gained since the last scan; returns the new metric values found."""
         if not self._patterns:
             return []
         found: list[Point] = []
-        for path in logs:
-            for line in self._new_lines(path):
-                found.extend(self._match(line, now))
+        for path in paths:
+            for line in self._tail.new_lines(path):
+                found.extend(self._match(line.decode("utf-8", "replace"), now))
         return found
 
     def final_metrics(self) -> list[dict[str, Any]]:
@@ -39,18 +40,6 @@ class MetricScanner:
             {"MetricName": name, "Value": value, "Timestamp": when.timestamp()}
             for name, (value, when) in sorted(self.latest.items())
         ]
-
-    def _new_lines(self, path: Path) -> list[str]:
-        offset = self._offsets.get(path, 0)
-        try:
-            with path.open("rb") as f:
-                f.seek(offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        complete = data.rfind(b"\n") + 1  # leave a half-written last line for the next scan
-        self._offsets[path] = offset + complete
-        return data[:complete].decode("utf-8", "replace").splitlines()
 
     def _match(self, line: str, now: dt.datetime) -> list[Point]:
         points = []

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,15 +109,6 @@ class Supervisor:
     def running(self) -> list[str]:
         with self.lock:
             return list(self._runs)
-
-    def join_all(self, timeout: float) -> bool:
-        """Wait for the started runs' threads to end; False if some still run after `timeout` seconds."""
-        give_up = time.monotonic() + timeout
-        with self.lock:
-            threads = [run.thread for run in self._runs.values() if run.thread is not None]
-        for thread in threads:
-            thread.join(max(0.0, give_up - time.monotonic()))
-        return not any(thread.is_alive() for thread in threads)
 
     def shutdown(self, timeout: float) -> None:
         """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""

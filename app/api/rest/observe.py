@@ -57,19 +57,13 @@ class _Tail:
 
     def __init__(self, work_dir: Path, job_name: str, host: str | None) -> None:
         self._work_dir, self._job, self._host = work_dir, job_name, host
-        self._offsets: dict[Path, int] = {}
+        self._tail = logs.Tail()
 
     def read(self) -> bytes:
         out: list[bytes] = []
         for stream in logs.streams(self._work_dir, self._job):
             if self._host is not None and stream.host != self._host:
                 continue
-            offset = self._offsets.get(stream.path, 0)
-            with stream.path.open("rb") as f:
-                f.seek(offset)
-                data = f.read()
-            complete = data.rfind(b"\n") + 1
-            self._offsets[stream.path] = offset + complete
             prefix = f"[{stream.host}] ".encode()
-            out.extend(prefix + line + b"\n" for line in data[:complete].splitlines())
+            out.extend(prefix + line + b"\n" for line in self._tail.new_lines(stream.path))
         return b"".join(out)
