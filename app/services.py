@@ -11,13 +11,13 @@ from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import session as db
 from app.hosts import pool, vms
-from app.jobs.metrics import MetricSeries
+from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
 from app.runtime.executor import Executor, LocalExecutor
 from app.runtime.supervisor import Supervisor
 from app.scheduler import recovery
 from app.scheduler.loop import Scheduler
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 from app.tagging import TagService
 
 

@@ -46,7 +46,7 @@ import sys
 from pathlib import Path
 import uvicorn
 from app.api.s3 import create_s3_app
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 store = ObjectStore(Path(sys.argv[1]))
 store.create_bucket("bench")
 uvicorn.run(create_s3_app(store), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")

@@ -22,7 +22,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from app.hosts import catalog
+from app.hosts import instance_types
 from app.scheduler import placement as pl
 
 INSTANCE_TYPES = [  # weighted towards the small CPU types most training jobs ask for
@@ -48,7 +48,7 @@ def _busy_host(rng: random.Random, name: str, capacity: pl.Resources, busy: floa
     running: list[pl.RunningVm] = []
     free = capacity
     while free.vcpus > capacity.vcpus * (1 - busy):
-        shape = catalog.shape_for(rng.choice(INSTANCE_TYPES))
+        shape = instance_types.shape_for(rng.choice(INSTANCE_TYPES))
         vm = pl.Resources(shape.vcpus, shape.memory_gib, shape.gpus, 30)
         left = pl.Resources(*(f - u for f, u in zip(free.as_tuple(), vm.as_tuple(), strict=True)))
         if min(left.as_tuple()) < 0:
@@ -62,7 +62,7 @@ def make_queue(rng: random.Random, n_jobs: int, *, multi: bool) -> list[pl.Deman
     return [
         pl.Demand(
             job_key=f"job-{i:06d}",
-            shape=catalog.shape_for(rng.choice(INSTANCE_TYPES)),
+            shape=instance_types.shape_for(rng.choice(INSTANCE_TYPES)),
             instance_count=rng.randint(2, 8) if multi else 1,
             disk_gib=30,
             enqueued_at=NOW - n_jobs + i,
@@ -110,7 +110,7 @@ def placement_cost(rng: random.Random, n_hosts: int, reps: int, batch: int = 200
     Times the planner's per-job loop directly (a private class, on purpose): sorting the hosts and
     building the index is O(hosts) once per decision and would swamp 200 placements on 10,000 hosts.
     """
-    small = catalog.shape_for("ml.t3.medium")
+    small = instance_types.shape_for("ml.t3.medium")
     queue = [pl.Demand(f"b{i}", small, disk_gib=30, max_runtime_seconds=3600) for i in range(batch)]
     costs = []
     for _ in range(reps):

@@ -12,7 +12,7 @@ APP = Path(__file__).resolve().parents[1] / "app"
 # Pure modules: logic only, importing nothing from the app but each other.
 PURE = (
     "app.jobs.status",
-    "app.hosts.catalog",
+    "app.hosts.instance_types",
     "app.scheduler.placement",
     "app.storage.uris",
     "app.runtime.contract",

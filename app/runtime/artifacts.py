@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.storage import checksums, tar, uris
 from app.storage import errors as storage_errors
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 
 @dataclass(frozen=True, slots=True)

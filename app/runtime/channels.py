@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from app.storage import errors as storage_errors
 from app.storage import uris
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 
 class ChannelError(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 from app.runtime.channels import ChannelError, keys_under
 from app.storage import errors as storage_errors
 from app.storage import uris
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 
 def restore(config: dict[str, Any] | None, *, store: ObjectStore, local: Path) -> None:

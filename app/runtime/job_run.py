@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.hosts import vms
 from app.hosts.vms import VmState
-from app.jobs.metrics import MetricSeries
+from app.jobs.metric_series import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import TERMINAL, Secondary, Status
 from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources, vm_spec
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
-from app.runtime.metrics import MetricScanner
-from app.storage.objects import ObjectStore
+from app.runtime.metric_scanner import MetricScanner
+from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 from app.runtime.channels import ChannelError
 from app.storage import errors as storage_errors
 from app.storage import uris
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 
 def fetch_code(hyperparameters: dict[str, Any], *, store: ObjectStore, code_dir: Path) -> None:

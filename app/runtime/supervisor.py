@@ -24,13 +24,13 @@ from app.clock import Clock
 from app.db.models import Vm
 from app.hosts import vms
 from app.hosts.vms import VmState
-from app.jobs.metrics import MetricSeries
+from app.jobs.metric_series import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor
 from app.runtime.job_run import JobPlan, JobRun
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
 

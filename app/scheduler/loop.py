@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.db.models import Host, TrainingJob, Vm
 from app.errors import ResourceLimitExceeded
-from app.hosts import catalog, vms
+from app.hosts import instance_types, vms
 from app.hosts.vms import VmState
 from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
@@ -158,7 +158,7 @@ class Scheduler:
     def _claim(self, job: _Queued, host_names: Sequence[str], now: dt.datetime) -> JobRun | None:
         """Reserve the VMs and mark the job claimed in one transaction; lose gracefully to a stop."""
         config = job.resources
-        shape = catalog.shape_for(config["InstanceType"])
+        shape = instance_types.shape_for(config["InstanceType"])
         max_runtime = job.request["StoppingCondition"]["MaxRuntimeInSeconds"]
         plans = tuple(
             VmPlan(
@@ -244,7 +244,7 @@ def _demand_of(request: dict[str, Any], *, key: str, enqueued_at: float) -> plac
     config = request["ResourceConfig"]
     return placement.Demand(
         job_key=key,
-        shape=catalog.shape_for(config["InstanceType"]),
+        shape=instance_types.shape_for(config["InstanceType"]),
         instance_count=config["InstanceCount"],
         disk_gib=float(config.get("VolumeSizeInGB", 1)),
         enqueued_at=enqueued_at,

@@ -56,7 +56,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from app.hosts import catalog
+from app.hosts import instance_types
 
 __all__ = [
     "Decision",
@@ -114,7 +114,7 @@ class Demand:
     """
 
     job_key: str
-    shape: catalog.InstanceShape
+    shape: instance_types.InstanceShape
     instance_count: int = 1
     disk_gib: float = 0.0
     enqueued_at: float = 0.0

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.storage.models import Digests, ObjectInfo, ObjectMeta
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 SHA256_META = "sha256"
 SHA256_ETAG_META = "sha256-etag"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.storage.catalog import ObjectRow
 from app.storage.models import ListPage, ObjectInfo
+from app.storage.object_index import ObjectRow
 
 _BATCH = 1000
 

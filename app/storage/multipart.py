@@ -10,7 +10,6 @@ from typing import Protocol
 
 from app.storage import errors
 from app.storage.blobs import BlobDir
-from app.storage.catalog import Catalog, PartRow, UploadRow, dump_meta, load_meta
 from app.storage.errors import check_bucket, check_key
 from app.storage.models import (
     Digests,
@@ -23,6 +22,7 @@ from app.storage.models import (
     multipart_etag,
     now_ms,
 )
+from app.storage.object_index import ObjectIndex, PartRow, UploadRow, dump_meta, load_meta
 from app.storage.writer import Writer
 
 MAX_PART_NUMBER = 10_000
@@ -48,7 +48,9 @@ class CommitObject(Protocol):
 class MultipartUploads:
     """CreateMultipartUpload, UploadPart(Copy), ListParts, Complete and Abort over the store's files."""
 
-    def __init__(self, catalog: Catalog, blobs: BlobDir, commit: CommitObject, *, min_part_size: int) -> None:
+    def __init__(
+        self, catalog: ObjectIndex, blobs: BlobDir, commit: CommitObject, *, min_part_size: int
+    ) -> None:
         self._catalog = catalog
         self._blobs = blobs
         self._commit = commit

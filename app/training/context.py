@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from app.training import metrics
+from app.training import metric_lines
 
 
 class StopFlag:
@@ -45,7 +45,7 @@ class TrainContext:
         self.emit(message)
 
     def metrics(self, values: Mapping[str, float], *, epoch: int | None = None) -> None:
-        self.emit(metrics.format_line(values, epoch=epoch))
+        self.emit(metric_lines.format_line(values, epoch=epoch))
 
     def channel(self, *names: str) -> Channel | None:
         """The first channel present among `names` (e.g. "train", "training")."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy.typing as npt
 
-from app.training import kmeans, linear_learner, metrics, mlp
+from app.training import kmeans, linear_learner, metric_lines, mlp
 from app.training.context import TrainContext, TrainResult
 
 _ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
@@ -32,7 +32,7 @@ class Algorithm:
 
     def metric_definitions(self) -> list[dict[str, str]]:
         """[{"Name": ..., "Regex": ...}] for every metric the algorithm can print."""
-        return metrics.definitions(self.metric_names)
+        return metric_lines.definitions(self.metric_names)
 
 
 ALGORITHMS = {

@@ -17,7 +17,7 @@ from app.scheduler import loop
 from app.services import Services
 from app.storage import checksums
 from app.storage.models import ObjectMeta
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 from app.wire.validate import validate
 from tests.conftest import create_request
 

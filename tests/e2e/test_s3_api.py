@@ -27,7 +27,7 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
 from app.api.s3 import create_s3_app, is_s3_request
 from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 from tests.support.jobs import s3_client
 
 pytestmark = pytest.mark.e2e

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.storage import blobs, errors, objects
+from app.storage import blobs, errors, object_store
 from app.storage.models import ObjectMeta
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 from app.storage.tar import pack_dir
 
 PART = 64 << 10  # the store's minimum part size in these tests (S3's is 5 MiB)
@@ -81,8 +81,8 @@ def test_page_cache_recycling_keeps_the_bytes(store: ObjectStore, monkeypatch: p
     """Large objects are written and read through a recycled page-cache window (posix_fadvise): shrink
     the thresholds so that a small object takes those paths, and check nothing changes."""
     monkeypatch.setattr(blobs, "_WRITEBACK_EVERY", 64 << 10)
-    monkeypatch.setattr(objects, "_DROP_BEHIND_MIN", 0)
-    monkeypatch.setattr(objects, "_DROP_BEHIND_WINDOW", 64 << 10)
+    monkeypatch.setattr(object_store, "_DROP_BEHIND_MIN", 0)
+    monkeypatch.setattr(object_store, "_DROP_BEHIND_WINDOW", 64 << 10)
     data = os.urandom(2 << 20)
     info = store.put_object("data", "recycled", (data[i : i + 50_000] for i in range(0, len(data), 50_000)))
     assert info.etag == md5_etag(data)
@@ -216,7 +216,7 @@ def test_a_failed_overwrite_keeps_the_previous_object(store: ObjectStore) -> Non
 _KILLED_UPLOAD = """
 import os, sys
 from pathlib import Path
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 store = ObjectStore(Path(sys.argv[1]))
 writer = store.open_writer("data", "killed")
 writer.write(b"x" * 100_000)

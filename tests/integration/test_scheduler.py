@@ -30,7 +30,7 @@ from app.config import Settings
 from app.db import migrate
 from app.db.models import TrainingJob, Vm
 from app.errors import ResourceLimitExceeded
-from app.hosts import catalog, vms
+from app.hosts import instance_types, vms
 from app.hosts.vms import Usage, VmState
 from app.jobs.status import TERMINAL, Secondary, Status
 from app.runtime.fake_executor import FIRST_PID, FakeExecutor
@@ -434,7 +434,7 @@ def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: i
     """What a server killed mid-training leaves: the job in Training, live VMs, and no process behind them."""
     world.services.jobs.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
     world.services.jobs.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
-    shape = catalog.shape_for(SMALL)
+    shape = instance_types.shape_for(SMALL)
     ids = [f"vm-crashed-{job}-{attempt}-{i}" for i in range(count)]
     with world.services.sessions.begin() as session:
         record = session.scalars(select(TrainingJob).where(TrainingJob.name == job)).one()

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 from app.storage.uris import parse_s3_uri
 from tests.support.server import Server
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.hosts.catalog import InstanceShape
+from app.hosts.instance_types import InstanceShape
 from app.scheduler import placement as pl
 from app.scheduler.placement import Decision, Demand, HostSnapshot, Reason, Resources, RunningVm
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.training import metrics, prep
+from app.training import metric_lines, prep
 from app.training.data import label_size, load_channel
 from app.training.errors import DataError, HyperparameterError
 from app.training.params import Hyperparameters
@@ -168,14 +168,14 @@ def test_hyperparameters_are_parsed_and_checked() -> None:
 
 
 def test_metric_lines_are_read_back_by_their_definitions() -> None:
-    line = metrics.format_line(
+    line = metric_lines.format_line(
         {"train:loss": 0.25, "validation:loss": 1.5e-5, "validation:accuracy": 0.9}, epoch=3
     )
     assert line == "#metric epoch=3 train:loss=0.25 validation:loss=1.5e-05 validation:accuracy=0.9"
     found = {}
-    for definition in metrics.definitions(["train:loss", "validation:loss", "validation:accuracy"]):
+    for definition in metric_lines.definitions(["train:loss", "validation:loss", "validation:accuracy"]):
         match = re.search(definition["Regex"], line)
         assert match is not None, definition
         found[definition["Name"]] = float(match.group(1))
     assert found == {"train:loss": 0.25, "validation:loss": 1.5e-5, "validation:accuracy": 0.9}
-    assert re.search(metrics.regex("train:loss"), "#metric epoch=1 validation:loss=0.5") is None
+    assert re.search(metric_lines.regex("train:loss"), "#metric epoch=1 validation:loss=0.5") is None

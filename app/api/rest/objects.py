@@ -57,7 +57,7 @@ from app.services import Services
 from app.storage import checksums, uris
 from app.storage import errors as storage_errors
 from app.storage.models import Digests, ObjectInfo, ObjectMeta
-from app.storage.objects import ObjectReader, ObjectStore
+from app.storage.object_store import ObjectReader, ObjectStore
 from app.wire.validate import validate
 
 router = APIRouter(tags=["artifacts and objects"])

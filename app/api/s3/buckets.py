@@ -13,7 +13,7 @@ from app.api.s3 import errors, responses, xmlio
 from app.api.s3.body import read_small_body
 from app.api.s3.common import Target, call, int_param
 from app.storage import errors as storage_errors
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 REGION = "us-east-1"
 _MAX_XML_BODY = 4 << 20

@@ -7,9 +7,9 @@ from starlette.responses import Response
 
 from app.api.s3 import body, errors, responses, xmlio
 from app.api.s3.common import Target, call, int_param, meta_from_headers
-from app.api.s3.objects import copy_source
+from app.api.s3.object_operations import copy_source
 from app.storage.multipart import MAX_PART_NUMBER
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 _MAX_XML_BODY = 16 << 20  # 10,000 parts with checksums fit comfortably
 

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.s3 import errors
 from app.storage.models import ObjectInfo
-from app.storage.objects import ObjectReader
+from app.storage.object_store import ObjectReader
 
 XML = "application/xml"
 _CHUNK = 1 << 20

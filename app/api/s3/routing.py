@@ -18,10 +18,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.s3 import buckets, errors, multipart, objects, responses, xmlio
+from app.api.s3 import buckets, errors, multipart, object_operations, responses, xmlio
 from app.api.s3.common import Target
 from app.storage import errors as storage_errors
-from app.storage.objects import ObjectStore
+from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +143,10 @@ def _object_table(query: QueryParams, headers: Mapping[str, str]) -> Mapping[str
             "DELETE": multipart.abort_upload,
         }
     return {
-        "PUT": objects.copy_object if copying else objects.put_object,
-        "GET": objects.get_object,
-        "HEAD": objects.head_object,
-        "DELETE": objects.delete_object,
+        "PUT": object_operations.copy_object if copying else object_operations.put_object,
+        "GET": object_operations.get_object,
+        "HEAD": object_operations.head_object,
+        "DELETE": object_operations.delete_object,
     }
 
 

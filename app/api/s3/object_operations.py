@@ -10,7 +10,7 @@ from starlette.responses import Response
 from app.api.s3 import body, errors, responses, xmlio
 from app.api.s3.common import Target, call, meta_from_headers
 from app.storage.models import ObjectMeta
-from app.storage.objects import ObjectReader, ObjectStore
+from app.storage.object_store import ObjectReader, ObjectStore
 
 _COPY_TO_SELF = (
     "This copy request is illegal because it is trying to copy an object to itself without changing the "

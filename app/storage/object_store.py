@@ -23,11 +23,11 @@ from types import TracebackType
 
 from app.storage import errors
 from app.storage.blobs import BlobDir, is_older_than
-from app.storage.catalog import Catalog, ObjectRow, dump_meta, load_meta
 from app.storage.errors import check_bucket, check_key
 from app.storage.listing import ListQuery, list_page
 from app.storage.models import BucketInfo, Digests, ListPage, ObjectInfo, ObjectMeta, ms_to_datetime, now_ms
 from app.storage.multipart import MultipartUploads
+from app.storage.object_index import ObjectIndex, ObjectRow, dump_meta, load_meta
 from app.storage.writer import Writer
 
 _READ_CHUNK = 1 << 20
@@ -104,7 +104,7 @@ class ObjectStore:
     def __init__(self, root: Path, *, min_part_size: int = 5 << 20) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self._blobs = BlobDir(root)
-        self._catalog = Catalog(root / "catalog.sqlite3")
+        self._catalog = ObjectIndex(root / "catalog.sqlite3")
         self.uploads = MultipartUploads(self._catalog, self._blobs, self._commit, min_part_size=min_part_size)
         self._sweep_orphans(_ORPHAN_GRACE_S)
 

@@ -6,7 +6,7 @@ import sys
 import botocore.session
 import pytest
 
-from app.hosts import catalog
+from app.hosts import instance_types
 
 
 def _training_instance_types() -> set[str]:
@@ -16,7 +16,7 @@ def _training_instance_types() -> set[str]:
 
 def test_table_covers_exactly_the_botocore_enum() -> None:
     enum = _training_instance_types()
-    table = set(catalog.INSTANCE_SHAPES)
+    table = set(instance_types.INSTANCE_SHAPES)
     assert sorted(enum - table) == [], "missing from the catalog"
     assert sorted(table - enum) == [], "not a SageMaker training instance type"
 
@@ -48,12 +48,12 @@ def test_table_covers_exactly_the_botocore_enum() -> None:
     ],
 )
 def test_published_figures(instance_type: str, vcpus: int, memory_gib: float, gpus: int) -> None:
-    shape = catalog.shape_for(instance_type)
-    assert shape == catalog.InstanceShape(vcpus=vcpus, memory_gib=memory_gib, gpus=gpus)
+    shape = instance_types.shape_for(instance_type)
+    assert shape == instance_types.InstanceShape(vcpus=vcpus, memory_gib=memory_gib, gpus=gpus)
 
 
 def test_every_value_is_positive_and_typed() -> None:
-    for name, shape in catalog.INSTANCE_SHAPES.items():
+    for name, shape in instance_types.INSTANCE_SHAPES.items():
         assert isinstance(shape.vcpus, int) and shape.vcpus > 0, name
         assert isinstance(shape.memory_gib, float) and shape.memory_gib > 0, name
         assert isinstance(shape.gpus, int) and shape.gpus >= 0, name
@@ -61,23 +61,23 @@ def test_every_value_is_positive_and_typed() -> None:
 
 def test_accelerated_families_have_accelerators_and_others_do_not() -> None:
     accelerated = ("ml.p", "ml.g", "ml.trn")
-    for name, shape in catalog.INSTANCE_SHAPES.items():
+    for name, shape in instance_types.INSTANCE_SHAPES.items():
         assert (shape.gpus > 0) == name.startswith(accelerated), name
 
 
 def test_unknown_type_raises_a_key_error() -> None:
-    with pytest.raises(catalog.UnknownInstanceType) as info:
-        catalog.shape_for("ml.m5.huge")
+    with pytest.raises(instance_types.UnknownInstanceType) as info:
+        instance_types.shape_for("ml.m5.huge")
     assert isinstance(info.value, KeyError)
     assert "ml.m5.huge" in str(info.value)
 
 
 def test_the_table_is_read_only() -> None:
     with pytest.raises(TypeError):
-        catalog.INSTANCE_SHAPES["ml.m5.large"] = catalog.InstanceShape(1, 1.0, 0)  # type: ignore[index]
+        instance_types.INSTANCE_SHAPES["ml.m5.large"] = instance_types.InstanceShape(1, 1.0, 0)  # type: ignore[index]
 
 
 def test_importing_the_catalog_does_not_load_botocore() -> None:
-    code = "import sys, app.hosts.catalog; print('botocore' in sys.modules)"
+    code = "import sys, app.hosts.instance_types; print('botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

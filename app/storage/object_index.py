@@ -102,7 +102,7 @@ def load_meta(text: str) -> ObjectMeta:
     return ObjectMeta(content_type=doc["ct"], user_metadata=doc["um"], headers=doc["h"])
 
 
-class Catalog:
+class ObjectIndex:
     """All SQL of the store. Connections come from a small pool; each is used by one thread at a time."""
 
     def __init__(self, path: Path) -> None:
