@@ -22,21 +22,32 @@ from app.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow) -> SageliteApp:
-    """Build the application; nothing touches the disk until the lifespan starts."""
+def create_app(
+    settings: Settings, *, clock: Clock = utcnow, services: service_wiring.Services | None = None
+) -> SageliteApp:
+    """Build the application; nothing touches the disk until the lifespan starts.
+
+    Without `services`, the lifespan migrates the database, builds the services, starts the scheduler
+    and closes everything at exit. With prebuilt `services` (tests that drive the scheduler themselves),
+    the caller owns them: the lifespan only serves them.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate.upgrade(settings.resolved_database_url)
-        app.state.services = service_wiring.build(settings, clock=clock)
-        app.state.services.start()
+        owned = services is None
+        if owned:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            migrate.upgrade(settings.resolved_database_url)
+        app.state.services = service_wiring.build(settings, clock=clock) if services is None else services
+        if owned:
+            app.state.services.start()
         app.state.s3 = s3.create_s3_app(app.state.services.store)
         logger.info("started", extra={"data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
-            app.state.services.close()
+            if owned:
+                app.state.services.close()
 
     app = SageliteApp(
         title="sagelite",

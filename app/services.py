@@ -11,12 +11,15 @@ from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import session as db
 from app.hosts import pool, vms
+from app.jobs.lifecycle import JobLifecycle
 from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
 from app.runtime.executor import Executor, LocalExecutor
 from app.runtime.supervisor import Supervisor
 from app.scheduler import recovery
+from app.scheduler.admission import CapacityCheck
 from app.scheduler.loop import Scheduler
+from app.scheduler.wakeup import Wakeup
 from app.storage.object_store import ObjectStore
 from app.tagging import TagService
 
@@ -26,6 +29,7 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    lifecycle: JobLifecycle
     jobs: TrainingJobService
     tags: TagService
     metric_series: MetricSeries
@@ -35,9 +39,8 @@ class Services:
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
-        recovery.recover(sessions=self.sessions, jobs=self.jobs, clock=self.jobs.clock)
+        recovery.recover(sessions=self.sessions, lifecycle=self.lifecycle, clock=self.lifecycle.clock)
         self.scheduler.start()
-        self.scheduler.hint()
 
     def close(self) -> None:
         self.scheduler.close()
@@ -47,18 +50,19 @@ class Services:
 
 
 def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | None = None) -> Services:
-    """Wire the services over one engine. The database must already be migrated."""
+    """Wire the services over one engine, each given its collaborators. The database must be migrated."""
     engine = db.make_engine(settings.resolved_database_url)
     sessions = db.make_session_factory(engine)
     with sessions.begin() as session:
         vms.sync_hosts(session, pool.configured_hosts(settings))
-    identity = Identity(region=settings.region, account_id=settings.account_id)
-    jobs = TrainingJobService(sessions=sessions, identity=identity, clock=clock)
+    # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
+    wakeup = Wakeup()
+    wakeup.hint()  # the first pass places whatever was queued before a restart
+    lifecycle = JobLifecycle(sessions=sessions, clock=clock)
     store = ObjectStore(settings.data_dir / "objects")
-    scheduler: Scheduler
     metric_series = MetricSeries(sessions=sessions)
     supervisor = Supervisor(
-        jobs=jobs,
+        lifecycle=lifecycle,
         metric_series=metric_series,
         sessions=sessions,
         executor=executor or LocalExecutor(),
@@ -66,25 +70,32 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         work_dir=settings.data_dir,
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
-        on_finished=lambda: scheduler.hint(),
+        on_finished=wakeup.hint,
     )
     scheduler = Scheduler(
         sessions=sessions,
-        jobs=jobs,
-        supervisor=supervisor,
+        lifecycle=lifecycle,
+        runs=supervisor,
+        wakeup=wakeup,
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         interval_seconds=settings.scheduler_interval_seconds,
     )
-    jobs.runtime = scheduler
-    jobs.admission = scheduler.admit
-    tags = TagService(sessions=sessions, resource_exists=jobs.owns)
+    jobs = TrainingJobService(
+        sessions=sessions,
+        identity=Identity(region=settings.region, account_id=settings.account_id),
+        lifecycle=lifecycle,
+        hinter=wakeup,
+        stopper=supervisor,
+        admission=CapacityCheck(sessions=sessions),
+    )
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
+        lifecycle=lifecycle,
         jobs=jobs,
-        tags=tags,
+        tags=TagService(sessions=sessions, resource_exists=jobs.owns),
         metric_series=metric_series,
         store=store,
         supervisor=supervisor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,11 @@ import pytest
 from botocore.config import Config
 from fastapi.testclient import TestClient
 
+from app.clock import Clock, utcnow
 from app.config import Settings
+from app.db import migrate
 from app.main import create_app
+from app.services import build
 from tests.support.server import Server, running_server
 
 
@@ -21,10 +25,23 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
+@contextmanager
+def idle_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[TestClient]:
+    """The real ASGI app driven in-process, over services whose scheduler never runs: a job keeps the
+    status the API (or the test) gives it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    services = build(settings, clock=clock)
+    try:
+        with TestClient(create_app(settings, clock=clock, services=services)) as client:
+            yield client
+    finally:
+        services.close()
+
+
 @pytest.fixture
 def api(settings: Settings) -> Iterator[TestClient]:
-    """The real ASGI app (lifespan included) driven in-process."""
-    with TestClient(create_app(settings)) as client:
+    with idle_app(settings) as client:
         yield client
 
 

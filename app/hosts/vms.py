@@ -16,15 +16,27 @@ from app.hosts.pool import HostSpec
 
 
 class VmState(StrEnum):
-    PENDING = "Pending"
-    PROVISIONING = "Provisioning"
+    PROVISIONING = "Provisioning"  # reserved by the claim; its process is not started yet
     RUNNING = "Running"
     PAUSED = "Paused"
-    STOPPING = "Stopping"
     TERMINATED = "Terminated"
 
 
-LIVE = (VmState.PENDING, VmState.PROVISIONING, VmState.RUNNING, VmState.PAUSED, VmState.STOPPING)
+LIVE = (VmState.PROVISIONING, VmState.RUNNING, VmState.PAUSED)
+
+
+@dataclass(frozen=True, slots=True)
+class VmPlan:
+    """One instance of a job (`algo-N`) to reserve on a host, with the resources it holds there."""
+
+    id: str
+    hostname: str
+    host: str
+    instance_type: str
+    vcpus: float
+    memory_gib: float
+    gpus: int
+    disk_gib: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +93,50 @@ def terminate(session: Session, vm_id: str, *, now: dt.datetime, exit_code: int 
         expected=LIVE,
         values={"state": VmState.TERMINATED, "ended_at": now, "exit_code": exit_code},
     )
+
+
+def reserve(session: Session, *, job_id: int, plans: Iterable[VmPlan], deadline_at: dt.datetime) -> None:
+    """Insert the claimed job's VMs: from now on their resources count as used on their hosts."""
+    session.add_all(
+        Vm(
+            id=p.id,
+            job_id=job_id,
+            host=p.host,
+            hostname=p.hostname,
+            instance_type=p.instance_type,
+            vcpus=p.vcpus,
+            memory_gib=p.memory_gib,
+            gpus=p.gpus,
+            disk_gib=p.disk_gib,
+            state=VmState.PROVISIONING,
+            deadline_at=deadline_at,
+        )
+        for p in plans
+    )
+
+
+def mark_running(
+    session: Session, pids: dict[str, int], *, started_at: dt.datetime, deadline_at: dt.datetime
+) -> None:
+    """The VMs' processes started: record each pid and the latest time their capacity comes back."""
+    for vm_id, pid in pids.items():
+        set_state(
+            session,
+            vm_id,
+            expected=[VmState.PROVISIONING],
+            values={
+                "state": VmState.RUNNING,
+                "pid": pid,
+                "started_at": started_at,
+                "deadline_at": deadline_at,
+            },
+        )
+
+
+def terminate_all(session: Session, exit_codes: dict[str, int | None], *, now: dt.datetime) -> None:
+    for vm_id, exit_code in exit_codes.items():
+        terminate(session, vm_id, now=now, exit_code=exit_code)
+
+
+def pid_of(session: Session, vm_id: str) -> int | None:
+    return session.scalar(select(Vm.pid).where(Vm.id == vm_id))

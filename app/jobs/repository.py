@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import Tag, TrainingJob
+from app.jobs import spec
+from app.jobs.status import QUEUED, Secondary, Status
 
 SUMMARY_COLUMNS = (
     TrainingJob.id,
@@ -49,6 +52,27 @@ class ListQuery:
     after: tuple[Any, int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """A job waiting for the scheduler, with its typed spec and the message it currently shows."""
+
+    id: int
+    name: str
+    arn: str
+    spec: spec.TrainingJobSpec
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptedJob:
+    """A job that was past its claim when the service stopped; recovery settles it."""
+
+    name: str
+    status: Status
+    secondary: Secondary
+    retries_left: int
+
+
 def name_key(name: str) -> str:
     return name.lower()
 
@@ -74,6 +98,58 @@ _ROW_BY_NAME_KEY = select(_TABLE).where(_TABLE.c.name_key == bindparam("name_key
 def get_row(session: Session | Connection, name: str) -> Row[Any] | None:
     """The job's columns as a read-only row with the model's attribute names (for answering reads)."""
     return session.execute(_ROW_BY_NAME_KEY, {"name_key": name_key(name)}).one_or_none()
+
+
+def get_by_id(session: Session, job_id: int) -> TrainingJob | None:
+    return session.get(TrainingJob, job_id)
+
+
+def queued_ids(session: Session) -> list[int]:
+    """Jobs waiting for VMs, oldest first (FIFO)."""
+    return list(
+        session.scalars(
+            select(TrainingJob.id)
+            .where(TrainingJob.status == Status.IN_PROGRESS, TrainingJob.secondary_status.in_(QUEUED))
+            .order_by(TrainingJob.creation_time, TrainingJob.id)
+        )
+    )
+
+
+def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
+    """The queued jobs among `ids`, each with its spec parsed from the stored request."""
+    if not ids:
+        return []
+    jobs = session.scalars(select(TrainingJob).where(TrainingJob.id.in_(ids)))
+    return [
+        QueuedJob(
+            id=job.id,
+            name=job.name,
+            arn=job.arn,
+            spec=spec.from_request(job.request),
+            message=job.transitions[-1]["StatusMessage"],
+        )
+        for job in jobs
+    ]
+
+
+def interrupted(session: Session) -> list[InterruptedJob]:
+    """Jobs claimed or running (or stopping) when the service stopped: everything not queued or ended."""
+    jobs = session.scalars(
+        select(TrainingJob).where(
+            (TrainingJob.status == Status.STOPPING)
+            | ((TrainingJob.status == Status.IN_PROGRESS) & TrainingJob.secondary_status.not_in(QUEUED))
+        )
+    )
+    return [
+        InterruptedJob(
+            name=job.name,
+            status=Status(job.status),
+            secondary=Secondary(job.secondary_status),
+            retries_left=spec.from_request(job.request).max_retry_attempts
+            - sum(1 for row in job.transitions if row["Status"] == Secondary.RESTARTING),
+        )
+        for job in jobs
+    ]
 
 
 def get_by_arn(session: Session, arn: str) -> TrainingJob | None:

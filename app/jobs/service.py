@@ -1,9 +1,8 @@
-"""Training-job use cases: create, describe, list, stop, delete, and the one guarded status writer."""
+"""Training-job use cases: create, describe, list, stop and delete (status writes go through `lifecycle`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,40 +10,34 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import tagging
-from app.clock import Clock, utcnow
 from app.db.models import Tag, TrainingJob
 from app.errors import NotFound, ResourceInUse, ValidationError
-from app.jobs import repository, schemas
-from app.jobs.status import NEXT, TERMINAL, JobState, Secondary, Status, advance, initial
+from app.jobs import repository, schemas, spec
+from app.jobs.lifecycle import JobLifecycle
+from app.jobs.status import QUEUED, TERMINAL, Secondary, Status, initial
 from app.storage import uris
 from app.wire import tokens
 from app.wire.validate import parse_timestamp
 
-MAX_FAILURE_REASON = 1024
 STOP_ATTEMPTS = 5
 
 
-class JobRuntime(Protocol):
-    """What runs jobs. The service tells it about new work and stop requests."""
+class Hinter(Protocol):
+    """Wakes whatever places queued jobs (the scheduler)."""
 
-    def hint(self) -> None:
-        """New work may be waiting: wake the scheduler."""
-
-    def stop_requested(self, job_name: str) -> bool:
-        """True if the runtime has live VMs for the job and will finish the stop itself."""
+    def hint(self) -> None: ...
 
 
-class NoRuntime:
-    """Nothing runs jobs: stops complete at once, since no VM holds any work."""
+class RunStopper(Protocol):
+    """Whatever drives claimed jobs (the supervisor): asked to stop one; False if it holds no run."""
 
-    def hint(self) -> None:
-        return None
-
-    def stop_requested(self, job_name: str) -> bool:
-        return False
+    def stop(self, job_name: str) -> bool: ...
 
 
-Admission = Callable[[dict[str, Any]], None]
+class AdmissionCheck(Protocol):
+    """Refuses at create time what the service can never provide (ResourceLimitExceeded)."""
+
+    def admit(self, resources: spec.ResourceSpec) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,27 +55,27 @@ class TrainingJobService:
         *,
         sessions: sessionmaker[Session],
         identity: Identity,
-        clock: Clock = utcnow,
-        runtime: JobRuntime | None = None,
-        admission: Admission | None = None,
+        lifecycle: JobLifecycle,
+        hinter: Hinter,
+        stopper: RunStopper,
+        admission: AdmissionCheck,
     ) -> None:
         self._sessions = sessions
         # Hot reads skip the ORM session (about half of a Describe's cost) and use a pooled connection.
         self._engine: Engine = sessions.kw["bind"]
         self._identity = identity
-        self.clock = clock
-        self.runtime: JobRuntime = runtime or NoRuntime()
-        # Checks a request against what the service can ever provide (the scheduler plugs in here).
-        self.admission = admission
+        self._lifecycle = lifecycle
+        self._hinter = hinter
+        self._stopper = stopper
+        self._admission = admission
 
     def create(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Record a new job in InProgress / Starting and wake the scheduler."""
+        """Record a new job, queued as InProgress / Pending, and wake the scheduler."""
         _check_semantics(request)
         stored = schemas.with_defaults(request)
-        if self.admission is not None:
-            self.admission(stored)
+        self._admission.admit(spec.from_request(stored).resources)
         name = request["TrainingJobName"]
-        now = self.clock()
+        now = self._lifecycle.clock()
         state = initial(now=now)
         job = TrainingJob(
             name=name,
@@ -106,7 +99,7 @@ class TrainingJobService:
             session.add_all(
                 Tag(resource_arn=job.arn, key=t["Key"], value=t["Value"]) for t in request.get("Tags", [])
             )
-        self.runtime.hint()
+        self._hinter.hint()
         return {"TrainingJobArn": job.arn}
 
     def describe(self, name: str) -> dict[str, Any]:
@@ -131,24 +124,39 @@ class TrainingJobService:
         return out
 
     def stop(self, name: str) -> None:
-        """StopTrainingJob: InProgress → Stopping; → Stopped once no VM holds work for the job."""
+        """StopTrainingJob: InProgress → Stopping. A queued job holds no VM, so it is Stopped at once; a
+        claimed one is stopped by its run, which sees Stopping at its next step or is woken now."""
         # The runtime moves a running job on (Starting → Downloading → ...) between our read and our
         # compare-and-set; losing that race is no reason to refuse the stop: read again and retry.
         for _ in range(STOP_ATTEMPTS):
-            with self._sessions() as session:
+            with self._sessions.begin() as session:
                 job = self._get(session, name)
-            if job.status in TERMINAL or job.status == Status.STOPPING:
-                raise ValidationError(
-                    f"The training job {job.name} cannot be stopped: its status is {job.status}."
-                )
-            if self.transition(job.name, status=Status.STOPPING, secondary=Secondary.STOPPING):
-                break
+                if job.status in TERMINAL or job.status == Status.STOPPING:
+                    raise ValidationError(
+                        f"The training job {job.name} cannot be stopped: its status is {job.status}."
+                    )
+                queued = job.secondary_status in QUEUED
+                if self._stop_in(session, job, queued=queued):
+                    break
         else:
             raise ValidationError(
                 f"The training job {job.name} changed status while being stopped; try again."
             )
-        if not self.runtime.stop_requested(job.name):
-            self.transition(job.name, status=Status.STOPPED, secondary=Secondary.STOPPED, end=True)
+        if not queued:
+            self._stopper.stop(job.name)
+
+    def _stop_in(self, session: Session, job: TrainingJob, *, queued: bool) -> bool:
+        if queued:
+            return self._lifecycle.transition_in(
+                session,
+                job,
+                status=Status.STOPPED,
+                secondary=Secondary.STOPPED,
+                via=(Status.STOPPING, Secondary.STOPPING),
+            )
+        return self._lifecycle.transition_in(
+            session, job, status=Status.STOPPING, secondary=Secondary.STOPPING
+        )
 
     def delete(self, name: str) -> None:
         """DeleteTrainingJob: only jobs that have finished (Completed, Failed, Stopped)."""
@@ -161,81 +169,9 @@ class TrainingJobService:
                 )
             repository.remove(session, job)
 
-    def transition(
-        self,
-        name: str,
-        *,
-        status: Status,
-        secondary: Secondary,
-        message: str | None = None,
-        failure_reason: str | None = None,
-        end: bool = False,
-        extra: dict[str, Any] | None = None,
-    ) -> bool:
-        """The one guarded status writer: stamps times, appends the transition, refuses illegal moves.
-
-        Returns False when the move is not allowed from the job's current status (or lost a race).
-        """
-        with self._sessions.begin() as session:
-            job = self._get(session, name)
-            return self.transition_in(
-                session,
-                job,
-                status=status,
-                secondary=secondary,
-                message=message,
-                failure_reason=failure_reason,
-                end=end,
-                extra=extra,
-            )
-
-    def transition_in(
-        self,
-        session: Session,
-        job: TrainingJob,
-        *,
-        status: Status,
-        secondary: Secondary,
-        message: str | None = None,
-        failure_reason: str | None = None,
-        end: bool = False,
-        extra: dict[str, Any] | None = None,
-    ) -> bool:
-        """`transition` inside the caller's transaction (the scheduler claims a job and its VMs at once)."""
-        current = JobState(Status(job.status), Secondary(job.secondary_status), tuple(job.transitions))
-        if status not in NEXT[current.status]:
-            return False
-        now = self.clock()
-        state = advance(current, status=status, secondary=secondary, now=now, message=message)
-        values: dict[str, Any] = {
-            "status": state.status,
-            "secondary_status": state.secondary,
-            "transitions": list(state.transitions),
-            "last_modified_time": now,
-            **(extra or {}),
-        }
-        if failure_reason is not None:
-            values["failure_reason"] = failure_reason[:MAX_FAILURE_REASON]
-        if end or state.status in TERMINAL:
-            values.setdefault("training_end_time", now)
-        return repository.compare_and_set(
-            session, job_id=job.id, expected=(job.status, job.secondary_status), values=values
-        )
-
     def status_of(self, name: str) -> Status:
         with self._sessions() as session:
             return Status(self._get(session, name).status)
-
-    def training_start(self, name: str) -> dt.datetime | None:
-        with self._sessions() as session:
-            return self._get(session, name).training_start_time
-
-    def set_fields(self, name: str, **values: Any) -> None:
-        """Record facts about a run (start time, metrics) that do not change the job's status."""
-        with self._sessions.begin() as session:
-            job = self._get(session, name)
-            for column, value in values.items():
-                setattr(job, column, value)
 
     def owns(self, arn: str) -> bool:
         """Whether `arn` names a training job that exists (the tagging API asks)."""

@@ -1,7 +1,8 @@
 """SageMaker's training-job status machine. Pure: every status change in the service goes through `advance`.
 
 Primary statuses and the secondary statuses each may carry:
-    InProgress: Starting → Downloading → Training → Uploading (also Restarting, Pending)
+    InProgress: Pending (queued, waiting for capacity) → Starting (claimed: VMs reserved) → Downloading →
+                Training → Uploading; Restarting (queued again after the service restarted, to retry)
     Stopping:   Stopping, MaxRuntimeExceeded, Uploading (whatever the model directory holds is still packaged)
     Completed / Failed / Stopped: terminal, never left.
 """
@@ -37,6 +38,8 @@ class Secondary(StrEnum):
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.STOPPED})
+# Secondary statuses of a job waiting for the scheduler: it holds no VM.
+QUEUED = frozenset({Secondary.PENDING, Secondary.RESTARTING})
 
 # Which primary statuses may follow which: the only table the service consults.
 NEXT: dict[Status, frozenset[Status]] = {
@@ -66,8 +69,8 @@ ALLOWED_SECONDARY: dict[Status, frozenset[Secondary]] = {
 
 # SageMaker's wording for each secondary status, used when the caller gives no message of its own.
 DEFAULT_MESSAGES: dict[Secondary, str] = {
-    Secondary.STARTING: "Launching requested ML instances",
-    Secondary.PENDING: "Preparing the instances for training",
+    Secondary.PENDING: "Waiting for compute capacity",
+    Secondary.STARTING: "Preparing the instances for training",
     Secondary.DOWNLOADING: "Downloading input data",
     Secondary.TRAINING: "Training image download completed. Training in progress.",
     Secondary.UPLOADING: "Uploading generated training model",
@@ -92,9 +95,27 @@ class JobState:
 
 
 def initial(*, now: dt.datetime, message: str | None = None) -> JobState:
-    """The state of a job just created: InProgress / Starting."""
-    row = _row(Secondary.STARTING, now, message)
-    return JobState(Status.IN_PROGRESS, Secondary.STARTING, (row,))
+    """The state of a job just created: InProgress / Pending, queued until the scheduler claims it."""
+    row = _row(Secondary.PENDING, now, message)
+    return JobState(Status.IN_PROGRESS, Secondary.PENDING, (row,))
+
+
+def ending(*, status: Status, secondary: Secondary, current: Status) -> tuple[Status, Secondary] | None:
+    """Where a run that ended with (status, secondary) lands, given the job's status when that is written;
+    None if the job has ended already. The one place a stop racing a run's end is resolved: a stop that
+    lands as every process exits 0 leaves the job Stopping, and a Stopping job can only end Stopped."""
+    if current in TERMINAL:
+        return None
+    if status == Status.COMPLETED and current == Status.STOPPING:
+        return Status.STOPPED, Secondary.STOPPED
+    return status, secondary
+
+
+def uploading(*, completed: bool, current: Status) -> Status | None:
+    """The primary status a run's artifacts upload under; None if the job has ended already."""
+    if current in TERMINAL:
+        return None
+    return Status.IN_PROGRESS if completed and current == Status.IN_PROGRESS else Status.STOPPING
 
 
 def advance(

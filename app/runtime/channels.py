@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
+from app.jobs.spec import ChannelSpec, S3Source
 from app.storage import errors as storage_errors
 from app.storage import uris
 from app.storage.object_store import ObjectStore
@@ -23,15 +23,15 @@ class ChannelError(Exception):
 
 
 def fetch_all(
-    request: dict[str, Any], *, store: ObjectStore, data_dir: Path, host_index: int, host_count: int
+    channels: Sequence[ChannelSpec], *, store: ObjectStore, data_dir: Path, host_index: int, host_count: int
 ) -> None:
-    for channel in request.get("InputDataConfig", []):
-        dest = data_dir / channel["ChannelName"]
+    for channel in channels:
+        dest = data_dir / channel.name
         dest.mkdir(parents=True, exist_ok=True)
-        source = channel["DataSource"].get("S3DataSource")
+        source = channel.s3
         if source is None:
-            raise ChannelError(f"Channel {channel['ChannelName']}: only S3DataSource is supported")
-        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
+            raise ChannelError(f"Channel {channel.name}: only S3DataSource is supported")
+        sharded = source.distribution == "ShardedByS3Key"
         objects = list(_objects(store, source))
         if sharded:
             objects = objects[host_index::host_count]
@@ -46,20 +46,18 @@ def fetch_all(
                 store.get_file(bucket, key, target)
 
 
-def _objects(store: ObjectStore, source: dict[str, Any]) -> Iterator[tuple[tuple[str, str], str]]:
+def _objects(store: ObjectStore, source: S3Source) -> Iterator[tuple[tuple[str, str], str]]:
     """(location, path relative to the channel dir) for every object the data source names."""
-    uri = source["S3Uri"]
+    uri = source.uri
     if uri.startswith("file://"):
         yield from _local(Path(unquote(urlparse(uri).path)), uri)
         return
     parsed = _parse(uri)
-    if source["S3DataType"] == "ManifestFile":
+    if source.data_type == "ManifestFile":
         yield from _manifest(store, parsed)
         return
-    if source["S3DataType"] != "S3Prefix":
-        raise ChannelError(
-            f"S3DataType {source['S3DataType']} is not supported; use S3Prefix or ManifestFile"
-        )
+    if source.data_type != "S3Prefix":
+        raise ChannelError(f"S3DataType {source.data_type} is not supported; use S3Prefix or ManifestFile")
     found = False
     for key in keys_under(store, parsed.bucket, parsed.key):
         found = True

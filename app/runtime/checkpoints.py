@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
 
+from app.jobs.spec import CheckpointSpec
 from app.runtime.channels import ChannelError, keys_under
 from app.storage import errors as storage_errors
 from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 
-def restore(config: dict[str, Any] | None, *, store: ObjectStore, local: Path) -> None:
-    if not config:
+def restore(config: CheckpointSpec | None, *, store: ObjectStore, local: Path) -> None:
+    if config is None:
         return
     base = _base(config)
     for key in keys_under(store, base.bucket, base.key):
@@ -29,8 +29,8 @@ def restore(config: dict[str, Any] | None, *, store: ObjectStore, local: Path) -
         store.get_file(base.bucket, key, target)
 
 
-def save(config: dict[str, Any] | None, *, store: ObjectStore, local: Path) -> None:
-    if not config or not local.is_dir():
+def save(config: CheckpointSpec | None, *, store: ObjectStore, local: Path) -> None:
+    if config is None or not local.is_dir():
         return
     base = _base(config)
     with contextlib.suppress(storage_errors.BucketAlreadyOwnedByYou):
@@ -39,9 +39,9 @@ def save(config: dict[str, Any] | None, *, store: ObjectStore, local: Path) -> N
         store.put_file(base.bucket, base.key + str(path.relative_to(local)), path)
 
 
-def _base(config: dict[str, Any]) -> uris.S3Uri:
+def _base(config: CheckpointSpec) -> uris.S3Uri:
     try:
-        parsed = uris.parse_s3_uri(config["S3Uri"].rstrip("/") + "/")
+        parsed = uris.parse_s3_uri(config.s3_uri.rstrip("/") + "/")
     except uris.UriError as error:
         raise ChannelError(f"CheckpointConfig.S3Uri is not a usable s3:// URI: {error}") from error
     return parsed

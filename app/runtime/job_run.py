@@ -12,16 +12,16 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.hosts import vms
-from app.hosts.vms import VmState
+from app.hosts.vms import VmPlan
+from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
-from app.jobs.service import TrainingJobService
-from app.jobs.status import TERMINAL, Secondary, Status
+from app.jobs.spec import TrainingJobSpec
+from app.jobs.status import Secondary, Status
 from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources, vm_spec
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
@@ -31,37 +31,28 @@ from app.storage.object_store import ObjectStore
 logger = logging.getLogger(__name__)
 
 GIB = 1024**3
-_END_ATTEMPTS = 5
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
 
 
 @dataclass(frozen=True, slots=True)
-class VmPlan:
-    id: str
-    hostname: str
-    host: str
-    instance_type: str
-    vcpus: float
-    memory_gib: float
-    gpus: int
-    disk_gib: float
-
-
-@dataclass(frozen=True, slots=True)
 class JobPlan:
+    """A claimed job: its spec and the VMs reserved for it."""
+
     job_id: int
     job_name: str
     job_arn: str
-    request: dict[str, Any]
+    spec: TrainingJobSpec
     vms: tuple[VmPlan, ...]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Outcome:
+    """How the run ended, before it is settled against the job's status (`JobLifecycle.finish`)."""
+
     status: Status
     secondary: Secondary
     failure_reason: str | None = None
-    package: bool = True
+    package: bool = True  # upload whatever the model directory holds (not after a failure to start)
 
 
 @dataclass
@@ -79,7 +70,7 @@ class _Vm:
 @dataclass
 class JobRun:
     plan: JobPlan
-    jobs: TrainingJobService
+    lifecycle: JobLifecycle
     metric_series: MetricSeries
     sessions: sessionmaker[Session]
     executor: Executor
@@ -110,33 +101,34 @@ class JobRun:
             )
             for p in self.plan.vms
         ]
-        self._metrics = MetricScanner(
-            self.plan.request.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
-        )
+        self._metrics = MetricScanner(self.plan.spec.algorithm.metric_definitions)
+        self._training_started: dt.datetime | None = None
         outcome = self._run()
         self._finish(outcome)
 
     # -- phases ------------------------------------------------------------------------------------
 
     def _run(self) -> Outcome:
-        if self._stop.is_set() or not self._advance(Secondary.DOWNLOADING):
+        # A stop that landed before a step makes that step's compare-and-set fail: the run ends there.
+        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_name, Secondary.DOWNLOADING):
             return self._stopped_before_start()
         try:
             self._prepare()
         except channels.ChannelError as error:
             return Outcome(Status.FAILED, Secondary.FAILED, f"ClientError: {error}", package=False)
-        if self._stop.is_set() or not self._advance(Secondary.TRAINING):
+        now = self.clock()
+        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_name, at=now):
             return self._stopped_before_start()
-        self._launch()
+        self._training_started = now
+        self._launch(now)
         return self._watch()
 
     def _prepare(self) -> None:
-        request = self.plan.request
+        job = self.plan.spec
         hosts = tuple(vm.plan.hostname for vm in self._vms)
         for index, vm in enumerate(self._vms):
-            spec = vm_spec.from_request(
-                request,
-                job_name=self.plan.job_name,
+            spec = vm_spec.for_vm(
+                job,
                 job_arn=self.plan.job_arn,
                 host=vm.plan.hostname,
                 hosts=hosts,
@@ -146,12 +138,10 @@ class JobRun:
                 memory_gib=vm.plan.memory_gib,
             )
             paths = contract.write_config(spec, vm.root)
-            sources.fetch_code(request.get("HyperParameters", {}), store=self.store, code_dir=paths.code_dir)
-            checkpoints.restore(
-                request.get("CheckpointConfig"), store=self.store, local=paths.checkpoints_dir
-            )
+            sources.fetch_code(job.hyperparameters, store=self.store, code_dir=paths.code_dir)
+            checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
             channels.fetch_all(
-                request,
+                job.channels,
                 store=self.store,
                 data_dir=paths.input_data_dir,
                 host_index=index,
@@ -159,10 +149,8 @@ class JobRun:
             )
             vm.env = contract.environment(spec, vm.root)
 
-    def _launch(self) -> None:
-        now = self.clock()
-        max_runtime = self.plan.request["StoppingCondition"]["MaxRuntimeInSeconds"]
-        self._deadline = now + dt.timedelta(seconds=max_runtime)
+    def _launch(self, now: dt.datetime) -> None:
+        self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("SAGELITE_")}
         # User code that runs `python` must find the service's interpreter (and its numpy) first.
         base_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), base_env.get("PATH", "")])
@@ -180,19 +168,14 @@ class JobRun:
                 cpus=vm.cores,
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
+            # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.
             with self.sessions.begin() as session:
-                vms.set_state(
+                vms.mark_running(
                     session,
-                    vm.plan.id,
-                    expected=[VmState.PROVISIONING],
-                    values={
-                        "state": VmState.RUNNING,
-                        "pid": vm.pid,
-                        "started_at": now,
-                        "deadline_at": self._deadline + dt.timedelta(seconds=self.grace_seconds),
-                    },
+                    {vm.plan.id: vm.pid},
+                    started_at=now,
+                    deadline_at=self._deadline + dt.timedelta(seconds=self.grace_seconds),
                 )
-        self.jobs.set_fields(self.plan.job_name, training_start_time=now)
 
     def _watch(self) -> Outcome:
         while True:
@@ -218,7 +201,7 @@ class JobRun:
                 return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason)
             now = self.clock()
             if now >= self._deadline:
-                self.jobs.transition(
+                self.lifecycle.transition(
                     self.plan.job_name, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
                 )
                 self._terminate_all()
@@ -253,85 +236,65 @@ class JobRun:
             self._collect_exits()
 
     def _finish(self, outcome: Outcome) -> None:
-        name = self.plan.job_name
+        """Package what the VMs left, then write the end and end the VMs in one transaction."""
         self._collect_exits()
         self._scan_metrics(self.clock())
-        extra: dict[str, Any] = {}
-        if self._metrics.latest:
-            extra["final_metrics"] = self._metrics.final_metrics()
         self._save_checkpoints()
-        if outcome.status == Status.COMPLETED and self.jobs.status_of(name) == Status.STOPPING:
-            outcome = self._stopped_as_it_ended()
-        if outcome.package and outcome.status != Status.FAILED:
-            # Stops and deadlines go Stopping → Uploading too: whatever the model directory holds is kept.
-            uploading = Status.IN_PROGRESS if outcome.status == Status.COMPLETED else Status.STOPPING
-            if outcome.status == Status.STOPPED and self.jobs.status_of(name) == Status.IN_PROGRESS:
-                self.jobs.transition(name, status=Status.STOPPING, secondary=Secondary.STOPPING)
-            self.jobs.transition(name, status=uploading, secondary=Secondary.UPLOADING)
+        model_artifacts = None
+        packaged = outcome.package and outcome.status != Status.FAILED
+        if packaged and self.lifecycle.begin_upload(
+            self.plan.job_name, completed=outcome.status == Status.COMPLETED
+        ):
             try:
-                extra["model_artifacts"] = self._upload()
+                model_artifacts = self._upload()
             except Exception as error:
-                logger.exception("upload failed", extra={"job": name})
+                logger.exception("upload failed", extra={"job": self.plan.job_name})
                 outcome = Outcome(
                     Status.FAILED, Secondary.FAILED, f"ClientError: uploading artifacts failed: {error}"
                 )
         now = self.clock()
-        started = self.jobs.training_start(name)
-        if started is not None:
-            seconds = max(1, round((now - started).total_seconds()))
-            extra["billable_seconds"] = seconds * len(self._vms)
-        self._end(outcome, extra)
-        with self.sessions.begin() as session:
-            for vm in self._vms:
-                vms.terminate(session, vm.plan.id, now=now, exit_code=vm.exit_code)
+        facts = RunFacts(
+            model_artifacts=model_artifacts,
+            final_metrics=self._metrics.final_metrics() if self._metrics.latest else None,
+            billable_seconds=self._billable_seconds(now),
+        )
+        exit_codes = {vm.plan.id: vm.exit_code for vm in self._vms}
+        self.lifecycle.finish(
+            self.plan.job_id,
+            status=outcome.status,
+            secondary=outcome.secondary,
+            failure_reason=outcome.failure_reason,
+            facts=facts,
+            also=lambda session: vms.terminate_all(session, exit_codes, now=now),
+        )
         for vm in self._vms:
             self._release(vm)
             _remove_tree(vm.root)
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _end(self, outcome: Outcome, extra: dict[str, Any]) -> None:
-        """Write the terminal status, re-reading after a lost race: a stop may land at any moment, and a
-        Stopping job can still end Failed or Stopped (a clean finish then counts as Stopped)."""
-        name = self.plan.job_name
-        for _ in range(_END_ATTEMPTS):
-            current = self.jobs.status_of(name)
-            if current in TERMINAL:
-                return
-            if outcome.status == Status.COMPLETED and current == Status.STOPPING:
-                outcome = self._stopped_as_it_ended()
-            if self.jobs.transition(
-                name,
-                status=outcome.status,
-                secondary=outcome.secondary,
-                failure_reason=outcome.failure_reason,
-                extra=extra,
-            ):
-                return
-        logger.error("could not record the end of a job", extra={"job": name, "outcome": outcome.status})
+    def _billable_seconds(self, now: dt.datetime) -> int | None:
+        if self._training_started is None:
+            return None
+        seconds = max(1, round((now - self._training_started).total_seconds()))
+        return seconds * len(self._vms)
 
     def _save_checkpoints(self) -> None:
-        config = self.plan.request.get("CheckpointConfig")
         for vm in self._vms:
             try:
-                checkpoints.save(config, store=self.store, local=contract.layout(vm.root).checkpoints_dir)
+                checkpoints.save(
+                    self.plan.spec.checkpoint,
+                    store=self.store,
+                    local=contract.layout(vm.root).checkpoints_dir,
+                )
             except Exception:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
 
     def _scan_metrics(self, now: dt.datetime) -> None:
         self.metric_series.record(self.plan.job_id, self._metrics.scan([vm.log for vm in self._vms], now))
 
-    def _advance(self, secondary: Secondary) -> bool:
-        return self.jobs.transition(self.plan.job_name, status=Status.IN_PROGRESS, secondary=secondary)
-
     def _stopped_before_start(self) -> Outcome:
-        if self.jobs.status_of(self.plan.job_name) == Status.IN_PROGRESS:
-            self.jobs.transition(self.plan.job_name, status=Status.STOPPING, secondary=Secondary.STOPPING)
         return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason, package=False)
-
-    def _stopped_as_it_ended(self) -> Outcome:
-        """A stop that lands as every process exits 0: a Stopping job can only end Stopped (model kept)."""
-        return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason)
 
     def abandon(self) -> None:
         """After this run crashed: kill what it launched and give every VM's capacity back."""
@@ -366,16 +329,15 @@ class JobRun:
         return None
 
     def _upload(self) -> str:
-        request = self.plan.request
-        output = request["OutputDataConfig"]
+        output = self.plan.spec.output
         roots = [contract.layout(vm.root) for vm in self._vms]
         uploaded = artifacts.upload(
             store=self.store,
-            output_path=output["S3OutputPath"],
+            output_path=output.s3_output_path,
             job_name=self.plan.job_name,
             model_dirs=[p.model_dir for p in roots],
             output_dirs=[p.output_data_dir for p in roots],
-            compress=output.get("CompressionType", "GZIP") != "NONE",
+            compress=output.compress,
         )
         return uploaded.model_uri
 

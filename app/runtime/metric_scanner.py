@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.jobs.metric_series import Point
+from app.jobs.spec import MetricDefinition
 from app.runtime import logs
 
 
@@ -17,12 +18,12 @@ from app.runtime import logs
 class MetricScanner:
     """Reads each log file incrementally and keeps the latest value of every defined metric."""
 
-    definitions: Sequence[dict[str, str]]
+    definitions: Sequence[MetricDefinition]
     latest: dict[str, tuple[float, dt.datetime]] = field(default_factory=dict)
     _tail: logs.Tail = field(default_factory=logs.Tail)
 
     def __post_init__(self) -> None:
-        self._patterns = [(d["Name"], _compile(d["Regex"])) for d in self.definitions]
+        self._patterns = [(d.name, _compile(d.regex)) for d in self.definitions]
 
     def scan(self, paths: Iterable[Path], now: dt.datetime) -> list[Point]:
         """Read what the logs gained since the last scan; returns the new metric values found."""

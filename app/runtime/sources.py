@@ -10,6 +10,7 @@ import json
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -20,7 +21,7 @@ from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 
-def fetch_code(hyperparameters: dict[str, Any], *, store: ObjectStore, code_dir: Path) -> None:
+def fetch_code(hyperparameters: Mapping[str, str], *, store: ObjectStore, code_dir: Path) -> None:
     source = _decoded(hyperparameters.get("sagemaker_submit_directory"))
     if not source:
         return

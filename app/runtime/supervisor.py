@@ -21,11 +21,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
-from app.db.models import Vm
 from app.hosts import vms
 from app.hosts.vms import VmState
+from app.jobs.lifecycle import JobLifecycle
 from app.jobs.metric_series import MetricSeries
-from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor
@@ -36,12 +35,12 @@ logger = logging.getLogger(__name__)
 
 
 class Supervisor:
-    """Owns the running jobs; the scheduler hands it plans, the API asks it to stop, pause and resume."""
+    """Owns the running jobs: the scheduler hands it claimed jobs; the API stops, pauses and resumes them."""
 
     def __init__(
         self,
         *,
-        jobs: TrainingJobService,
+        lifecycle: JobLifecycle,
         metric_series: MetricSeries,
         sessions: sessionmaker[Session],
         executor: Executor,
@@ -51,7 +50,7 @@ class Supervisor:
         stop_grace_seconds: float,
         on_finished: Callable[[], None],
     ) -> None:
-        self._jobs = jobs
+        self._lifecycle = lifecycle
         self._metric_series = metric_series
         self._sessions = sessions
         self._executor = executor
@@ -61,14 +60,14 @@ class Supervisor:
         self._grace = stop_grace_seconds
         self._on_finished = on_finished
         self._runs: dict[str, JobRun] = {}
+        self._runs_lock = threading.Lock()  # guards `_runs` only; never held across a call out
         self._devices = Devices.of_this_machine()
-        self.lock = threading.Lock()
 
-    def register(self, plan: JobPlan) -> JobRun:
-        """Reserve a run for a job being claimed; call with `lock` held, then `start` or `discard`."""
+    def start(self, plan: JobPlan) -> None:
+        """Drive a job the scheduler has claimed (its VMs are reserved and committed)."""
         run = JobRun(
             plan=plan,
-            jobs=self._jobs,
+            lifecycle=self._lifecycle,
             metric_series=self._metric_series,
             sessions=self._sessions,
             executor=self._executor,
@@ -78,22 +77,17 @@ class Supervisor:
             grace_seconds=self._grace,
             devices=self._devices,
         )
-        self._runs[plan.job_name] = run
-        return run
-
-    def discard(self, job_name: str) -> None:
-        self._runs.pop(job_name, None)
-
-    def start(self, run: JobRun) -> None:
-        thread = threading.Thread(
-            target=self._drive, args=(run,), name=f"job-{run.plan.job_name}", daemon=True
+        run.thread = threading.Thread(
+            target=self._drive, args=(run,), name=f"job-{plan.job_name}", daemon=True
         )
-        run.thread = thread
-        thread.start()
+        with self._runs_lock:
+            self._runs[plan.job_name] = run
+        run.thread.start()
 
     def stop(self, job_name: str) -> bool:
-        """Ask a running job to stop; False when no run holds it (nothing needs stopping)."""
-        with self.lock:
+        """Wake a job's run to stop it; False when no run holds it (a claimed job's run not started yet
+        finds the job Stopping at its first step instead)."""
+        with self._runs_lock:
             run = self._runs.get(job_name)
         if run is None:
             return False
@@ -106,13 +100,9 @@ class Supervisor:
     def resume(self, vm_id: str) -> bool:
         return self._signal_vm(vm_id, VmState.PAUSED, VmState.RUNNING, signal.SIGCONT)
 
-    def running(self) -> list[str]:
-        with self.lock:
-            return list(self._runs)
-
     def shutdown(self, timeout: float) -> None:
         """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""
-        with self.lock:
+        with self._runs_lock:
             runs = list(self._runs.values())
         for run in runs:
             run.request_stop(reason="The service shut down while the job was running.")
@@ -125,7 +115,7 @@ class Supervisor:
             run.run()
         except Exception:
             logger.exception("job run crashed", extra={"job": run.plan.job_name})
-            self._jobs.transition(
+            self._lifecycle.transition(
                 run.plan.job_name,
                 status=Status.FAILED,
                 secondary=Secondary.FAILED,
@@ -133,16 +123,16 @@ class Supervisor:
             )
             run.abandon()
         finally:
-            with self.lock:
+            with self._runs_lock:
                 self._runs.pop(run.plan.job_name, None)
             self._on_finished()
 
     def _signal_vm(self, vm_id: str, expected: VmState, new: VmState, sig: int) -> bool:
         with self._sessions.begin() as session:
-            vm = session.get(Vm, vm_id)
-            if vm is None or vm.pid is None:
+            pid = vms.pid_of(session, vm_id)
+            if pid is None:
                 return False
             if not vms.set_state(session, vm_id, expected=[expected], values={"state": new}):
                 return False
-            self._executor.signal(vm.pid, sig)
+            self._executor.signal(pid, sig)
         return True

@@ -1,16 +1,14 @@
-"""A VM's view of its job: the CreateTrainingJob request turned into the contract's `VmSpec`."""
+"""A VM's view of its job: the typed job spec turned into the contract's `VmSpec`."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from app.jobs import spec
 from app.runtime import contract
 
 
-def from_request(
-    request: dict[str, Any],
+def for_vm(
+    job: spec.TrainingJobSpec,
     *,
-    job_name: str,
     job_arn: str,
     host: str,
     hosts: tuple[str, ...],
@@ -19,10 +17,9 @@ def from_request(
     gpus: int,
     memory_gib: float,
 ) -> contract.VmSpec:
-    algorithm = request.get("AlgorithmSpecification", {})
-    input_mode = algorithm.get("TrainingInputMode", "File")
+    algorithm = job.algorithm
     return contract.VmSpec(
-        job_name=job_name,
+        job_name=job.name,
         job_arn=job_arn,
         host=host,
         hosts=hosts,
@@ -30,23 +27,22 @@ def from_request(
         vcpus=max(1, int(vcpus)),
         gpus=gpus,
         memory_mib=int(memory_gib * 1024),
-        hyperparameters=request.get("HyperParameters", {}),
-        channels=tuple(_channel(c, input_mode) for c in request.get("InputDataConfig", [])),
-        environment=request.get("Environment", {}),
-        training_image=algorithm.get("TrainingImage"),
-        algorithm_name=algorithm.get("AlgorithmName"),
-        training_input_mode=input_mode,
-        container_entrypoint=tuple(algorithm.get("ContainerEntrypoint", ())),
-        container_arguments=tuple(algorithm.get("ContainerArguments", ())),
+        hyperparameters=dict(job.hyperparameters),
+        channels=tuple(_channel(c) for c in job.channels),
+        environment=dict(job.environment),
+        training_image=algorithm.training_image,
+        algorithm_name=algorithm.algorithm_name,
+        training_input_mode=algorithm.input_mode,
+        container_entrypoint=algorithm.container_entrypoint,
+        container_arguments=algorithm.container_arguments,
     )
 
 
-def _channel(channel: dict[str, Any], input_mode: str) -> contract.ChannelSpec:
-    s3 = channel["DataSource"].get("S3DataSource", {})
+def _channel(channel: spec.ChannelSpec) -> contract.ChannelSpec:
     return contract.ChannelSpec(
-        name=channel["ChannelName"],
-        content_type=channel.get("ContentType"),
-        input_mode=channel.get("InputMode", input_mode),
-        distribution=s3.get("S3DataDistributionType", "FullyReplicated"),
-        record_wrapper=channel.get("RecordWrapperType", "None"),
+        name=channel.name,
+        content_type=channel.content_type,
+        input_mode=channel.input_mode,
+        distribution=channel.s3.distribution if channel.s3 else "FullyReplicated",
+        record_wrapper=channel.record_wrapper,
     )

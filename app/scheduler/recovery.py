@@ -13,62 +13,54 @@ import logging
 import signal
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
-from app.db.models import TrainingJob
 from app.hosts import vms
-from app.jobs.service import TrainingJobService
+from app.jobs import repository
+from app.jobs.lifecycle import JobLifecycle
+from app.jobs.repository import InterruptedJob
 from app.jobs.status import Secondary, Status
 from app.runtime.executor import signal_group
 
 logger = logging.getLogger(__name__)
 
 RESTART_REASON = "InternalServerError: the service restarted while the job was running; its VMs were stopped."
+REQUEUED_MESSAGE = "Waiting for compute capacity: the service restarted before the job's instances started"
 
 
-def recover(*, sessions: sessionmaker[Session], jobs: TrainingJobService, clock: Clock) -> None:
+def recover(*, sessions: sessionmaker[Session], lifecycle: JobLifecycle, clock: Clock) -> None:
     with sessions.begin() as session:
         for vm in vms.live_vms(session):
             if vm.pid is not None and _is_our_vm(vm.pid, vm.id):
                 signal_group(vm.pid, signal.SIGKILL)
             vms.terminate(session, vm.id, now=clock(), exit_code=None)
-        interrupted = list(
-            session.scalars(
-                select(TrainingJob).where(
-                    (TrainingJob.status == Status.STOPPING)
-                    | (
-                        (TrainingJob.status == Status.IN_PROGRESS)
-                        & TrainingJob.secondary_status.not_in([Secondary.STARTING, Secondary.RESTARTING])
-                    )
-                )
-            )
-        )
+        interrupted = repository.interrupted(session)
     for job in interrupted:
-        _settle(jobs, job)
+        _settle(lifecycle, job)
 
 
-def _settle(jobs: TrainingJobService, job: TrainingJob) -> None:
+def _settle(lifecycle: JobLifecycle, job: InterruptedJob) -> None:
     name = job.name
     if job.status == Status.STOPPING:
-        jobs.transition(name, status=Status.STOPPED, secondary=Secondary.STOPPED)
-    elif _retries_left(job) > 0:
-        jobs.transition(
+        lifecycle.transition(name, status=Status.STOPPED, secondary=Secondary.STOPPED)
+    elif job.secondary == Secondary.STARTING:
+        # Claimed, but nothing ran yet: queue it again; no retry is used up.
+        lifecycle.transition(
+            name, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, message=REQUEUED_MESSAGE
+        )
+    elif job.retries_left > 0:
+        lifecycle.transition(
             name,
             status=Status.IN_PROGRESS,
             secondary=Secondary.RESTARTING,
             message="Restarting the training job after the service restarted",
         )
     else:
-        jobs.transition(name, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON)
-    logger.info("recovered", extra={"job": name, "was": job.secondary_status})
-
-
-def _retries_left(job: TrainingJob) -> int:
-    allowed: int = job.request.get("RetryStrategy", {}).get("MaximumRetryAttempts", 0)
-    used = sum(1 for row in job.transitions if row["Status"] == Secondary.RESTARTING)
-    return allowed - used
+        lifecycle.transition(
+            name, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON
+        )
+    logger.info("recovered", extra={"job": name, "was": job.secondary})
 
 
 def _is_our_vm(pid: int, vm_id: str) -> bool:

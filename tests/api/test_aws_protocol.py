@@ -17,26 +17,18 @@ from hypothesis import strategies as st
 
 from app.clock import FakeClock
 from app.config import Settings
-from app.main import create_app
-from app.scheduler import loop
 from app.wire import model, tokens
-from tests.conftest import create_request
+from tests.conftest import create_request, idle_app
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:training-job/"
 
 
-@pytest.fixture(autouse=True)
-def jobs_stay_put(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scheduler thread is not started: no job runs, so every status below is the one the API set."""
-    monkeypatch.setattr(loop.Scheduler, "start", lambda self: None)
-
-
 @pytest.fixture
 def clocked(settings: Settings) -> Iterator[TestClient]:
     """The app with a fake clock, for exact timestamps."""
-    with TestClient(create_app(settings, clock=FakeClock(START))) as client:
+    with idle_app(settings, clock=FakeClock(START)) as client:
         yield client
 
 
@@ -109,12 +101,12 @@ def test_create_describe_list_stop_delete(clocked: TestClient) -> None:
 
     described = call(clocked, "DescribeTrainingJob", {"TrainingJobName": "job-1"})
     assert described["TrainingJobName"] == "job-1"
-    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Starting")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Pending")
     assert described["CreationTime"] == described["LastModifiedTime"] == START
     assert described["HyperParameters"] == {"epochs": "2"}
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     assert described["SecondaryStatusTransitions"] == [
-        {"Status": "Starting", "StartTime": START, "StatusMessage": "Launching requested ML instances"}
+        {"Status": "Pending", "StartTime": START, "StatusMessage": "Waiting for compute capacity"}
     ]
 
     listed = call(clocked, "ListTrainingJobs", {})

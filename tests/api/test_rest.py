@@ -12,18 +12,10 @@ from fastapi.testclient import TestClient
 
 from app.clock import FakeClock
 from app.config import Settings
-from app.main import create_app
-from app.scheduler import loop
-from tests.conftest import create_request
+from tests.conftest import create_request, idle_app
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 JOBS = "/v1/training-jobs"
-
-
-@pytest.fixture(autouse=True)
-def jobs_stay_put(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scheduler thread is not started: no job runs, so every status below is the one the API set."""
-    monkeypatch.setattr(loop.Scheduler, "start", lambda self: None)
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def rest(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, clock=clock)) as client:
+    with idle_app(settings, clock=clock) as client:
         yield client
 
 
@@ -81,7 +73,7 @@ def test_describe_uses_iso_8601_timestamps(rest: TestClient, clock: FakeClock) -
     assert response.headers["content-type"] == "application/json"
     job = response.json()
     assert job["TrainingJobName"] == "job-1"
-    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("InProgress", "Starting")
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("InProgress", "Pending")
     assert iso(job["CreationTime"]) == iso(job["LastModifiedTime"]) == START
     assert iso(job["SecondaryStatusTransitions"][0]["StartTime"]) == START
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}

@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.rest import objects
-from app.scheduler import loop
+from app.jobs import repository
+from app.jobs.lifecycle import RunFacts
+from app.jobs.status import Secondary, Status
 from app.services import Services
 from app.storage import checksums
 from app.storage.models import ObjectMeta
@@ -24,12 +26,6 @@ from tests.conftest import create_request
 OBJECTS = "/v1/objects"
 JOBS = "/v1/training-jobs"
 DATA = os.urandom((3 << 20) + 12345)  # crosses the 1 MiB streaming chunks, ends mid-chunk
-
-
-@pytest.fixture(autouse=True)
-def jobs_stay_put(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No scheduler thread: a job inserted here keeps the status the test gives it, and never runs."""
-    monkeypatch.setattr(loop.Scheduler, "start", lambda self: None)
 
 
 def services(api: TestClient) -> Services:
@@ -234,7 +230,23 @@ def publish_artifacts(api: TestClient, name: str, model: bytes, output: bytes) -
     base = f"output/{name}/output/"
     checksums.put_with_sha256(the_store, "bucket", base + "model.tar.gz", [model])
     checksums.put_with_sha256(the_store, "bucket", base + "output.tar.gz", [output])
-    services(api).jobs.set_fields(name, model_artifacts=f"s3://bucket/{base}model.tar.gz")
+    complete(api, name, model_artifacts=f"s3://bucket/{base}model.tar.gz")
+
+
+def complete(api: TestClient, name: str, *, model_artifacts: str) -> None:
+    """End the job as its run would, with the artifacts it uploaded."""
+    the_services = services(api)
+    with the_services.sessions() as session:
+        job = repository.get(session, name)
+        assert job is not None
+    the_services.lifecycle.finish(
+        job.id,
+        status=Status.COMPLETED,
+        secondary=Secondary.COMPLETED,
+        failure_reason=None,
+        facts=RunFacts(model_artifacts=model_artifacts),
+        also=lambda _: None,
+    )
 
 
 def test_job_artifacts_download(api: TestClient) -> None:
@@ -275,7 +287,7 @@ def test_job_without_artifacts_yet_is_404_saying_so(api: TestClient) -> None:
 
 def test_uncompressed_model_has_no_tarball(api: TestClient) -> None:
     insert_job(api, "job-3")
-    services(api).jobs.set_fields("job-3", model_artifacts="s3://bucket/output/job-3/output/model/")
+    complete(api, "job-3", model_artifacts="s3://bucket/output/job-3/output/model/")
     assert "CompressionType NONE" in problem(api.get(f"{JOBS}/job-3/model"), 404, "NoSuchKey")
 
 

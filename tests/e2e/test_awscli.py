@@ -133,7 +133,7 @@ def test_a_job_through_its_whole_life(cli: Cli, live: Server, dataset: Path, tmp
     assert described["OutputDataConfig"]["KmsKeyId"] == ""
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     assert isinstance(described["CreationTime"], int | float | str)
-    assert described["SecondaryStatusTransitions"][0]["Status"] == "Starting"
+    assert described["SecondaryStatusTransitions"][0]["Status"] == "Pending"
     assert "Tags" not in described
 
     for name in ("cli-b", "cli-c", "cli-a"):

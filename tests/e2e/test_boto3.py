@@ -178,7 +178,7 @@ def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
 def assert_transitions(job: dict[str, Any]) -> list[str]:
     """SecondaryStatusTransitions are contiguous, each with a message; returns their statuses."""
     transitions = job["SecondaryStatusTransitions"]
-    assert transitions[0]["Status"] == "Starting"
+    assert [t["Status"] for t in transitions[:2]] == ["Pending", "Starting"]
     assert transitions[0]["StartTime"] == job["CreationTime"]
     assert all(t["StatusMessage"] for t in transitions)
     for earlier, later in itertools.pairwise(transitions):

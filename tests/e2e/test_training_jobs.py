@@ -92,7 +92,7 @@ def test_two_instance_job_runs_on_two_vms_and_completes(live: Server, dataset: P
     job = wait_terminal(client, "two-vms")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     steps = [t["Status"] for t in job["SecondaryStatusTransitions"]]
-    assert steps == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert steps == ["Pending", "Starting", "Downloading", "Training", "Uploading", "Completed"]
     vms = _vms(live, "two-vms")
     assert sorted(vm["hostname"] for vm in vms) == ["algo-1", "algo-2"]
     assert all(vm["state"] == "Terminated" and vm["exit_code"] == 0 for vm in vms)

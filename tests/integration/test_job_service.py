@@ -17,7 +17,9 @@ from app.db.models import Tag
 from app.db.session import make_engine, make_session_factory
 from app.errors import NotFound, ResourceInUse, ResourceLimitExceeded, ValidationError
 from app.jobs import repository
+from app.jobs.lifecycle import JobLifecycle
 from app.jobs.service import Identity, TrainingJobService
+from app.jobs.spec import ResourceSpec
 from app.jobs.status import IllegalTransition, Secondary, Status
 from app.tagging import TagService
 from tests.conftest import create_request
@@ -28,19 +30,46 @@ STATUSES = ("Completed", "Failed", "InProgress", "Stopped", "Stopping")
 
 
 class RecordingRuntime:
-    """Counts hints and stop requests; `holds_vms` says whether a stop must wait for VMs to wind down."""
+    """The service's collaborators, recording: scheduler hints, stop requests to runs, admission checks
+    (`refuse_over` instances are refused)."""
 
     def __init__(self) -> None:
         self.hints = 0
         self.stops: list[str] = []
-        self.holds_vms = False
+        self.admitted: list[ResourceSpec] = []
+        self.refuse_over: int | None = None
 
     def hint(self) -> None:
         self.hints += 1
 
-    def stop_requested(self, job_name: str) -> bool:
+    def stop(self, job_name: str) -> bool:
         self.stops.append(job_name)
-        return self.holds_vms
+        return True
+
+    def admit(self, resources: ResourceSpec) -> None:
+        self.admitted.append(resources)
+        if self.refuse_over is not None and resources.instance_count > self.refuse_over:
+            raise ResourceLimitExceeded("too big")
+
+
+def service(
+    sessions: sessionmaker[Session], lifecycle: JobLifecycle, runtime: RecordingRuntime
+) -> TrainingJobService:
+    return TrainingJobService(
+        sessions=sessions,
+        identity=IDENTITY,
+        lifecycle=lifecycle,
+        hinter=runtime,
+        stopper=runtime,
+        admission=runtime,
+    )
+
+
+def claim(sessions: sessionmaker[Session], lifecycle: JobLifecycle, name: str) -> None:
+    """What the scheduler does: the queued job moves to Starting (its VMs would be reserved with it)."""
+    with sessions.begin() as session:
+        job = repository.get(session, name)
+        assert job is not None and lifecycle.claim_in(session, job.id)
 
 
 def open_sessions(path: Path) -> tuple[sessionmaker[Session], Any]:
@@ -68,8 +97,15 @@ def runtime() -> RecordingRuntime:
 
 
 @pytest.fixture
-def jobs(sessions: sessionmaker[Session], clock: FakeClock, runtime: RecordingRuntime) -> TrainingJobService:
-    return TrainingJobService(sessions=sessions, identity=IDENTITY, clock=clock, runtime=runtime)
+def lifecycle(sessions: sessionmaker[Session], clock: FakeClock) -> JobLifecycle:
+    return JobLifecycle(sessions=sessions, clock=clock)
+
+
+@pytest.fixture
+def jobs(
+    sessions: sessionmaker[Session], lifecycle: JobLifecycle, runtime: RecordingRuntime
+) -> TrainingJobService:
+    return service(sessions, lifecycle, runtime)
 
 
 def epoch(seconds: float) -> float:
@@ -117,11 +153,11 @@ def test_describe_a_new_job(jobs: TrainingJobService) -> None:
     described = jobs.describe("job-1")
     assert described["TrainingJobName"] == "job-1"
     assert described["TrainingJobArn"] == "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1"
-    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Starting")
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Pending")
     assert described["CreationTime"] == described["LastModifiedTime"] == START
     assert described["CreationTime"].tzinfo is not None
     assert described["SecondaryStatusTransitions"] == [
-        {"Status": "Starting", "StartTime": START, "StatusMessage": "Launching requested ML instances"}
+        {"Status": "Pending", "StartTime": START, "StatusMessage": "Waiting for compute capacity"}
     ]
     assert described["RoleArn"] == request["RoleArn"]
     assert described["HyperParameters"] == {"epochs": "3"}
@@ -238,22 +274,19 @@ def test_duplicate_channel_names_are_refused(jobs: TrainingJobService) -> None:
         jobs.create(create_request("job-1", InputDataConfig=[channel, channel]))
 
 
-def test_admission_sees_the_request_and_can_refuse_it(jobs: TrainingJobService) -> None:
-    seen: list[dict[str, Any]] = []
-
-    def admit(request: dict[str, Any]) -> None:
-        seen.append(request)
-        if request["ResourceConfig"]["InstanceCount"] > 2:
-            raise ResourceLimitExceeded("too big")
-
-    jobs.admission = admit
+def test_admission_sees_the_resources_and_can_refuse_them(
+    jobs: TrainingJobService, runtime: RecordingRuntime
+) -> None:
+    runtime.refuse_over = 2
     jobs.create(create_request("small"))
     big = create_request("big")
     big["ResourceConfig"]["InstanceCount"] = 3
     with pytest.raises(ResourceLimitExceeded):
         jobs.create(big)
-    assert [r["TrainingJobName"] for r in seen] == ["small", "big"]
-    assert seen[0]["StoppingCondition"]["MaxRuntimeInSeconds"] == 86400, "admission sees what really applies"
+    assert runtime.admitted == [
+        ResourceSpec(instance_type="ml.m5.large", instance_count=1, volume_size_gib=1.0),
+        ResourceSpec(instance_type="ml.m5.large", instance_count=3, volume_size_gib=1.0),
+    ]
     assert names(jobs.list({})) == ["small"]
 
 
@@ -267,33 +300,29 @@ def test_tags_given_at_create_are_stored_and_owned(
     assert not jobs.owns(arn + "-other")
 
 
-def test_unknown_jobs_are_not_found(jobs: TrainingJobService) -> None:
+def test_unknown_jobs_are_not_found(jobs: TrainingJobService, lifecycle: JobLifecycle) -> None:
     for call in (jobs.describe, jobs.stop, jobs.delete):
         with pytest.raises(NotFound) as caught:
             call("nope")
         assert caught.value.message == "Requested resource not found."
         assert caught.value.aws_code == "ValidationException"
-    with pytest.raises(NotFound):
-        jobs.transition("nope", status=Status.FAILED, secondary=Secondary.FAILED)
+    assert not lifecycle.transition("nope", status=Status.FAILED, secondary=Secondary.FAILED)
 
 
 # -- the guarded status writer ------------------------------------------------------------------------
 
 
-def test_transition_stamps_times_and_appends_rows(jobs: TrainingJobService, clock: FakeClock) -> None:
+def test_transition_stamps_times_and_appends_rows(
+    jobs: TrainingJobService, clock: FakeClock, lifecycle: JobLifecycle
+) -> None:
     jobs.create(create_request("job-1"))
     clock.advance(5)
-    assert jobs.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+    assert lifecycle.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
     clock.advance(10)
     started = clock()
-    assert jobs.transition(
-        "job-1",
-        status=Status.IN_PROGRESS,
-        secondary=Secondary.TRAINING,
-        extra={"training_start_time": started},
-    )
+    assert lifecycle.start_training("job-1", at=started)
     clock.advance(100)
-    assert jobs.transition("job-1", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+    assert lifecycle.transition("job-1", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
     described = jobs.describe("job-1")
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Completed", "Completed")
     assert described["LastModifiedTime"] == clock()
@@ -303,16 +332,20 @@ def test_transition_stamps_times_and_appends_rows(jobs: TrainingJobService, cloc
     assert [
         (t["Status"], t["StartTime"], t.get("EndTime")) for t in described["SecondaryStatusTransitions"]
     ] == [
-        ("Starting", START, START + dt.timedelta(seconds=5)),
+        ("Pending", START, START + dt.timedelta(seconds=5)),
         ("Downloading", START + dt.timedelta(seconds=5), started),
         ("Training", started, clock()),
         ("Completed", clock(), clock()),
     ]
 
 
-def test_transition_refuses_to_leave_a_terminal_state(jobs: TrainingJobService, clock: FakeClock) -> None:
+def test_transition_refuses_to_leave_a_terminal_state(
+    jobs: TrainingJobService, clock: FakeClock, lifecycle: JobLifecycle
+) -> None:
     jobs.create(create_request("job-1"))
-    assert jobs.transition("job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason="boom")
+    assert lifecycle.transition(
+        "job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason="boom"
+    )
     before = jobs.describe("job-1")
     clock.advance(60)
     for status, secondary in [
@@ -321,15 +354,17 @@ def test_transition_refuses_to_leave_a_terminal_state(jobs: TrainingJobService, 
         (Status.COMPLETED, Secondary.COMPLETED),
         (Status.FAILED, Secondary.FAILED),
     ]:
-        assert not jobs.transition("job-1", status=status, secondary=secondary)
+        assert not lifecycle.transition("job-1", status=status, secondary=secondary)
     assert jobs.describe("job-1") == before
 
 
-def test_transition_refuses_a_secondary_status_foreign_to_the_primary(jobs: TrainingJobService) -> None:
+def test_transition_refuses_a_secondary_status_foreign_to_the_primary(
+    jobs: TrainingJobService, lifecycle: JobLifecycle
+) -> None:
     jobs.create(create_request("job-1"))
     before = jobs.describe("job-1")
     with pytest.raises(IllegalTransition):
-        jobs.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.COMPLETED)
+        lifecycle.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.COMPLETED)
     assert jobs.describe("job-1") == before
 
 
@@ -353,18 +388,18 @@ def another_writer_after_read(
 
 
 def test_transition_loses_a_race_to_another_writer(
-    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch
+    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch, lifecycle: JobLifecycle
 ) -> None:
     jobs.create(create_request("job-1"))
 
     def download(name: str) -> None:
-        assert jobs.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+        assert lifecycle.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
 
     another_writer_after_read(monkeypatch, 1, download)
-    assert not jobs.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
+    assert not lifecycle.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
     described = jobs.describe("job-1")
     assert described["SecondaryStatus"] == "Downloading"
-    assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == ["Starting", "Downloading"]
+    assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == ["Pending", "Downloading"]
 
 
 def test_compare_and_set_checks_both_statuses(
@@ -380,44 +415,53 @@ def test_compare_and_set_checks_both_statuses(
         assert not repository.compare_and_set(
             session, job_id=job_id, expected=stale, values={"status": "Failed"}
         )
-        current = ("InProgress", "Starting")
+        current = ("InProgress", "Pending")
         assert repository.compare_and_set(
             session, job_id=job_id, expected=current, values={"status": "Stopping"}
         )
     assert jobs.describe("job-1")["TrainingJobStatus"] == "Stopping"
 
 
-def test_failure_reasons_are_cut_to_1024_characters(jobs: TrainingJobService) -> None:
+def test_failure_reasons_are_cut_to_1024_characters(
+    jobs: TrainingJobService, lifecycle: JobLifecycle
+) -> None:
     jobs.create(create_request("job-1"))
     reason = "AlgorithmError: " + "x" * 2000
-    assert jobs.transition("job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=reason)
+    assert lifecycle.transition(
+        "job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=reason
+    )
     assert jobs.describe("job-1")["FailureReason"] == reason[:1024]
 
 
 # -- stop and delete ----------------------------------------------------------------------------------
 
 
-def test_stop_without_live_vms_ends_at_once(
+def test_stop_of_a_queued_job_ends_at_once(
     jobs: TrainingJobService, clock: FakeClock, runtime: RecordingRuntime
 ) -> None:
     jobs.create(create_request("job-1"))
     clock.advance(30)
     jobs.stop("job-1")
     described = jobs.describe("job-1")
-    assert runtime.stops == ["job-1"]
+    assert runtime.stops == [], "a queued job holds no VM: no run is asked"
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "Stopped")
     assert described["TrainingEndTime"] == described["LastModifiedTime"] == clock()
     assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == [
-        "Starting",
+        "Pending",
         "Stopping",
         "Stopped",
     ]
     assert all("EndTime" in t for t in described["SecondaryStatusTransitions"])
 
 
-def test_stop_with_live_vms_waits_in_stopping(jobs: TrainingJobService, runtime: RecordingRuntime) -> None:
-    runtime.holds_vms = True
+def test_stop_of_a_claimed_job_waits_in_stopping_for_its_run(
+    jobs: TrainingJobService,
+    runtime: RecordingRuntime,
+    sessions: sessionmaker[Session],
+    lifecycle: JobLifecycle,
+) -> None:
     jobs.create(create_request("job-1"))
+    claim(sessions, lifecycle, "job-1")
     jobs.stop("job-1")
     described = jobs.describe("job-1")
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopping", "Stopping")
@@ -425,8 +469,8 @@ def test_stop_with_live_vms_waits_in_stopping(jobs: TrainingJobService, runtime:
     with pytest.raises(ValidationError, match="cannot be stopped: its status is Stopping"):
         jobs.stop("job-1")
     assert runtime.stops == ["job-1"]
-    # The runtime finishes the stop itself.
-    assert jobs.transition("job-1", status=Status.STOPPED, secondary=Secondary.STOPPED)
+    # The run finishes the stop itself.
+    assert lifecycle.transition("job-1", status=Status.STOPPED, secondary=Secondary.STOPPED)
     assert jobs.describe("job-1")["TrainingJobStatus"] == "Stopped"
 
 
@@ -435,10 +479,14 @@ def test_stop_with_live_vms_waits_in_stopping(jobs: TrainingJobService, runtime:
     [(Status.COMPLETED, Secondary.COMPLETED), (Status.FAILED, Secondary.FAILED)],
 )
 def test_stop_of_a_finished_job_names_its_status(
-    jobs: TrainingJobService, runtime: RecordingRuntime, status: Status, secondary: Secondary
+    jobs: TrainingJobService,
+    runtime: RecordingRuntime,
+    status: Status,
+    secondary: Secondary,
+    lifecycle: JobLifecycle,
 ) -> None:
     jobs.create(create_request("job-1"))
-    assert jobs.transition("job-1", status=status, secondary=secondary)
+    assert lifecycle.transition("job-1", status=status, secondary=secondary)
     with pytest.raises(ValidationError) as caught:
         jobs.stop("job-1")
     assert caught.value.message == f"The training job job-1 cannot be stopped: its status is {status}."
@@ -447,50 +495,58 @@ def test_stop_of_a_finished_job_names_its_status(
 
 
 def test_stop_retries_when_the_job_moves_on_meanwhile(
-    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch
+    jobs: TrainingJobService,
+    monkeypatch: pytest.MonkeyPatch,
+    lifecycle: JobLifecycle,
+    runtime: RecordingRuntime,
 ) -> None:
     jobs.create(create_request("job-1"))
 
     def download(name: str) -> None:
-        assert jobs.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+        assert lifecycle.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
 
-    # Read 1 is the stop's own look at the job, read 2 the one inside its compare-and-set.
-    another_writer_after_read(monkeypatch, 2, download)
+    # Right after the stop's first look, the job's run moves it on: the compare-and-set fails, and the
+    # stop decides again from the job as it now is (running: Stopping, and its run is asked to stop).
+    another_writer_after_read(monkeypatch, 1, download)
     jobs.stop("job-1")
     described = jobs.describe("job-1")
-    assert described["TrainingJobStatus"] == "Stopped"
+    assert described["TrainingJobStatus"] == "Stopping"
     assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == [
-        "Starting",
+        "Pending",
         "Downloading",
         "Stopping",
-        "Stopped",
     ]
+    assert runtime.stops == ["job-1"]
 
 
 def test_stop_that_loses_a_race_to_the_end_of_the_job_names_its_status(
-    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch, runtime: RecordingRuntime
+    jobs: TrainingJobService,
+    monkeypatch: pytest.MonkeyPatch,
+    runtime: RecordingRuntime,
+    lifecycle: JobLifecycle,
 ) -> None:
     jobs.create(create_request("job-1"))
 
     def complete(name: str) -> None:
-        assert jobs.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+        assert lifecycle.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
 
-    another_writer_after_read(monkeypatch, 2, complete)
+    another_writer_after_read(monkeypatch, 1, complete)
     with pytest.raises(ValidationError, match="cannot be stopped: its status is Completed"):
         jobs.stop("job-1")
     assert jobs.describe("job-1")["TrainingJobStatus"] == "Completed"
     assert runtime.stops == []
 
 
-@pytest.mark.parametrize("holds_vms", [False, True])
+@pytest.mark.parametrize("claimed", [False, True])
 def test_delete_refuses_unfinished_jobs(
-    jobs: TrainingJobService, runtime: RecordingRuntime, holds_vms: bool
+    jobs: TrainingJobService, sessions: sessionmaker[Session], lifecycle: JobLifecycle, claimed: bool
 ) -> None:
-    runtime.holds_vms = holds_vms
     jobs.create(create_request("job-1"))
+    if claimed:
+        claim(sessions, lifecycle, "job-1")
     with pytest.raises(ResourceInUse, match="job-1 is InProgress"):
         jobs.delete("job-1")
-    if holds_vms:
+    if claimed:
         jobs.stop("job-1")
         with pytest.raises(ResourceInUse, match="job-1 is Stopping"):
             jobs.delete("job-1")
@@ -499,14 +555,14 @@ def test_delete_refuses_unfinished_jobs(
 
 @pytest.mark.parametrize("finish", ["Completed", "Failed", "Stopped"])
 def test_delete_removes_a_finished_job_and_its_tags(
-    jobs: TrainingJobService, sessions: sessionmaker[Session], finish: str
+    jobs: TrainingJobService, sessions: sessionmaker[Session], finish: str, lifecycle: JobLifecycle
 ) -> None:
     arn = jobs.create(create_request("job-1", Tags=[{"Key": "k", "Value": "v"}]))["TrainingJobArn"]
     jobs.create(create_request("job-2", Tags=[{"Key": "k", "Value": "v"}]))
     if finish == "Stopped":
-        jobs.stop("job-1")  # no live VMs: Stopped at once
+        jobs.stop("job-1")  # queued, so no VM: Stopped at once
     else:
-        assert jobs.transition("job-1", status=Status(finish), secondary=Secondary(finish))
+        assert lifecycle.transition("job-1", status=Status(finish), secondary=Secondary(finish))
     assert jobs.describe("job-1")["TrainingJobStatus"] == finish
     jobs.delete("job-1")
     with pytest.raises(NotFound):
@@ -524,14 +580,14 @@ def test_delete_removes_a_finished_job_and_its_tags(
 
 
 @pytest.fixture
-def populated(jobs: TrainingJobService, clock: FakeClock) -> TrainingJobService:
+def populated(jobs: TrainingJobService, lifecycle: JobLifecycle, clock: FakeClock) -> TrainingJobService:
     """Five jobs a minute apart: alpha Completed, Beta Failed, gamma InProgress, delta Stopped, eps."""
     for name in ("alpha", "Beta", "gamma", "delta", "eps"):
         jobs.create(create_request(name))
         clock.advance(60)
-    assert jobs.transition("alpha", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+    assert lifecycle.transition("alpha", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
     clock.advance(60)
-    assert jobs.transition("Beta", status=Status.FAILED, secondary=Secondary.FAILED)
+    assert lifecycle.transition("Beta", status=Status.FAILED, secondary=Secondary.FAILED)
     clock.advance(60)
     jobs.stop("delta")
     return jobs
@@ -625,7 +681,8 @@ def test_a_token_only_serves_the_filters_it_was_issued_for(populated: TrainingJo
 def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingJobService, dict[str, tuple]]]:
     factory, engine = open_sessions(tmp_path_factory.mktemp("many") / "jobs.db")
     clock = FakeClock(START)
-    jobs = TrainingJobService(sessions=factory, identity=IDENTITY, clock=clock)
+    lifecycle = JobLifecycle(sessions=factory, clock=clock)
+    jobs = service(factory, lifecycle, RecordingRuntime())
     keys: dict[str, tuple] = {}
     for i in range(250):
         name = f"{'bAc'[i % 3]}job-{(i * 7) % 250:03d}"
@@ -635,13 +692,13 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingJob
             clock.advance(1)
         outcome = i % 5
         if outcome == 1:
-            jobs.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+            lifecycle.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
         elif outcome == 2:
-            jobs.transition(name, status=Status.FAILED, secondary=Secondary.FAILED)
+            lifecycle.transition(name, status=Status.FAILED, secondary=Secondary.FAILED)
         elif outcome == 3:
             jobs.stop(name)
         elif outcome == 4:
-            jobs.transition(name, status=Status.STOPPING, secondary=Secondary.STOPPING)
+            lifecycle.transition(name, status=Status.STOPPING, secondary=Secondary.STOPPING)
         status = jobs.describe(name)["TrainingJobStatus"]
         keys[name] = (name, created, status, i)
     yield jobs, keys
@@ -685,7 +742,7 @@ def test_inserts_between_pages_cause_no_duplicates_or_gaps(
 ) -> None:
     factory, engine = open_sessions(tmp_path / "jobs.db")
     clock = FakeClock(START)
-    jobs = TrainingJobService(sessions=factory, identity=IDENTITY, clock=clock)
+    jobs = service(factory, JobLifecycle(sessions=factory, clock=clock), RecordingRuntime())
     original = [f"{'zam'[i % 3]}{i:03d}" for i in range(250)]
     for i, name in enumerate(original):
         jobs.create(create_request(name))

@@ -12,6 +12,7 @@ import json
 import signal
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +48,7 @@ TWO_HOSTS = [
     {"name": "h1", "vcpus": 4, "memory_gib": 16, "disk_gib": 100},
     {"name": "h2", "vcpus": 4, "memory_gib": 16, "disk_gib": 100},
 ]
-QUEUED = (Secondary.STARTING, Secondary.RESTARTING)
+QUEUED = (Secondary.PENDING, Secondary.RESTARTING)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ class World:
 
     def restless(self) -> dict[str, str]:
         """Jobs still moving, with where they are: a run in flight, or VMs left live by a finished job."""
-        runs = set(self.services.supervisor.running())
+        # A run in flight is its supervisor thread, named after the job.
+        runs = {t.name.removeprefix("job-") for t in threading.enumerate() if t.name.startswith("job-")}
         with self.services.sessions() as session:
             jobs = list(session.scalars(select(TrainingJob)))
             live: dict[int, list[Vm]] = {}
@@ -252,7 +254,7 @@ def test_a_job_that_does_not_fit_yet_waits_then_starts_when_another_finishes(one
     assert world.tick() == 1
     world.settle()
 
-    assert world.state("second") == ("InProgress", "Starting")
+    assert world.state("second") == ("InProgress", "Pending")
     assert world.message("second").startswith("Waiting for capacity")
     assert world.live("second") == []
     assert world.tick() == 0  # still nothing free; waiting again writes nothing new
@@ -284,7 +286,7 @@ def test_fifo_with_backfill_lets_a_small_job_pass_only_if_it_cannot_delay_the_he
     world.settle()
     assert [vm.host for vm in world.live("short-small")] == ["h2"]
     for waiting in ("head", "long-small"):
-        assert world.state(waiting) == ("InProgress", "Starting")
+        assert world.state(waiting) == ("InProgress", "Pending")
         assert world.message(waiting).startswith("Waiting for capacity")
 
     world.finish("running")
@@ -298,7 +300,7 @@ def test_fifo_with_backfill_lets_a_small_job_pass_only_if_it_cannot_delay_the_he
     assert world.tick() == 1
     world.settle()
     assert [vm.host for vm in world.live("head")] == ["h1", "h2"]
-    assert world.state("long-small") == ("InProgress", "Starting")
+    assert world.state("long-small") == ("InProgress", "Pending")
 
     world.finish("head")
     world.settle()
@@ -432,8 +434,8 @@ def test_a_run_that_crashes_fails_its_job_and_gives_its_capacity_back(world: Wor
 
 def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: int = 0) -> list[str]:
     """What a server killed mid-training leaves: the job in Training, live VMs, and no process behind them."""
-    world.services.jobs.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
-    world.services.jobs.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
+    world.services.lifecycle.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+    world.services.lifecycle.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
     shape = instance_types.shape_for(SMALL)
     ids = [f"vm-crashed-{job}-{attempt}-{i}" for i in range(count)]
     with world.services.sessions.begin() as session:
@@ -461,7 +463,7 @@ def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: i
 
 def recover(world: World) -> None:
     services = world.services
-    recovery.recover(sessions=services.sessions, jobs=services.jobs, clock=world.clock)
+    recovery.recover(sessions=services.sessions, lifecycle=services.lifecycle, clock=world.clock)
 
 
 def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world: World) -> None:
@@ -477,16 +479,34 @@ def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world:
     assert described["FailureReason"] == recovery.RESTART_REASON
     assert [vm.state for vm in world.vms("lost")] == ["Terminated", "Terminated"]
     assert world.usage() == {}
-    assert world.state("waiting") == ("InProgress", "Starting")
+    assert world.state("waiting") == ("InProgress", "Pending")
     assert world.tick() == 1  # the pool is whole again
     world.settle()
     assert world.state("waiting") == ("InProgress", "Training")
 
 
+def test_recovery_requeues_a_claimed_job_whose_run_had_not_started(world: World) -> None:
+    world.create("claimed", count=2)
+    with world.services.sessions.begin() as session:
+        record = session.scalars(select(TrainingJob).where(TrainingJob.name == "claimed")).one()
+        assert world.services.lifecycle.claim_in(session, record.id)
+    assert world.state("claimed") == ("InProgress", "Starting")
+
+    recover(world)
+
+    assert world.state("claimed") == ("InProgress", "Pending")
+    assert world.message("claimed") == recovery.REQUEUED_MESSAGE
+    steps = [row["Status"] for row in world.services.jobs.describe("claimed")["SecondaryStatusTransitions"]]
+    assert steps == ["Pending", "Starting", "Pending"]
+    assert world.tick() == 1  # no retry used up: it is simply placed again
+    world.settle()
+    assert world.state("claimed") == ("InProgress", "Training")
+
+
 def test_recovery_stops_a_job_that_was_stopping(world: World) -> None:
     world.create("stopping")
     crashed_while_training(world, "stopping", count=1)
-    world.services.jobs.transition("stopping", status=Status.STOPPING, secondary=Secondary.STOPPING)
+    world.services.lifecycle.transition("stopping", status=Status.STOPPING, secondary=Secondary.STOPPING)
 
     recover(world)
 

@@ -17,7 +17,9 @@ from app.jobs.status import (
     Secondary,
     Status,
     advance,
+    ending,
     initial,
+    uploading,
 )
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -55,14 +57,14 @@ def test_the_transition_table_is_sagemakers() -> None:
     assert set(NEXT) == set(Status) == set(ALLOWED_SECONDARY)
 
 
-def test_a_new_job_is_in_progress_and_starting_with_one_open_row() -> None:
+def test_a_new_job_is_in_progress_and_pending_with_one_open_row() -> None:
     state = initial(now=T0)
-    assert (state.status, state.secondary) == (Status.IN_PROGRESS, Secondary.STARTING)
+    assert (state.status, state.secondary) == (Status.IN_PROGRESS, Secondary.PENDING)
     assert state.transitions == (
         {
-            "Status": "Starting",
+            "Status": "Pending",
             "StartTime": T0.timestamp(),
-            "StatusMessage": "Launching requested ML instances",
+            "StatusMessage": "Waiting for compute capacity",
         },
     )
     assert initial(now=T0, message="Waiting for capacity").transitions[0]["StatusMessage"] == (
@@ -118,10 +120,10 @@ def test_moving_on_closes_the_open_row_and_opens_a_new_one() -> None:
     state = advance(state, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING, now=at(9))
     assert state.transitions == (
         {
-            "Status": "Starting",
+            "Status": "Pending",
             "StartTime": T0.timestamp(),
             "EndTime": at(5).timestamp(),
-            "StatusMessage": "Launching requested ML instances",
+            "StatusMessage": "Waiting for compute capacity",
         },
         {
             "Status": "Downloading",
@@ -140,7 +142,7 @@ def test_moving_on_closes_the_open_row_and_opens_a_new_one() -> None:
 def test_a_terminal_move_closes_the_last_row_too() -> None:
     state = advance(initial(now=T0), status=Status.IN_PROGRESS, secondary=Secondary.TRAINING, now=at(1))
     state = advance(state, status=Status.COMPLETED, secondary=Secondary.COMPLETED, now=at(7))
-    assert [row["Status"] for row in state.transitions] == ["Starting", "Training", "Completed"]
+    assert [row["Status"] for row in state.transitions] == ["Pending", "Training", "Completed"]
     assert all("EndTime" in row for row in state.transitions)
     assert state.transitions[-1]["StartTime"] == state.transitions[-1]["EndTime"] == at(7).timestamp()
     assert state.transitions[-1]["StatusMessage"] == "Training job completed"
@@ -151,15 +153,15 @@ def test_reentering_the_same_secondary_only_updates_the_message() -> None:
     waiting = advance(
         first,
         status=Status.IN_PROGRESS,
-        secondary=Secondary.STARTING,
+        secondary=Secondary.PENDING,
         now=at(3),
         message="Waiting for capacity",
     )
     assert waiting.transitions == (
-        {"Status": "Starting", "StartTime": T0.timestamp(), "StatusMessage": "Waiting for capacity"},
+        {"Status": "Pending", "StartTime": T0.timestamp(), "StatusMessage": "Waiting for capacity"},
     )
     # Without a new message the old one stays (it is not reset to the default wording).
-    again = advance(waiting, status=Status.IN_PROGRESS, secondary=Secondary.STARTING, now=at(4))
+    again = advance(waiting, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, now=at(4))
     assert again.transitions == waiting.transitions
 
 
@@ -169,7 +171,7 @@ def test_max_runtime_keeps_its_secondary_row_while_stopping_then_closes_it() -> 
     )
     state = advance(state, status=Status.STOPPED, secondary=Secondary.MAX_RUNTIME_EXCEEDED, now=at(12))
     assert (state.status, state.secondary) == (Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED)
-    assert [row["Status"] for row in state.transitions] == ["Starting", "MaxRuntimeExceeded"]
+    assert [row["Status"] for row in state.transitions] == ["Pending", "MaxRuntimeExceeded"]
     assert state.transitions[-1]["StartTime"] == at(10).timestamp()
     assert state.transitions[-1]["EndTime"] == at(12).timestamp()
 
@@ -207,7 +209,7 @@ def test_the_remaining_default_messages() -> None:
     assert set(DEFAULT_MESSAGES) == set(Secondary)
     stopped = state_in(Status.STOPPED)
     assert stopped.transitions[-1]["StatusMessage"] == "Training job stopped"
-    assert initial(now=T0).transitions[-1]["StatusMessage"] == DEFAULT_MESSAGES[Secondary.STARTING]
+    assert initial(now=T0).transitions[-1]["StatusMessage"] == DEFAULT_MESSAGES[Secondary.PENDING]
     downloading = advance(
         initial(now=T0), status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING, now=at(1)
     )
@@ -224,4 +226,37 @@ def test_a_given_message_wins_over_the_default() -> None:
         message="AlgorithmError: boom",
     )
     assert failed.transitions[-1]["StatusMessage"] == "AlgorithmError: boom"
-    assert failed.transitions[0]["StatusMessage"] == "Launching requested ML instances"
+    assert failed.transitions[0]["StatusMessage"] == "Waiting for compute capacity"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "current", "expected"),
+    [
+        (
+            (Status.COMPLETED, Secondary.COMPLETED),
+            Status.IN_PROGRESS,
+            (Status.COMPLETED, Secondary.COMPLETED),
+        ),
+        # A stop that lands as every process exits 0: a Stopping job can only end Stopped.
+        ((Status.COMPLETED, Secondary.COMPLETED), Status.STOPPING, (Status.STOPPED, Secondary.STOPPED)),
+        ((Status.FAILED, Secondary.FAILED), Status.STOPPING, (Status.FAILED, Secondary.FAILED)),
+        (
+            (Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED),
+            Status.STOPPING,
+            (Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED),
+        ),
+        ((Status.COMPLETED, Secondary.COMPLETED), Status.STOPPED, None),
+        ((Status.FAILED, Secondary.FAILED), Status.COMPLETED, None),
+    ],
+)
+def test_a_runs_end_is_settled_against_the_jobs_status(
+    outcome: tuple[Status, Secondary], current: Status, expected: tuple[Status, Secondary] | None
+) -> None:
+    assert ending(status=outcome[0], secondary=outcome[1], current=current) == expected
+
+
+def test_artifacts_upload_under_stopping_unless_the_run_completed_uninterrupted() -> None:
+    assert uploading(completed=True, current=Status.IN_PROGRESS) == Status.IN_PROGRESS
+    assert uploading(completed=True, current=Status.STOPPING) == Status.STOPPING
+    assert uploading(completed=False, current=Status.IN_PROGRESS) == Status.STOPPING
+    assert uploading(completed=False, current=Status.STOPPED) is None
