@@ -11,7 +11,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.hosts import pool
 
@@ -42,7 +42,6 @@ class Allocator:
 class Devices:
     cores: Allocator
     gpus: Allocator
-    _gpu_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def of_this_machine(cls) -> Devices:
