@@ -35,7 +35,7 @@ from app.hosts import instance_types, vms
 from app.hosts.vms import Usage, VmState
 from app.jobs.status import TERMINAL, Secondary, Status
 from app.runtime.fake_executor import FIRST_PID, FakeExecutor
-from app.scheduler import recovery
+from app.scheduler import loop, recovery
 from app.services import Services, build
 from tests.conftest import create_request
 
@@ -332,6 +332,30 @@ def test_stopping_a_queued_job_stops_it_at_once(one_host: World) -> None:
     assert world.tick() == 0
     assert world.vms("queued") == []
     assert world.state("running") == ("InProgress", "Training")
+
+
+def test_run_until_idle_tells_a_long_queue_why_it_waits_a_batch_per_pass(one_host: World) -> None:
+    world = one_host
+    world.create("running", LARGE)
+    waiting = [f"waiting-{i:03d}" for i in range(loop.WAIT_MESSAGES_PER_PASS * 2 + 5)]
+    for name in waiting:
+        world.create(name, LARGE)
+    assert world.services.scheduler.run_until_idle() == 1
+    world.settle()
+    assert all(world.message(name).startswith("Waiting for capacity") for name in waiting)
+    assert all(world.state(name) == ("InProgress", "Pending") for name in waiting)
+    assert world.services.scheduler.run_until_idle() == 0  # nothing new to say: idle at once
+
+
+def test_a_claim_that_loses_to_a_stop_reserves_nothing(world: World) -> None:
+    world.create("raced")
+    world.services.jobs.stop("raced")  # lands between the scheduler's look at the queue and its claim
+    with world.services.sessions.begin() as session:
+        record = session.scalars(select(TrainingJob).where(TrainingJob.name == "raced")).one()
+        assert not world.services.lifecycle.claim_in(session, record.id)
+    assert world.tick() == 0
+    assert world.vms("raced") == [] and world.usage() == {}
+    assert world.state("raced") == ("Stopped", "Stopped")
 
 
 def test_stopping_a_running_job_sends_sigterm_and_ends_stopped(world: World) -> None:
