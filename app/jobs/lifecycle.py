@@ -120,18 +120,26 @@ class JobLifecycle:
 
     def begin_upload(self, name: str, *, completed: bool) -> bool:
         """→ Uploading: under InProgress for a run that completed, under Stopping for one that was stopped
-        (whatever the model directory holds is still packaged). False if the job already ended."""
-        with self._sessions.begin() as session:
-            job = repository.get(session, name)
-            if job is None:
-                return False
-            current = Status(job.status)
-            target = uploading(completed=completed, current=current)
-            if target is None:
-                return False
-            return self.transition_in(
-                session, job, status=target, secondary=Secondary.UPLOADING, via=_via_stopping(current, target)
-            )
+        (whatever the model directory holds is still packaged). False only if the job has ended; a stop
+        landing meanwhile is decided again (the upload then goes on under Stopping)."""
+        for _ in range(_FINISH_ATTEMPTS):
+            with self._sessions.begin() as session:
+                job = repository.get(session, name)
+                if job is None:
+                    return False
+                current = Status(job.status)
+                target = uploading(completed=completed, current=current)
+                if target is None:
+                    return False
+                if self.transition_in(
+                    session,
+                    job,
+                    status=target,
+                    secondary=Secondary.UPLOADING,
+                    via=_via_stopping(current, target),
+                ):
+                    return True
+        return True  # lost every race to other writers, yet the job is open: its artifacts still count
 
     def finish(
         self,
