@@ -11,7 +11,6 @@ import pty
 import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from app.cli import run
 from app.client import SageMakerClient
 from tests.conftest import create_request
+from tests.support.polling import wait_until
 from tests.support.server import Server, free_port, running_server
 
 pytestmark = pytest.mark.e2e
@@ -190,13 +190,12 @@ def test_hosts_and_vms(
 
 
 def _running_vm(cli: Any, job: str) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        vms = json.loads(cli("vms", "list", "--job", job, "--output", "json")[1])["vms"]
-        if vms and vms[0]["state"] == "Running":
-            return str(vms[0]["id"])
-        time.sleep(0.1)
-    raise TimeoutError(f"no running VM for {job}")
+    [vm] = wait_until(
+        lambda: json.loads(cli("vms", "list", "--job", job, "--output", "json")[1])["vms"],
+        until=lambda vms: vms and vms[0]["state"] == "Running",
+        what=f"the VM of {job} to be running",
+    )
+    return str(vm["id"])
 
 
 @pytest.mark.parametrize(
@@ -256,7 +255,9 @@ def test_wait_redraws_one_progress_line_in_a_terminal(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env
     )
     os.close(slave)
-    terminal = _read_until_closed(master, timeout=60)
+    chunks: list[bytes] = []
+    wait_until(lambda: _read_or_closed(master, chunks), what="`jobs wait` to close its terminal", interval=0)
+    terminal = b"".join(chunks).decode()
     os.close(master)
     assert process.wait(timeout=30) == 0
     assert process.stdout is not None and process.stdout.read() == b"cli-tty Completed\n"
@@ -268,18 +269,14 @@ def test_wait_redraws_one_progress_line_in_a_terminal(
     assert "train:loss=" in last
 
 
-def _read_until_closed(fd: int, *, timeout: float) -> str:
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            continue
-        try:
-            data = os.read(fd, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    return b"".join(chunks).decode()
+def _read_or_closed(fd: int, chunks: list[bytes]) -> bool:
+    """Append what the terminal has to `chunks` (waiting at most half a second); True once it is closed."""
+    ready, _, _ = select.select([fd], [], [], 0.5)
+    if not ready:
+        return False
+    try:
+        data = os.read(fd, 4096)
+    except OSError:  # EIO: the child closed the terminal
+        return True
+    chunks.append(data)
+    return not data
