@@ -136,7 +136,8 @@ def test_stop_request_ends_a_running_job_stopped(live: Server, dataset: Path) ->
         "Uploading",
         "Stopped",
     ]
-    assert all(_gone(vm["pid"]) for vm in _vms(live, "to-stop"))
+    vms = _vms(live, "to-stop")
+    assert vms and all(_gone(vm["pid"]) for vm in vms)
 
 
 def test_bad_data_fails_the_job_with_a_readable_reason(live: Server, tmp_path: Path) -> None:
@@ -203,7 +204,7 @@ def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path
         assert job["TrainingJobStatus"] == "Failed"
         assert "service restarted" in job["FailureReason"]
         wait_until(lambda: _gone(vm["pid"]), what=f"the orphaned process group {vm['pid']} to be gone")
-        assert all(v["state"] == "Terminated" for v in _vms(second, "interrupted"))
+        assert [v["state"] for v in _vms(second, "interrupted")] == ["Terminated"]
         hosts = httpx.get(f"{second.url}/v1/hosts").json()["hosts"]
         assert all(h["allocated"]["vcpus"] == 0 for h in hosts)
 
