@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import create_request, sagemaker_client
+from tests.support.jobs import wait_terminal
 from tests.support.server import DUMMY_CREDENTIALS, Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -95,16 +95,6 @@ def dataset(tmp_path: Path) -> Path:
     return path.parent
 
 
-def _wait_status(client: Any, name: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] == status:
-            return job
-        assert time.monotonic() < deadline, f"{name} is {job['TrainingJobStatus']}, not {status}"
-        time.sleep(0.05)
-
-
 def test_a_job_through_its_whole_life(cli: Cli, live: Server, dataset: Path, tmp_path: Path) -> None:
     boto = sagemaker_client(live.url)
     channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{dataset}"}}
@@ -165,7 +155,8 @@ def test_a_job_through_its_whole_life(cli: Cli, live: Server, dataset: Path, tmp
     # A job that is still running cannot be deleted; stopping it ends it Stopped.
     cli.fails("delete-training-job", "--training-job-name", "cli-long", code="ResourceInUse")
     assert cli.ok("stop-training-job", "--training-job-name", "cli-long") is None
-    stopped = _wait_status(boto, "cli-long", "Stopped")
+    stopped = wait_terminal(boto, "cli-long")
+    assert stopped["TrainingJobStatus"] == "Stopped"
     assert [t["Status"] for t in stopped["SecondaryStatusTransitions"]][-1] == "Stopped"
     assert cli.ok("delete-training-job", "--training-job-name", "cli-long") is None
 

@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,12 +27,13 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from tests.conftest import create_request, sagemaker_client
+from tests.support.jobs import TERMINAL, wait_terminal
+from tests.support.polling import wait_until
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.e2e
 
 NOT_FOUND = "Requested resource not found."
-TERMINAL = ("Completed", "Failed", "Stopped")
 HOST = {"name": "host-1", "vcpus": 4, "memory_gib": 16, "gpus": 0, "disk_gib": 1000}
 
 # Every member of CreateTrainingJob that DescribeTrainingJob echoes, with values a user might send.
@@ -108,17 +108,6 @@ def fresh(tmp_path: Path) -> Iterator[Any]:
     """A boto3 client on a server of the test's own."""
     with serving(tmp_path) as own:
         yield own
-
-
-def settled(client: Any, name: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Describe `name` once it has reached a terminal status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in TERMINAL:
-            return job
-        assert time.monotonic() < deadline, f"{name} still {job['TrainingJobStatus']} after {timeout}s"
-        time.sleep(0.02)
 
 
 def assert_contains(expected: Any, actual: Any, path: str = "") -> None:
@@ -224,7 +213,7 @@ def test_describe_echoes_every_member_of_create(client: Any) -> None:
     assert_transitions(described)
 
     # No data under the channels' prefixes: the job fails while downloading, and still echoes it all.
-    finished = settled(client, "full-job")
+    finished = wait_terminal(client, "full-job")
     assert finished["TrainingJobStatus"] == "Failed"
     assert finished["FailureReason"]
     assert_contains(echoed, finished)
@@ -261,7 +250,7 @@ def test_list_filters_and_sorting(fresh: Any) -> None:
         fresh.create_training_job(**create_request(name))
     fresh.stop_training_job(TrainingJobName="beta-1")
     fresh.stop_training_job(TrainingJobName="alpha-1")
-    jobs = {name: settled(fresh, name) for name in created}
+    jobs = {name: wait_terminal(fresh, name) for name in created}
     assert {name: job["TrainingJobStatus"] for name, job in jobs.items()} == {
         "alpha-1": "Stopped",
         "beta-1": "Stopped",
@@ -406,7 +395,7 @@ def test_waiter_fails_on_a_failed_job(client: Any) -> None:
 def test_delete_removes_job_and_its_tags(client: Any) -> None:
     arn = client.create_training_job(**create_request("to-delete", Tags=TAGS))["TrainingJobArn"]
     client.stop_training_job(TrainingJobName="to-delete")
-    assert settled(client, "to-delete")["TrainingJobStatus"] == "Stopped"
+    assert wait_terminal(client, "to-delete")["TrainingJobStatus"] == "Stopped"
 
     client.delete_training_job(TrainingJobName="to-delete")
 
@@ -487,13 +476,13 @@ def test_stop_and_delete_refuse_the_wrong_status(client: Any) -> None:
     assert "InProgress" in deleting["Error"]["Message"]
 
     client.stop_training_job(TrainingJobName="running")
-    assert settled(client, "running")["TrainingJobStatus"] == "Stopped"
+    assert wait_terminal(client, "running")["TrainingJobStatus"] == "Stopped"
     stopping = error_of(client.stop_training_job, TrainingJobName="running")
     assert stopping["Error"]["Code"] == "ValidationException"
     assert "Stopped" in stopping["Error"]["Message"]
 
     client.create_training_job(**create_request("failing"))
-    assert settled(client, "failing")["TrainingJobStatus"] == "Failed"
+    assert wait_terminal(client, "failing")["TrainingJobStatus"] == "Failed"
     stopping = error_of(client.stop_training_job, TrainingJobName="failing")
     assert stopping["Error"]["Code"] == "ValidationException"
     assert "Failed" in stopping["Error"]["Message"]
@@ -583,7 +572,7 @@ def test_records_survive_a_restart(tmp_path: Path) -> None:
         for name in names_kept[:6]:
             first.stop_training_job(TrainingJobName=name)
         for name in ["kept-full", *names_kept]:
-            settled(first, name)
+            wait_terminal(first, name)
         first.delete_training_job(TrainingJobName="kept-03")
         before = {name: first.describe_training_job(TrainingJobName=name) for name in listed(first)}
         listed_before = summaries_of(first)
@@ -626,8 +615,9 @@ def test_stops_racing_failures_all_settle(fresh: Any) -> None:
     def statuses() -> Counter[str]:
         return Counter(s["TrainingJobStatus"] for s in summaries_of(fresh, MaxResults=100))
 
-    for phase, timeout in (("InProgress", 20.0), ("Stopping", 3.0)):  # nothing runs once Stopping is all left
-        deadline = time.monotonic() + timeout
-        while statuses()[phase] and time.monotonic() < deadline:
-            time.sleep(0.1)
-    assert set(statuses()) <= {"Failed", "Stopped"}, statuses()
+    wait_until(
+        statuses,
+        until=lambda counts: set(counts) <= {"Failed", "Stopped"},
+        what="every raced job to end Failed or Stopped",
+        interval=0.1,
+    )

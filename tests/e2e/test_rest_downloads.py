@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.polling import wait_until
 from tests.support.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -86,6 +87,11 @@ def test_curl_upload_download_and_resume(server: Server, tmp_path: Path) -> None
     assert f"x-checksum-sha256: {sha256}" in headers
 
 
+def temp_files(data: Path) -> list[Path]:
+    """Files the server's object store is writing (or a killed one left behind)."""
+    return [p for p in (data / "objects" / "tmp").rglob("*") if p.is_file()]
+
+
 def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
     data = tmp_path / "data"
     sent = threading.Event()
@@ -110,7 +116,7 @@ def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
         uploader = threading.Thread(target=upload)
         uploader.start()
         assert sent.wait(10)
-        time.sleep(0.2)
+        torn = wait_until(lambda: temp_files(data), what="the server to start writing the upload")
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(timeout=10)
         uploader.join(timeout=40)
@@ -118,5 +124,5 @@ def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
     with running_server(data) as second:
         assert httpx.get(f"{second.url}/v1/objects/uploads/torn").status_code == 404
         assert httpx.get(f"{second.url}/v1/objects/uploads/whole").content == b"ok"
-        leftovers = [p for p in (data / "objects" / "tmp").rglob("*") if p.is_file()]
-        assert all("torn" not in p.name for p in leftovers)
+        assert not any(path.exists() for path in torn), "the torn upload's temp file outlived a restart"
+        assert temp_files(data) == []

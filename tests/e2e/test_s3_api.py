@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from app.api.s3 import create_s3_app, is_s3_request
 from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError
 from app.storage.object_store import ObjectStore
 from tests.support.jobs import s3_client
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -54,10 +54,7 @@ def endpoint(store: ObjectStore) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start"
+    wait_until(lambda: server.started, what="uvicorn to start", interval=0.01)
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
@@ -385,19 +382,12 @@ def test_client_disconnect_mid_upload_leaves_nothing(
     def temp_files() -> list[Path]:
         return [p for p in (store_root / "tmp").rglob("*") if p.is_file()]
 
-    def wait_until(condition: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + 10
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.01)
-
     host, port = endpoint.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
         head = f"PUT /{bucket}/half HTTP/1.1\r\nHost: {host}\r\nContent-Length: {8 * MIB}\r\n\r\n"
         sock.sendall(head.encode() + os.urandom(2 * MIB))
-        wait_until(lambda: bool(temp_files()))
-        assert temp_files(), "the server never started writing the upload"
-    wait_until(lambda: not temp_files())
-    assert temp_files() == []  # the half-written temp file was discarded
+        wait_until(temp_files, what="the server to start writing the upload", interval=0.01)
+    wait_until(temp_files, until=lambda files: not files, what="the half-written temp file to be discarded")
     assert error_of(lambda: s3.head_object(Bucket=bucket, Key="half")) == ("404", 404)
 
 

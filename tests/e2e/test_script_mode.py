@@ -138,7 +138,7 @@ def test_a_crashing_vm_fails_the_job_and_stops_its_sibling(live: Server, tmp_pat
     client.create_training_job(
         **_script_job("crash", _source(tmp_path, "c", script), _data(tmp_path), count=2)
     )
-    job = wait_terminal(client, "crash", timeout=30)
+    job = wait_terminal(client, "crash")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("AlgorithmError:")
     assert "algo-2 broke on purpose" in job["FailureReason"]
@@ -156,7 +156,7 @@ def test_a_memory_hog_is_stopped_and_reported(live: Server, tmp_path: Path) -> N
     client = sagemaker_client(live.url)
     source = _source(tmp_path, "m", script)
     client.create_training_job(**_script_job("hog", source, _data(tmp_path), instance_type="ml.t3.medium"))
-    job = wait_terminal(client, "hog", timeout=60)
+    job = wait_terminal(client, "hog")
     assert job["TrainingJobStatus"] == "Failed"
     assert "ran out of memory" in job["FailureReason"] and "ml.t3.medium" in job["FailureReason"]
 
@@ -172,7 +172,7 @@ def test_a_disk_hog_is_stopped_at_its_volume_size(live: Server, tmp_path: Path) 
     """
     client = sagemaker_client(live.url)
     client.create_training_job(**_script_job("disk", _source(tmp_path, "d", script), _data(tmp_path)))
-    job = wait_terminal(client, "disk", timeout=60)
+    job = wait_terminal(client, "disk")
     assert job["TrainingJobStatus"] == "Failed"
     assert "VolumeSizeInGB" in job["FailureReason"]
 

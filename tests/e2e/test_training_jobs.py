@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
+from tests.support.polling import wait_until
 from tests.support.server import Server, running_server
 
 pytestmark = pytest.mark.e2e
@@ -57,19 +57,17 @@ def _job(name: str, dataset: Path, **overrides: Any) -> dict[str, Any]:
     return request
 
 
-def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError("condition not met")
-
-
 def _vms(server: Server, job: str) -> list[dict[str, Any]]:
     vms: list[dict[str, Any]] = httpx.get(f"{server.url}/v1/vms", params={"job": job}).json()["vms"]
     return vms
+
+
+def _running_vms(server: Server, job: str) -> list[dict[str, Any]]:
+    return wait_until(
+        lambda: _vms(server, job),
+        until=lambda vms: vms and all(vm["state"] == "Running" for vm in vms),
+        what=f"the VMs of {job} to be running",
+    )
 
 
 def _model_tarball(server: Server, uri: str, dest: Path) -> list[str]:
@@ -113,30 +111,33 @@ def test_max_runtime_stops_the_job_and_still_packages_the_model(
     request = _job("deadline", dataset, HyperParameters={"epochs": "100000"})
     request["StoppingCondition"] = {"MaxRuntimeInSeconds": 2}
     client.create_training_job(**request)
-    job = wait_terminal(client, "deadline", timeout=30)
+    job = wait_terminal(client, "deadline")
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
     steps = [t["Status"] for t in job["SecondaryStatusTransitions"]]
     assert steps[-3:] == ["MaxRuntimeExceeded", "Uploading", "MaxRuntimeExceeded"]
-    overshoot = (job["TrainingEndTime"] - job["TrainingStartTime"]).total_seconds() - 2
-    assert overshoot < GRACE + 3
+    # Cut at its max runtime, not before (how soon after is the wait's stall guard, not a claim).
+    assert (job["TrainingEndTime"] - job["TrainingStartTime"]).total_seconds() >= 2
     assert "model.json" in _model_tarball(live, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path / "m.tgz")
 
 
 def test_stop_request_ends_a_running_job_stopped(live: Server, dataset: Path) -> None:
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("to-stop", dataset, HyperParameters={"epochs": "100000"}))
-    _wait_for(
-        lambda: client.describe_training_job(TrainingJobName="to-stop")["SecondaryStatus"] == "Training"
+    wait_until(
+        lambda: client.describe_training_job(TrainingJobName="to-stop")["SecondaryStatus"],
+        until=lambda secondary: secondary == "Training",
+        what="to-stop to be training",
     )
     client.stop_training_job(TrainingJobName="to-stop")
-    job = wait_terminal(client, "to-stop", timeout=30)
+    job = wait_terminal(client, "to-stop")
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]][-3:] == [
         "Stopping",
         "Uploading",
         "Stopped",
     ]
-    assert all(_gone(vm["pid"]) for vm in _vms(live, "to-stop"))
+    vms = _vms(live, "to-stop")
+    assert vms and all(_gone(vm["pid"]) for vm in vms)
 
 
 def test_bad_data_fails_the_job_with_a_readable_reason(live: Server, tmp_path: Path) -> None:
@@ -166,10 +167,14 @@ def test_missing_input_prefix_fails_in_downloading(live: Server) -> None:
 def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("pausable", dataset, HyperParameters={"epochs": "100000"}))
-    [vm] = _wait_for(lambda: [v for v in _vms(live, "pausable") if v["state"] == "Running"])
+    [vm] = _running_vms(live, "pausable")
     paused = httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").json()
     assert paused["state"] == "Paused"
-    assert _wait_for(lambda: Path(f"/proc/{vm['pid']}/stat").read_text().split()[2] == "T")
+    wait_until(
+        lambda: Path(f"/proc/{vm['pid']}/stat").read_text().split()[2],
+        until=lambda state: state == "T",
+        what=f"process {vm['pid']} to be stopped (T)",
+    )
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").status_code == 400
     assert httpx.post(f"{live.url}/v1/vms/vm-unknown/pause").status_code == 404
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume").json()["state"] == "Running"
@@ -189,7 +194,7 @@ def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path
     with running_server(data) as first:
         client = sagemaker_client(first.url)
         client.create_training_job(**_job("interrupted", dataset, HyperParameters={"epochs": "100000"}))
-        [vm] = _wait_for(lambda: [v for v in _vms(first, "interrupted") if v["state"] == "Running"])
+        [vm] = _running_vms(first, "interrupted")
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(timeout=10)
         assert not _gone(vm["pid"])  # the VM outlived its server: recovery must find it
@@ -198,8 +203,8 @@ def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path
         job = client.describe_training_job(TrainingJobName="interrupted")
         assert job["TrainingJobStatus"] == "Failed"
         assert "service restarted" in job["FailureReason"]
-        assert _wait_for(lambda: _gone(vm["pid"]), timeout=10)
-        assert all(v["state"] == "Terminated" for v in _vms(second, "interrupted"))
+        wait_until(lambda: _gone(vm["pid"]), what=f"the orphaned process group {vm['pid']} to be gone")
+        assert [v["state"] for v in _vms(second, "interrupted")] == ["Terminated"]
         hosts = httpx.get(f"{second.url}/v1/hosts").json()["hosts"]
         assert all(h["allocated"]["vcpus"] == 0 for h in hosts)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,23 @@ from botocore.config import Config
 
 from app.storage.object_store import ObjectStore
 from app.storage.uris import parse_s3_uri
+from tests.support.polling import STALL_GUARD, wait_until
 from tests.support.server import Server
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-def wait_terminal(client: Any, name: str, *, timeout: float = 60.0, poll: float = 0.1) -> dict[str, Any]:
-    """Describe the job until it has ended; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_terminal(client: Any, name: str, *, timeout: float = STALL_GUARD) -> dict[str, Any]:
+    """Describe the job until it has ended; return that description."""
+
+    def describe() -> tuple[str, str, dict[str, Any]]:  # the statuses first: a failure shows them
         job: dict[str, Any] = client.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in TERMINAL:
-            return job
-        time.sleep(poll)
-    raise TimeoutError(f"{name} did not finish in {timeout}s")
+        return job["TrainingJobStatus"], job.get("SecondaryStatus", ""), job
+
+    _, _, job = wait_until(
+        describe, until=lambda seen: seen[0] in TERMINAL, what=f"{name} to end", timeout=timeout
+    )
+    return job
 
 
 def fetch_object(server: Server, uri: str, dest: Path) -> Path:

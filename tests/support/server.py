@@ -8,13 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.support.polling import STALL_GUARD, wait_until
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -40,7 +41,11 @@ class Server:
 
 @contextmanager
 def running_server(
-    data_dir: Path, *, env: Mapping[str, str] | None = None, port: int | None = None, timeout: float = 20.0
+    data_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    timeout: float = STALL_GUARD,
 ) -> Iterator[Server]:
     """Run the server in its own process group; kill the whole group on exit."""
     port = port or free_port()
@@ -64,17 +69,18 @@ def running_server(
 
 
 def wait_healthy(server: Server, *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log.read_text()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
-                return
+            return httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"server not healthy after {timeout}s:\n{server.log.read_text()}")
+            return False
+
+    try:
+        wait_until(healthy, what=f"{server.url}/healthz to answer 200", timeout=timeout)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{server.log.read_text()}") from None
 
 
 def stop(server: Server, *, sig: int = signal.SIGTERM) -> None:
