@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench-api clean
+.PHONY: run test quick lint typecheck bench-api clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# The inner loop: unit, API and integration tests (no server processes), about a minute.
+quick: $(STAMP)
+	$(BIN)/pytest tests/unit tests/api tests/integration tests/test_architecture.py
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py
