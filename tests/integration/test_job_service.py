@@ -272,7 +272,7 @@ def test_unknown_jobs_are_not_found(jobs: TrainingJobService) -> None:
         with pytest.raises(NotFound) as caught:
             call("nope")
         assert caught.value.message == "Requested resource not found."
-        assert caught.value.aws_code == "ValidationException"
+        assert caught.value.code == "ValidationException"
     with pytest.raises(NotFound):
         jobs.transition("nope", status=Status.FAILED, secondary=Secondary.FAILED)
 
