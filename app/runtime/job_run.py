@@ -22,7 +22,7 @@ from app.hosts.vms import VmState
 from app.jobs.metric_series import MetricSeries
 from app.jobs.service import TrainingJobService
 from app.jobs.status import TERMINAL, Secondary, Status
-from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources, vm_spec
+from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sm_env, sources, vm_spec
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -157,7 +157,7 @@ class JobRun:
                 host_index=index,
                 host_count=len(hosts),
             )
-            vm.env = contract.environment(spec, vm.root)
+            vm.env = sm_env.environment(spec, vm.root)
 
     def _launch(self) -> None:
         now = self.clock()

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from app.runtime import contract
+from app.runtime import contract, sm_env
 from app.training import kmeans, linear_learner, mlp, registry
 from app.training.context import Channel, TrainContext
 from app.training.errors import HyperparameterError
@@ -263,7 +263,7 @@ def _prepare_vm(root: Path, hyperparameters: dict[str, str], image: str = "mlp")
 
 
 def _child(spec: contract.VmSpec, root: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, **contract.environment(spec, root)}
+    env = {**os.environ, **sm_env.environment(spec, root)}
     command = [sys.executable, "-m", "app.training", str(root)]
     return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
