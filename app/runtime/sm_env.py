@@ -55,7 +55,7 @@ def environment(spec: contract.VmSpec, root: Path) -> dict[str, str]:
     env = {name: str(spec.vcpus) for name in THREAD_CAP_VARIABLES}
     env |= dict(spec.environment)
     training_env = training_environment(spec, paths)
-    env |= _toolkit_variables(training_env, spec.hosts)
+    env |= _toolkit_variables(training_env)
     env |= {
         "TRAINING_JOB_NAME": spec.job_name,
         "TRAINING_JOB_ARN": spec.job_arn,
@@ -113,7 +113,7 @@ def training_environment(spec: contract.VmSpec, paths: contract.Paths) -> dict[s
     }
 
 
-def _toolkit_variables(training_env: Mapping[str, Any], hosts: tuple[str, ...]) -> dict[str, str]:
+def _toolkit_variables(training_env: Mapping[str, Any]) -> dict[str, str]:
     """The toolkit's `Environment.to_env_vars()`: SM_ + upper-cased key, non-strings as compact JSON."""
     keys = [
         "hosts",
