@@ -15,6 +15,7 @@ PURE = (
     "app.hosts.instance_types",
     "app.scheduler.placement",
     "app.storage.uris",
+    "app.storage.artifact_layout",
     "app.runtime.contract",
     "app.runtime.sm_env",
 )

@@ -54,7 +54,7 @@ from app.api.s3.common import call, meta_from_headers
 from app.errors import NotFound, ServiceError
 from app.jobs.service import TrainingJobService
 from app.services import Services
-from app.storage import checksums, uris
+from app.storage import artifact_layout, checksums, uris
 from app.storage import errors as storage_errors
 from app.storage.models import Digests, ObjectInfo, ObjectMeta
 from app.storage.object_store import ObjectReader, ObjectStore
@@ -89,7 +89,7 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet
 async def job_model(request: Request, name: str) -> Response:
     """The job's `model.tar.gz` (`ModelArtifacts.S3ModelArtifacts`), as an attachment; 404 until it has one.
     Supports `Range`, `If-Range` and conditional requests; `x-checksum-sha256` when the SHA-256 is known."""
-    return await _artifact(request, name, "model.tar.gz")
+    return await _artifact(request, name, artifact_layout.MODEL_TARBALL)
 
 
 @router.get(
@@ -101,7 +101,7 @@ async def job_model(request: Request, name: str) -> Response:
 async def job_output(request: Request, name: str) -> Response:
     """The job's `output.tar.gz` (what it wrote to `/opt/ml/output/data`), as an attachment; 404 until the
     job has artifacts. Supports `Range`, `If-Range` and conditional requests."""
-    return await _artifact(request, name, "output.tar.gz")
+    return await _artifact(request, name, artifact_layout.OUTPUT_TARBALL)
 
 
 async def _artifact(request: Request, name: str, filename: str) -> Response:
@@ -122,11 +122,11 @@ def artifact_uri(jobs: TrainingJobService, name: str, filename: str) -> uris.S3U
     model = job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
     if model is None:
         raise storage_errors.NoSuchKey(_no_artifacts(job))
-    if filename == "model.tar.gz":
+    if filename == artifact_layout.MODEL_TARBALL:
         if model.endswith("/"):
             raise storage_errors.NoSuchKey(_uncompressed(job["TrainingJobName"], model))
         return uris.parse_s3_uri(model)
-    return uris.join(job["OutputDataConfig"]["S3OutputPath"], job["TrainingJobName"], "output", filename)
+    return artifact_layout.output_tarball(job["OutputDataConfig"]["S3OutputPath"], job["TrainingJobName"])
 
 
 def _no_artifacts(job: dict[str, Any]) -> str:
