@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.log_format import LogFormat
+
 
 class Settings(BaseSettings):
     """Every knob of the service; `SAGELITE_<NAME>` environment variables override the defaults."""
@@ -23,6 +25,8 @@ class Settings(BaseSettings):
     # The JSON API never needs large bodies; reject bigger ones before reading them.
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     log_level: str = "info"
+    # text for people at a terminal; json (one object per line) for log shippers.
+    log_format: LogFormat = "text"
 
     # Host pool. Without a file, one host describes this machine, with CPU and memory overcommitted the way
     # a virtualized server shares itself between VMs, so that the common instance types fit on a laptop.

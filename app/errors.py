@@ -1,30 +1,42 @@
-"""One error hierarchy, raised anywhere, rendered once per surface (AWS JSON on `/`, problem JSON on REST)."""
+"""One error hierarchy, raised anywhere, rendered once per surface.
+
+Every refusal a client may see is a `ServiceError`: a `code`, a `message` and an `http_status`, plus the
+`details` one protocol adds to its body (S3's `<BucketName>`, `<Key>`, `<UploadId>`). Each surface renders
+it in one place: AWS JSON in `app.api.aws.protocol`, S3's XML in `app.api.s3.routing`, problem JSON in
+`app.api.rest.responses`. The object store's errors (`app.storage.errors`) and the S3 protocol's
+(`app.api.s3.errors`) are branches of this tree.
+"""
 
 from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base of every error a client may see; carries its AWS code and HTTP statuses."""
+    """Base of every error a client may see; carries its code and HTTP status."""
 
-    aws_code = "InternalFailure"
+    code = "InternalFailure"
     http_status = 500
-    rest_status = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **details: str) -> None:
         super().__init__(message)
         self.message = message
+        # Extra elements S3 puts in its <Error> body (BucketName, Key, UploadId); other surfaces omit them.
+        self.details = details
+
+    @property
+    def rest_status(self) -> int:
+        """The status on the REST routes: the same as on the AWS surfaces unless a class says otherwise."""
+        return self.http_status
 
 
 class ValidationError(ServiceError):
     """The request breaks a constraint of the model or of SageMaker's semantics."""
 
-    aws_code = "ValidationException"
+    code = "ValidationException"
     http_status = 400
-    rest_status = 400
 
 
 class NotFound(ValidationError):
-    """SageMaker reports unknown training jobs as a ValidationException, not as a 404."""
+    """SageMaker reports unknown training jobs as a ValidationException, not as a 404; REST says 404."""
 
     rest_status = 404
 
@@ -35,7 +47,7 @@ class NotFound(ValidationError):
 class ResourceInUse(ServiceError):
     """Training job names must be unique within an account and region; busy jobs cannot be deleted."""
 
-    aws_code = "ResourceInUse"
+    code = "ResourceInUse"
     http_status = 400
     rest_status = 409
 
@@ -43,23 +55,21 @@ class ResourceInUse(ServiceError):
 class ResourceLimitExceeded(ServiceError):
     """The request asks for more than the service can ever provide."""
 
-    aws_code = "ResourceLimitExceeded"
+    code = "ResourceLimitExceeded"
     http_status = 400
-    rest_status = 400
 
 
 class SerializationError(ServiceError):
     """The body is not the JSON the operation expects."""
 
-    aws_code = "SerializationException"
+    code = "SerializationException"
     http_status = 400
-    rest_status = 400
 
 
 class UnknownOperation(ServiceError):
     """The X-Amz-Target names no operation this service implements."""
 
-    aws_code = "UnknownOperationException"
+    code = "UnknownOperationException"
     http_status = 400
     rest_status = 404
 
@@ -67,6 +77,5 @@ class UnknownOperation(ServiceError):
 class RequestTooLarge(ServiceError):
     """The body exceeds the configured limit; refused before it is read."""
 
-    aws_code = "RequestEntityTooLargeException"
+    code = "RequestEntityTooLargeException"
     http_status = 413
-    rest_status = 413

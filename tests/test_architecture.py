@@ -15,10 +15,12 @@ PURE = (
     "app.hosts.instance_types",
     "app.scheduler.placement",
     "app.storage.uris",
+    "app.storage.artifact_layout",
     "app.runtime.contract",
+    "app.runtime.sm_env",
 )
-# The training child process stays light: numpy, its own package and the contract.
-CHILD_ALLOWED = ("app.training", "app.runtime.contract")
+# The training child process stays light: numpy, its own package and the contract (layout, environment).
+CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")
 
 
 def _module_name(path: Path) -> str:

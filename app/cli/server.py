@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,9 @@ def add_parser(commands: Any) -> None:
         "--data-dir", type=Path, help="where the database and files live (default ./.sagelite)"
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-format", choices=["text", "json"], help="text (default, or SAGELITE_LOG_FORMAT) or JSON lines"
+    )
     serve.set_defaults(handler=lambda args: serve_command(args))
 
 
@@ -38,6 +40,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "port": args.port,
             "data_dir": args.data_dir,
             "log_level": args.log_level,
+            "log_format": args.log_format,
         }.items()
         if value is not None
     }
@@ -47,17 +50,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from app import log_format
     from app.main import create_app
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    log_format.configure(level=settings.log_level, log_format=settings.log_format)
     # One worker: the scheduler and executor live in this process (several workers would start several).
+    # No log_config: uvicorn's loggers then propagate to the root handler and share its format.
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,
         access_log=False,
         workers=1,
     )

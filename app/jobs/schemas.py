@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from app.db.models import TrainingJob
-from app.training import registry
+from app.training import builtin_algorithms
 from app.wire import model
 
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
@@ -39,7 +39,7 @@ def with_defaults(request: dict[str, Any]) -> dict[str, Any]:
     algorithm = stored.get("AlgorithmSpecification")
     if algorithm is not None:
         algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
-        builtin = registry.resolve(
+        builtin = builtin_algorithms.resolve(
             training_image=algorithm.get("TrainingImage"), algorithm_name=algorithm.get("AlgorithmName")
         )
         if builtin is not None and not algorithm.get("MetricDefinitions"):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.storage import checksums, tar, uris
+from app.storage import artifact_layout, checksums, tar, uris
 from app.storage import errors as storage_errors
 from app.storage.object_store import ObjectStore
 
@@ -28,25 +28,24 @@ def upload(
     output_dirs: Sequence[Path],
     compress: bool,
 ) -> Uploaded:
-    """Merge the VMs' model and output directories and upload them under `<output_path>/<job>/output/`.
+    """Merge the VMs' model and output directories and upload them where `artifact_layout` says.
 
     With `CompressionType: NONE` the model is uploaded file by file under `output/model/`, as SageMaker does.
     """
-    base = uris.parse_s3_uri(output_path.rstrip("/") + "/" + job_name + "/output/")
+    model_uri = artifact_layout.model_artifacts(output_path, job_name, compressed=compress)
+    output_uri = artifact_layout.output_tarball(output_path, job_name)
     with contextlib.suppress(storage_errors.BucketAlreadyOwnedByYou):
-        store.create_bucket(base.bucket)
+        store.create_bucket(model_uri.bucket)
     with tempfile.TemporaryDirectory(prefix="sagelite-pack-") as scratch:
         model = _merge(model_dirs, Path(scratch) / "model")
         output = _merge(output_dirs, Path(scratch) / "output")
         if compress:
-            model_key = base.key + "model.tar.gz"
-            _put_tarball(store, base.bucket, model_key, model, Path(scratch) / "model.tar.gz")
+            _put_tarball(store, model_uri, model, Path(scratch) / artifact_layout.MODEL_TARBALL)
         else:
-            model_key = base.key + "model/"
             for path in sorted(p for p in model.rglob("*") if p.is_file()):
-                store.put_file(base.bucket, model_key + str(path.relative_to(model)), path)
-        _put_tarball(store, base.bucket, base.key + "output.tar.gz", output, Path(scratch) / "output.tar.gz")
-    return Uploaded(model_uri=f"s3://{base.bucket}/{model_key}")
+                store.put_file(model_uri.bucket, model_uri.key + str(path.relative_to(model)), path)
+        _put_tarball(store, output_uri, output, Path(scratch) / artifact_layout.OUTPUT_TARBALL)
+    return Uploaded(model_uri=str(model_uri))
 
 
 def _merge(sources: Sequence[Path], dest: Path) -> Path:
@@ -58,6 +57,6 @@ def _merge(sources: Sequence[Path], dest: Path) -> Path:
     return dest
 
 
-def _put_tarball(store: ObjectStore, bucket: str, key: str, src: Path, tarball: Path) -> None:
+def _put_tarball(store: ObjectStore, uri: uris.S3Uri, src: Path, tarball: Path) -> None:
     tar.pack_dir(src, tarball, compress=True)
-    checksums.put_file_with_sha256(store, bucket, key, tarball)
+    checksums.put_file_with_sha256(store, uri.bucket, uri.key, tarball)

@@ -22,7 +22,7 @@ from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
-from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sources, vm_spec
+from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sm_env, sources, vm_spec
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -147,7 +147,7 @@ class JobRun:
                 host_index=index,
                 host_count=len(hosts),
             )
-            vm.env = contract.environment(spec, vm.root)
+            vm.env = sm_env.environment(spec, vm.root)
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)

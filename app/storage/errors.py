@@ -1,21 +1,16 @@
-"""Errors of the object store; each carries the S3 error code and HTTP status it is rendered with."""
+"""Errors of the object store: a branch of the service's error tree, with S3's codes and statuses."""
 
 from __future__ import annotations
 
+from app.errors import ServiceError
 from app.storage import uris
 
 
-class StorageError(Exception):
+class StorageError(ServiceError):
     """Base of every refusal by the object store."""
 
     code = "InternalError"
     http_status = 500
-
-    def __init__(self, message: str, **details: str) -> None:
-        super().__init__(message)
-        self.message = message
-        # Extra elements S3 puts in its <Error> body, e.g. BucketName, Key, UploadId.
-        self.details = details
 
 
 class NoSuchBucket(StorageError):

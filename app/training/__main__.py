@@ -1,4 +1,4 @@
-"""The training child process: `python -m app.training <root>`, run with `contract.environment()`.
+"""The training child process: `python -m app.training <root>`, run with `sm_env.environment()`.
 
 Reads the contract files under `root` (see `app.runtime.contract`), picks the built-in algorithm the
 job's training image or algorithm name names, trains it and writes the model to `root/model`.

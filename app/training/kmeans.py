@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.training import data, modelio, prep
+from app.training import builtin_algorithms, data, modelio, prep
 from app.training.context import Channel, TrainContext, TrainResult
 from app.training.errors import DataError, HyperparameterError
 from app.training.params import Hyperparameters
 
-ALGORITHM = "kmeans"
-METRICS = ("train:msd", "validation:msd", "test:msd", "test:ssd")
+ALGORITHM = builtin_algorithms.KMEANS.name
 KNOWN = (
     "k",
     "feature_dim",

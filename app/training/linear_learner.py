@@ -21,28 +21,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.training import blas, losses, modelio, prep
+from app.training import blas, builtin_algorithms, losses, modelio, prep
 from app.training.context import TrainContext, TrainResult
 from app.training.data import Table
 from app.training.errors import DataError, HyperparameterError
 from app.training.optim import Adam, FlatParameters, Optimizer, Sgd
 from app.training.params import Hyperparameters
 
-ALGORITHM = "linear-learner"
+ALGORITHM = builtin_algorithms.LINEAR_LEARNER.name
 PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
 _QUALITY = {
     "binary_classifier": "binary_classification_accuracy",
     "multiclass_classifier": "multiclass_accuracy",
     "regressor": "mse",
 }
-METRICS = (
-    "train:objective_loss",
-    *(
-        f"{channel}:{name}"
-        for channel in ("validation", "test")
-        for name in ("objective_loss", *_QUALITY.values())
-    ),
-)
 KNOWN = (
     "predictor_type",
     "feature_dim",

@@ -22,15 +22,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.training import blas, losses, modelio, prep
+from app.training import blas, builtin_algorithms, losses, modelio, prep
 from app.training.context import StopFlag, TrainContext, TrainResult
 from app.training.data import Features, Table
 from app.training.errors import HyperparameterError
 from app.training.optim import Adam, FlatParameters, Vector
 from app.training.params import Hyperparameters
 
-ALGORITHM = "mlp"
-METRICS = ("train:loss", "validation:loss", "validation:accuracy", "test:loss", "test:accuracy")
+ALGORITHM = builtin_algorithms.MLP.name
 KNOWN = [
     "hidden_layers",
     "epochs",

@@ -1,15 +1,11 @@
-"""Which built-in algorithm a training job names, and the MetricDefinitions each one comes with.
+"""The built-in algorithms' train and predict functions: the training child's side of the registry.
 
-A job names an algorithm by `AlgorithmSpecification.TrainingImage` — a short name (`kmeans`,
-`linear-learner:1`, `mlp:latest`) or the real algorithm's ECR image URI in any account and region
-(`382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1`) — or by `AlgorithmName`
-(a name or an `arn:aws:sagemaker:…:algorithm/<name>` ARN). Anything else resolves to None: a custom
-image, which the caller runs in script mode.
+Which built-in a job names, and the metrics each one defines, is `builtin_algorithms`' business (light,
+for the API process); this module adds the code, and with it numpy.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +13,8 @@ from typing import Any
 
 import numpy.typing as npt
 
-from app.training import kmeans, linear_learner, metric_lines, mlp
+from app.training import builtin_algorithms, kmeans, linear_learner, mlp
 from app.training.context import TrainContext, TrainResult
-
-_ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 
 
 @dataclass(frozen=True)
@@ -28,44 +22,26 @@ class Algorithm:
     name: str
     train: Callable[[TrainContext], TrainResult]
     predict: Callable[[Path, npt.ArrayLike], npt.NDArray[Any]]
-    metric_names: tuple[str, ...]
-
-    def metric_definitions(self) -> list[dict[str, str]]:
-        """[{"Name": ..., "Regex": ...}] for every metric the algorithm can print."""
-        return metric_lines.definitions(self.metric_names)
 
 
 ALGORITHMS = {
     algorithm.name: algorithm
     for algorithm in (
-        Algorithm(mlp.ALGORITHM, mlp.train, mlp.predict, mlp.METRICS),
-        Algorithm(
-            linear_learner.ALGORITHM, linear_learner.train, linear_learner.predict, linear_learner.METRICS
-        ),
-        Algorithm(kmeans.ALGORITHM, kmeans.train, kmeans.predict, kmeans.METRICS),
+        Algorithm(mlp.ALGORITHM, mlp.train, mlp.predict),
+        Algorithm(linear_learner.ALGORITHM, linear_learner.train, linear_learner.predict),
+        Algorithm(kmeans.ALGORITHM, kmeans.train, kmeans.predict),
     )
 }
-_ALIASES = {"linear_learner": "linear-learner", "linearlearner": "linear-learner", "k-means": "kmeans"}
 
 
 def resolve(*, training_image: str | None = None, algorithm_name: str | None = None) -> Algorithm | None:
     """The built-in algorithm a job names (image first, then algorithm name), or None."""
-    if training_image:
-        return by_image(training_image)
-    if algorithm_name:
-        return by_name(algorithm_name.rsplit(":algorithm/", 1)[-1])
-    return None
+    return _code(builtin_algorithms.resolve(training_image=training_image, algorithm_name=algorithm_name))
 
 
 def by_name(name: str) -> Algorithm | None:
-    key = name.strip().lower()
-    return ALGORITHMS.get(_ALIASES.get(key, key))
+    return _code(builtin_algorithms.by_name(name))
 
 
-def by_image(image: str) -> Algorithm | None:
-    reference = image.strip().split("@", 1)[0]  # drop a digest
-    host, _, path = reference.rpartition("/")
-    if host and not _ECR_HOST.fullmatch(host):
-        return None
-    repository = path.split(":", 1)[0]
-    return by_name(repository)
+def _code(builtin: builtin_algorithms.BuiltinAlgorithm | None) -> Algorithm | None:
+    return None if builtin is None else ALGORITHMS[builtin.name]

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.runtime import contract
+from app.runtime import contract, sm_env
 from app.training.errors import ClientError
 
 TOOLKIT_PREFIX = "sagemaker_"
@@ -33,7 +33,7 @@ def command_for(spec: contract.VmSpec, paths: contract.Paths) -> list[str]:
     """The command line that runs the job's user code; ClientError says what to provide if nothing does."""
     if spec.container_entrypoint:
         return [*spec.container_entrypoint, *spec.container_arguments]
-    hyperparameters = contract.decode_hyperparameters(spec.hyperparameters)
+    hyperparameters = sm_env.decode_hyperparameters(spec.hyperparameters)
     program = hyperparameters.get("sagemaker_program")
     if not program:
         named = spec.training_image or spec.algorithm_name or "(none)"
@@ -47,7 +47,7 @@ def command_for(spec: contract.VmSpec, paths: contract.Paths) -> list[str]:
         raise ClientError(f"sagemaker_program {program!r} was not found in the submitted source directory")
     user = {k: v for k, v in hyperparameters.items() if not k.startswith(TOOLKIT_PREFIX)}
     runner = ["/bin/sh"] if script.suffix == ".sh" else [sys.executable]
-    return [*runner, str(script), *contract.user_args(user)]
+    return [*runner, str(script), *sm_env.user_args(user)]
 
 
 def exec_user_code(spec: contract.VmSpec, paths: contract.Paths) -> None:

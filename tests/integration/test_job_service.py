@@ -305,7 +305,7 @@ def test_unknown_jobs_are_not_found(jobs: TrainingJobService, lifecycle: JobLife
         with pytest.raises(NotFound) as caught:
             call("nope")
         assert caught.value.message == "Requested resource not found."
-        assert caught.value.aws_code == "ValidationException"
+        assert caught.value.code == "ValidationException"
     assert not lifecycle.transition("nope", status=Status.FAILED, secondary=Secondary.FAILED)
 
 

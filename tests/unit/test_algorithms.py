@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from app.runtime import contract
-from app.training import kmeans, linear_learner, mlp, registry
+from app.runtime import contract, sm_env
+from app.training import builtin_algorithms, kmeans, linear_learner, mlp, registry
 from app.training.context import Channel, TrainContext
 from app.training.errors import HyperparameterError
 
@@ -211,37 +211,11 @@ def test_a_stop_request_saves_the_model_as_it_stands(tmp_path: Path) -> None:
     assert result.interrupted and (tmp_path / "model/model.json").is_file()
 
 
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("mlp", "mlp"),
-        ("kmeans:1", "kmeans"),
-        ("linear-learner:latest", "linear-learner"),
-        ("382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1", "linear-learner"),
-        ("664544806723.dkr.ecr.eu-central-1.amazonaws.com/kmeans:1", "kmeans"),
-        ("382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans@sha256:abc", "kmeans"),
-        ("ghcr.io/someone/kmeans:1", None),
-        ("my-training-image:2", None),
-    ],
-)
-def test_registry_resolves_images(image: str, expected: str | None) -> None:
-    algorithm = registry.resolve(training_image=image)
-    assert (algorithm.name if algorithm else None) == expected
-
-
-def test_registry_resolves_algorithm_names_and_lists_metric_definitions() -> None:
+def test_the_registry_has_code_for_every_builtin_algorithm() -> None:
+    assert registry.ALGORITHMS.keys() == builtin_algorithms.ALGORITHMS.keys()
     assert registry.resolve(algorithm_name="linear-learner") is registry.ALGORITHMS["linear-learner"]
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:algorithm/kmeans"
-    assert registry.resolve(algorithm_name=arn) is registry.ALGORITHMS["kmeans"]
-    assert registry.resolve() is None and registry.resolve(algorithm_name="xgboost") is None
-    names = {d["Name"] for d in registry.ALGORITHMS["mlp"].metric_definitions()}
-    assert {"train:loss", "validation:loss", "validation:accuracy"} <= names
-    names = {d["Name"] for d in registry.ALGORITHMS["linear-learner"].metric_definitions()}
-    assert {"train:objective_loss", "validation:objective_loss", "validation:mse"} <= names
-    assert {"validation:binary_classification_accuracy", "validation:multiclass_accuracy"} <= names
-    assert {"train:msd", "validation:msd"} <= {
-        d["Name"] for d in registry.ALGORITHMS["kmeans"].metric_definitions()
-    }
+    assert registry.resolve(training_image="my-training-image:2") is None
+    assert registry.by_name("k-means") is registry.ALGORITHMS["kmeans"]
 
 
 # --- the child process, run for real ------------------------------------------------------------
@@ -263,7 +237,7 @@ def _prepare_vm(root: Path, hyperparameters: dict[str, str], image: str = "mlp")
 
 
 def _child(spec: contract.VmSpec, root: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, **contract.environment(spec, root)}
+    env = {**os.environ, **sm_env.environment(spec, root)}
     command = [sys.executable, "-m", "app.training", str(root)]
     return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

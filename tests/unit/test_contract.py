@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.runtime import contract
+from app.runtime import contract, sm_env
 
 
 def _spec(**overrides: object) -> contract.VmSpec:
@@ -96,7 +96,7 @@ def test_read_spec_round_trips_what_write_config_wrote(tmp_path: Path) -> None:
 
 
 def test_environment_names_and_values_follow_the_toolkit(tmp_path: Path) -> None:
-    env = contract.environment(_spec(), tmp_path)
+    env = sm_env.environment(_spec(), tmp_path)
     assert env["SM_MODEL_DIR"] == str(tmp_path / "model")
     assert json.loads(env["SM_CHANNELS"]) == ["train", "validation"]
     assert env["SM_CHANNEL_TRAIN"] == str(tmp_path / "input/data/train")
@@ -143,7 +143,7 @@ def test_environment_names_and_values_follow_the_toolkit(tmp_path: Path) -> None
 
 
 def test_training_env_is_the_whole_environment_as_json(tmp_path: Path) -> None:
-    training_env = json.loads(contract.environment(_spec(), tmp_path)["SM_TRAINING_ENV"])
+    training_env = json.loads(sm_env.environment(_spec(), tmp_path)["SM_TRAINING_ENV"])
     assert training_env["channel_input_dirs"]["train"] == str(tmp_path / "input/data/train")
     assert training_env["hyperparameters"]["epochs"] == 10
     assert training_env["job_name"] == "churn-1"
@@ -153,7 +153,7 @@ def test_training_env_is_the_whole_environment_as_json(tmp_path: Path) -> None:
 
 
 def test_request_environment_may_lower_thread_caps_but_not_move_the_contract(tmp_path: Path) -> None:
-    env = contract.environment(_spec(), tmp_path)
+    env = sm_env.environment(_spec(), tmp_path)
     assert env["OMP_NUM_THREADS"] == "1"  # the request's value
     assert env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == env["NUMEXPR_NUM_THREADS"] == "4"
     assert env["MY_FLAG"] == "1"
@@ -161,7 +161,7 @@ def test_request_environment_may_lower_thread_caps_but_not_move_the_contract(tmp
 
 
 def test_without_toolkit_hyperparameters_the_module_dir_is_the_code_dir(tmp_path: Path) -> None:
-    env = contract.environment(_spec(hyperparameters={"k": "3"}, channels=()), tmp_path)
+    env = sm_env.environment(_spec(hyperparameters={"k": "3"}, channels=()), tmp_path)
     assert env["SM_MODULE_DIR"] == str(tmp_path / "code")
     assert env["SM_USER_ENTRY_POINT"] == ""
     assert json.loads(env["SM_CHANNELS"]) == []
@@ -182,7 +182,7 @@ def test_hostnames_follow_sagemaker() -> None:
 
 
 def test_user_args_encode_like_the_toolkit() -> None:
-    assert contract.user_args({"b": 1, "lr": 0.5, "opts": {"y": 2, "x": 1}, "none": None}) == [
+    assert sm_env.user_args({"b": 1, "lr": 0.5, "opts": {"y": 2, "x": 1}, "none": None}) == [
         "-b",
         "1",
         "--lr",

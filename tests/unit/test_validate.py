@@ -57,7 +57,7 @@ def test_required_member_missing() -> None:
     with pytest.raises(ValidationError) as caught:
         validate("CreateTrainingJob", request)
     assert caught.value.message == f"1 validation error detected: {message}"
-    assert caught.value.aws_code == "ValidationException"
+    assert caught.value.code == "ValidationException"
 
 
 def test_required_member_given_as_null() -> None:
@@ -248,7 +248,7 @@ def test_wrong_types_are_serialization_errors(overrides: dict[str, Any], expecte
     with pytest.raises(SerializationError) as caught:
         validate("CreateTrainingJob", create_request("job-1", **overrides))
     assert caught.value.message.startswith(expected)
-    assert caught.value.aws_code == "SerializationException"
+    assert caught.value.code == "SerializationException"
 
 
 def test_a_wrong_type_wins_over_constraint_problems() -> None:

@@ -46,8 +46,8 @@ async def endpoint(request: Request) -> Response:
 
 
 def error_response(error: ServiceError, request_id: str) -> Response:
-    body = encoding.aws_json({"__type": error.aws_code, "message": error.message})
-    headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.aws_code}
+    body = encoding.aws_json({"__type": error.code, "message": error.message})
+    headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code}
     return Response(body, status_code=error.http_status, headers=headers, media_type=CONTENT_TYPE)
 
 

@@ -54,7 +54,7 @@ from app.api.s3.common import call, meta_from_headers
 from app.errors import NotFound, ServiceError
 from app.jobs.service import TrainingJobService
 from app.services import Services
-from app.storage import checksums, uris
+from app.storage import artifact_layout, checksums, uris
 from app.storage import errors as storage_errors
 from app.storage.models import Digests, ObjectInfo, ObjectMeta
 from app.storage.object_store import ObjectReader, ObjectStore
@@ -79,16 +79,6 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}}}
 
 
-class ObjectError(ServiceError):
-    """A refusal by the object store or by the HTTP rules of downloads, keeping its S3 code and status."""
-
-    def __init__(self, message: str, *, code: str, status: int) -> None:
-        super().__init__(message)
-        self.aws_code = code
-        self.http_status = status
-        self.rest_status = status
-
-
 # -- training-job artifacts ----------------------------------------------------------------------
 
 
@@ -99,7 +89,7 @@ class ObjectError(ServiceError):
 async def job_model(request: Request, name: str) -> Response:
     """The job's `model.tar.gz` (`ModelArtifacts.S3ModelArtifacts`), as an attachment; 404 until it has one.
     Supports `Range`, `If-Range` and conditional requests; `x-checksum-sha256` when the SHA-256 is known."""
-    return await _artifact(request, name, "model.tar.gz")
+    return await _artifact(request, name, artifact_layout.MODEL_TARBALL)
 
 
 @router.get(
@@ -111,7 +101,7 @@ async def job_model(request: Request, name: str) -> Response:
 async def job_output(request: Request, name: str) -> Response:
     """The job's `output.tar.gz` (what it wrote to `/opt/ml/output/data`), as an attachment; 404 until the
     job has artifacts. Supports `Range`, `If-Range` and conditional requests."""
-    return await _artifact(request, name, "output.tar.gz")
+    return await _artifact(request, name, artifact_layout.OUTPUT_TARBALL)
 
 
 async def _artifact(request: Request, name: str, filename: str) -> Response:
@@ -123,7 +113,7 @@ async def _artifact(request: Request, name: str, filename: str) -> Response:
 
 
 def artifact_uri(jobs: TrainingJobService, name: str, filename: str) -> uris.S3Uri:
-    """Where a job's `model.tar.gz` or `output.tar.gz` is; NotFound/ObjectError (404) if it has none."""
+    """Where a job's `model.tar.gz` or `output.tar.gz` is; NotFound or NoSuchKey (404) if it has none."""
     params = validate("DescribeTrainingJob", {"TrainingJobName": name})
     try:
         job = jobs.describe(params["TrainingJobName"])
@@ -131,12 +121,12 @@ def artifact_uri(jobs: TrainingJobService, name: str, filename: str) -> uris.S3U
         raise NotFound(f"Training job {name!r} does not exist.") from None
     model = job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
     if model is None:
-        raise ObjectError(_no_artifacts(job), code="NoSuchKey", status=404)
-    if filename == "model.tar.gz":
+        raise storage_errors.NoSuchKey(_no_artifacts(job))
+    if filename == artifact_layout.MODEL_TARBALL:
         if model.endswith("/"):
-            raise ObjectError(_uncompressed(job["TrainingJobName"], model), code="NoSuchKey", status=404)
+            raise storage_errors.NoSuchKey(_uncompressed(job["TrainingJobName"], model))
         return uris.parse_s3_uri(model)
-    return uris.join(job["OutputDataConfig"]["S3OutputPath"], job["TrainingJobName"], "output", filename)
+    return artifact_layout.output_tarball(job["OutputDataConfig"]["S3OutputPath"], job["TrainingJobName"])
 
 
 def _no_artifacts(job: dict[str, Any]) -> str:
@@ -248,7 +238,7 @@ def _claimed_sha256(header: str | None) -> str | None:
         return None
     value = header.strip().lower()
     if not _HEX64.fullmatch(value):
-        raise ObjectError(f"{CHECKSUM_HEADER} must be 64 hex digits", code="InvalidDigest", status=400)
+        raise s3_errors.S3Error("InvalidDigest", f"{CHECKSUM_HEADER} must be 64 hex digits")
     return value
 
 
@@ -280,7 +270,7 @@ def _download_response(
     try:
         byte_range = _byte_range(request, info)
     except s3_errors.S3Error as exc:  # parse_range refuses only unsatisfiable ranges
-        response = problem(exc.status, exc.code, f"{exc.message}: {request.headers.get('range')}")
+        response = problem(exc.http_status, exc.code, f"{exc.message}: {request.headers.get('range')}")
         response.headers["Content-Range"] = f"bytes */{info.size}"
         return response
     if byte_range is None:
@@ -340,10 +330,10 @@ def _services(request: Request) -> Services:
 
 @contextlib.contextmanager
 def _refusals(address: str) -> Iterator[None]:
-    """Store and S3-protocol refusals (NoSuchKey, InvalidName, BadDigest, 412, ...) as problem JSON."""
+    """Name the object in store and S3-protocol refusals (NoSuchKey, InvalidName, BadDigest, 412, ...):
+    problem JSON has no `<Resource>` element to carry it, so the message does."""
     try:
         yield
-    except storage_errors.StorageError as exc:
-        raise ObjectError(f"{exc.message} ({address})", code=exc.code, status=exc.http_status) from exc
-    except s3_errors.S3Error as exc:
-        raise ObjectError(f"{exc.message} ({address})", code=exc.code, status=exc.status) from exc
+    except ServiceError as exc:
+        exc.message = f"{exc.message} ({address})"
+        raise

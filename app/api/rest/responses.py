@@ -28,7 +28,7 @@ def problem(status: int, code: str, detail: str) -> Response:
 
 async def service_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)
-    return problem(error.rest_status, error.aws_code, error.message)
+    return problem(error.rest_status, error.code, error.message)
 
 
 async def request_validation_error(_: Request, error: Exception) -> Response:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from app.api.s3 import errors, responses, xmlio
 from app.api.s3.body import read_small_body
 from app.api.s3.common import Target, call, int_param
+from app.errors import ServiceError
 from app.storage import errors as storage_errors
 from app.storage.object_store import ObjectStore
 
@@ -88,13 +89,13 @@ async def delete_objects(store: ObjectStore, request: Request, target: Target) -
     keys, quiet = xmlio.parse_delete(await read_small_body(request, _MAX_XML_BODY))
     await call(store.head_bucket, target.bucket)
     deleted: list[str] = []
-    failed: list[tuple[str, errors.S3Error]] = []
+    failed: list[tuple[str, ServiceError]] = []
     for key in keys:
         try:
             await call(store.delete_object, target.bucket, key)
             deleted.append(key)
         except storage_errors.StorageError as exc:
-            failed.append((key, errors.from_storage(exc)))
+            failed.append((key, exc))
     return responses.xml(xmlio.delete_result(deleted, failed, quiet))
 
 

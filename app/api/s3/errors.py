@@ -1,23 +1,17 @@
-"""S3 protocol errors (malformed requests) and the one place every error becomes S3's XML."""
+"""S3 protocol errors: refusals of malformed requests, before or beside the object store's own."""
 
 from __future__ import annotations
 
-from app.storage import errors as storage_errors
+from app.errors import ServiceError
 
 
-class S3Error(Exception):
-    """A refusal rendered as `<Error><Code>…</Code><Message>…</Message>…</Error>` with `status`."""
+class S3Error(ServiceError):
+    """A refusal by S3's protocol rules; the code is chosen where it is raised, as S3 has dozens of them."""
 
-    def __init__(self, code: str, message: str, status: int = 400, **details: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, http_status: int = 400, **details: str) -> None:
+        super().__init__(message, **details)
         self.code = code
-        self.message = message
-        self.status = status
-        self.details = details
-
-
-def from_storage(exc: storage_errors.StorageError) -> S3Error:
-    return S3Error(exc.code, exc.message, exc.http_status, **exc.details)
+        self.http_status = http_status
 
 
 def malformed_xml() -> S3Error:

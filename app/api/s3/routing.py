@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.s3 import buckets, errors, multipart, object_operations, responses, xmlio
 from app.api.s3.common import Target
-from app.storage import errors as storage_errors
+from app.errors import ServiceError
 from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,8 @@ async def _respond(store: ObjectStore, request: Request) -> Response | None:
         response = await handler(store, request, target)
     except ClientDisconnect:
         return None  # nobody to answer; the handler has already discarded what it was writing
-    except errors.S3Error as exc:
+    except ServiceError as exc:
         response = _error(request, exc, request_id)
-    except storage_errors.StorageError as exc:
-        response = _error(request, errors.from_storage(exc), request_id)
     except Exception:
         logger.exception("s3 request failed", extra={"method": request.method, "path": request.url.path})
         internal = errors.S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
@@ -162,13 +160,13 @@ def _target(scope: Scope) -> Target:
     return Target(bucket, key)
 
 
-def _error(request: Request, exc: errors.S3Error, request_id: str) -> Response:
+def _error(request: Request, exc: ServiceError, request_id: str) -> Response:
     # The body may be unread (a refusal before `100 Continue`, or mid-stream): botocore then skips sending
     # it and would reuse the connection, while the server still expects it. Closing keeps both in step.
     headers = {"Connection": "close"} if _has_body(request) else {}
     if request.method == "HEAD":
-        return responses.empty(exc.status, headers)
-    return responses.xml(xmlio.error(exc, request_id, request.url.path), exc.status, headers)
+        return responses.empty(exc.http_status, headers)
+    return responses.xml(xmlio.error(exc, request_id, request.url.path), exc.http_status, headers)
 
 
 def _has_body(request: Request) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from app.api.s3 import errors
+from app.errors import ServiceError
 from app.storage.models import BucketInfo, ListPage, ObjectInfo, PartsPage, UploadInfo
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -44,7 +45,7 @@ def timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def error(exc: errors.S3Error, request_id: str, resource: str) -> bytes:
+def error(exc: ServiceError, request_id: str, resource: str) -> bytes:
     top = ET.Element("Error")  # S3's error documents carry no namespace
     add_all(top, {"Code": exc.code, "Message": exc.message, **exc.details})
     add_all(top, {"Resource": resource, "RequestId": request_id, "HostId": request_id})
@@ -165,7 +166,7 @@ def list_uploads(bucket: str, uploads: list[UploadInfo], max_uploads: int, trunc
     return document(top)
 
 
-def delete_result(deleted: list[str], failed: list[tuple[str, errors.S3Error]], quiet: bool) -> bytes:
+def delete_result(deleted: list[str], failed: list[tuple[str, ServiceError]], quiet: bool) -> bytes:
     top = root("DeleteResult")
     for key in [] if quiet else deleted:
         add(add(top, "Deleted"), "Key", key)
