@@ -18,7 +18,7 @@ from app.runtime.supervisor import Supervisor
 from app.scheduler import recovery
 from app.scheduler.loop import Scheduler
 from app.storage.object_store import ObjectStore
-from app.tagging import TagService
+from app.tags.service import TagService
 
 
 @dataclass

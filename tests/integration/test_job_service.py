@@ -19,7 +19,7 @@ from app.errors import NotFound, ResourceInUse, ResourceLimitExceeded, Validatio
 from app.jobs import repository
 from app.jobs.service import Identity, TrainingJobService
 from app.jobs.status import IllegalTransition, Secondary, Status
-from app.tagging import TagService
+from app.tags.service import TagService
 from tests.conftest import create_request
 
 IDENTITY = Identity(region="us-east-1", account_id="123456789012")
