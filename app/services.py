@@ -11,6 +11,7 @@ from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import session as db
 from app.hosts import pool, vms
+from app.hosts.service import HostService
 from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
 from app.runtime.executor import Executor, LocalExecutor
@@ -29,6 +30,7 @@ class Services:
     jobs: TrainingJobService
     tags: TagService
     metric_series: MetricSeries
+    hosts: HostService
     store: ObjectStore
     supervisor: Supervisor
     scheduler: Scheduler
@@ -86,6 +88,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         jobs=jobs,
         tags=tags,
         metric_series=metric_series,
+        hosts=HostService(sessions=sessions, vm_control=supervisor),
         store=store,
         supervisor=supervisor,
         scheduler=scheduler,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import migrate
 from app.db.session import make_engine, make_session_factory
+from app.jobs import repository
+from app.jobs.service import Identity, TrainingJobService
+from tests.conftest import create_request
 
 
 @pytest.fixture
@@ -19,3 +22,18 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def create_job(sessions: sessionmaker[Session]) -> Callable[[str], int]:
+    """Creates a job with a minimal request and returns its row id (what VMs and metric points refer to)."""
+    jobs = TrainingJobService(sessions=sessions, identity=Identity(region="us-east-1", account_id="1" * 12))
+
+    def create(name: str) -> int:
+        jobs.create(create_request(name))
+        with sessions() as session:
+            job = repository.get(session, name)
+        assert job is not None
+        return job.id
+
+    return create
