@@ -13,9 +13,11 @@ from fastapi.testclient import TestClient
 from app.clock import FakeClock
 from app.config import Settings
 from app.db.models import Vm
+from app.hosts.vms import VmState
 from app.main import create_app
 from app.scheduler import loop
 from tests.conftest import create_request
+from tests.support.rows import vm_row
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 VM_A = {
@@ -46,27 +48,14 @@ def rest(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings, clock=FakeClock(START))) as client:
         assert client.post("/v1/training-jobs", json=create_request("Job-1")).status_code == 201
         with client.app.state.services.sessions.begin() as session:  # type: ignore[attr-defined]
-            session.add(_vm("vm-a", state="Running", deadline=100))
-            session.add(_vm("vm-b", state="Terminated", deadline=200))
+            session.add(_vm("vm-a", state=VmState.RUNNING, deadline=100))
+            session.add(_vm("vm-b", state=VmState.TERMINATED, deadline=200))
         yield client
 
 
-def _vm(vm_id: str, *, state: str, deadline: int) -> Vm:
-    ended = START if state == "Terminated" else None
-    return Vm(
-        id=vm_id,
-        job_id=1,
-        host="h1",
-        hostname="algo-1",
-        instance_type="ml.m5.large",
-        vcpus=2.0,
-        memory_gib=8.0,
-        gpus=0,
-        disk_gib=1.0,
-        state=state,
-        deadline_at=START + dt.timedelta(seconds=deadline),
-        started_at=START,
-        ended_at=ended,
+def _vm(vm_id: str, *, state: VmState, deadline: int) -> Vm:
+    return vm_row(
+        vm_id, job_id=1, state=state, started_at=START, deadline_at=START + dt.timedelta(seconds=deadline)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,7 @@ from app.hosts import vms
 from app.hosts.pool import HostSpec
 from app.hosts.service import HostService
 from app.hosts.vms import Usage, VmState
+from tests.support.rows import vm_row
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 HOSTS = [HostSpec("h1", 8, 32, 1, 100), HostSpec("h2", 4, 16, 0, 50)]
@@ -49,42 +51,17 @@ def service(
         vms.sync_hosts(session, HOSTS)
         session.add_all(
             [
-                _vm("vm-a", first, "h1", "algo-1", VmState.RUNNING, deadline=100, pid=11),
-                _vm("vm-b", second, "h1", "algo-1", VmState.TERMINATED, deadline=200, exit_code=0),
-                _vm("vm-c", second, "h2", "algo-2", VmState.PAUSED, deadline=200, pid=12),
+                _vm("vm-a", first, state=VmState.RUNNING, deadline=100, pid=11),
+                _vm("vm-b", second, state=VmState.TERMINATED, deadline=200, exit_code=0),
+                _vm("vm-c", second, state=VmState.PAUSED, deadline=200, pid=12, host="h2", hostname="algo-2"),
             ]
         )
     return HostService(sessions=sessions, vm_control=control)
 
 
-def _vm(
-    vm_id: str,
-    job_id: int,
-    host: str,
-    hostname: str,
-    state: VmState,
-    *,
-    deadline: int,
-    pid: int | None = None,
-    exit_code: int | None = None,
-) -> Vm:
-    return Vm(
-        id=vm_id,
-        job_id=job_id,
-        host=host,
-        hostname=hostname,
-        instance_type="ml.m5.large",
-        vcpus=2,
-        memory_gib=8,
-        gpus=0,
-        disk_gib=1,
-        state=state,
-        pid=pid,
-        exit_code=exit_code,
-        deadline_at=START + dt.timedelta(seconds=deadline),
-        started_at=START,
-        ended_at=START if state == VmState.TERMINATED else None,
-    )
+def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:
+    at = START + dt.timedelta(seconds=deadline)
+    return vm_row(vm_id, job_id=job_id, started_at=START, deadline_at=at, **given)
 
 
 def test_hosts_count_only_live_vms_as_allocated(service: HostService) -> None:
