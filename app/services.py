@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import session as db
+from app.health import HealthCheck
 from app.hosts import pool, vms
 from app.hosts.service import HostService
 from app.jobs.metric_series import MetricSeries
@@ -31,6 +32,7 @@ class Services:
     tags: TagService
     metric_series: MetricSeries
     hosts: HostService
+    health: HealthCheck
     store: ObjectStore
     supervisor: Supervisor
     scheduler: Scheduler
@@ -89,6 +91,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         tags=tags,
         metric_series=metric_series,
         hosts=HostService(sessions=sessions, vm_control=supervisor),
+        health=HealthCheck(sessions=sessions),
         store=store,
         supervisor=supervisor,
         scheduler=scheduler,
