@@ -5,45 +5,39 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from app.api.deps import HostsDep
 from app.api.rest.responses import JSON
 from app.hosts import vms
-from app.hosts.service import HostService
-from app.services import Services
 
 router = APIRouter(tags=["hosts and VMs"], default_response_class=JSON)
 
 
-def _hosts(request: Request) -> HostService:
-    services: Services = request.app.state.services
-    return services.hosts
-
-
 @router.get("/v1/hosts", summary="Hosts with their capacity, what live VMs hold, and what is free")
-async def list_hosts(request: Request) -> Any:
-    return {"hosts": [_host(h) for h in _hosts(request).list_hosts()]}
+async def list_hosts(hosts: HostsDep) -> Any:
+    return {"hosts": [_host(h) for h in hosts.list_hosts()]}
 
 
 @router.get("/v1/vms", summary="VMs, newest first; `?job=NAME` keeps one job's")
-async def list_vms(request: Request, job: str | None = None) -> Any:
-    return {"vms": [asdict(vm) for vm in _hosts(request).list_vms(job_name=job)]}
+async def list_vms(hosts: HostsDep, job: str | None = None) -> Any:
+    return {"vms": [asdict(vm) for vm in hosts.list_vms(job_name=job)]}
 
 
 @router.get("/v1/vms/{vm_id}", summary="One VM")
-async def get_vm(request: Request, vm_id: str) -> Any:
-    return asdict(_hosts(request).get_vm(vm_id))
+async def get_vm(vm_id: str, hosts: HostsDep) -> Any:
+    return asdict(hosts.get_vm(vm_id))
 
 
 @router.post("/v1/vms/{vm_id}/pause", summary="SIGSTOP the VM's processes; its deadline keeps running")
-async def pause(request: Request, vm_id: str) -> Any:
-    return asdict(await run_in_threadpool(_hosts(request).pause, vm_id))
+async def pause(vm_id: str, hosts: HostsDep) -> Any:
+    return asdict(await run_in_threadpool(hosts.pause, vm_id))
 
 
 @router.post("/v1/vms/{vm_id}/resume", summary="SIGCONT a paused VM")
-async def resume(request: Request, vm_id: str) -> Any:
-    return asdict(await run_in_threadpool(_hosts(request).resume, vm_id))
+async def resume(vm_id: str, hosts: HostsDep) -> Any:
+    return asdict(await run_in_threadpool(hosts.resume, vm_id))
 
 
 def _host(host: vms.HostCapacity) -> dict[str, Any]:
