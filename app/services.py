@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import session as db
+from app.health import HealthCheck
 from app.hosts import pool, vms
+from app.hosts.service import HostService
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
@@ -21,7 +23,7 @@ from app.scheduler.admission import CapacityCheck
 from app.scheduler.loop import Scheduler
 from app.scheduler.wakeup import Wakeup
 from app.storage.object_store import ObjectStore
-from app.tagging import TagService
+from app.tags.service import TagService
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Services:
     jobs: TrainingJobService
     tags: TagService
     metric_series: MetricSeries
+    hosts: HostService
+    health: HealthCheck
     store: ObjectStore
     supervisor: Supervisor
     scheduler: Scheduler
@@ -97,6 +101,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         jobs=jobs,
         tags=TagService(sessions=sessions, resource_exists=jobs.owns),
         metric_series=metric_series,
+        hosts=HostService(sessions=sessions, vm_control=supervisor),
+        health=HealthCheck(sessions=sessions),
         store=store,
         supervisor=supervisor,
         scheduler=scheduler,

@@ -1,8 +1,9 @@
-"""The dependency rules of the design guide, checked by walking every module's imports."""
+"""The dependency rules of the design guide, checked by walking every module's imports and query calls."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,14 @@ PURE = (
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")
+# One repository per aggregate owns its queries; `app.db` (engine, sessions, migrations) may query too.
+REPOSITORIES = {
+    "app.jobs.repository",
+    "app.jobs.metric_repository",
+    "app.tags.repository",
+    "app.hosts.vms",  # the VM-and-host repository, under the name the scheduler and runtime import
+    "app.storage.object_index",  # the object store's index, on sqlite3 rather than SQLAlchemy
+}
 
 
 def _module_name(path: Path) -> str:
@@ -98,3 +107,76 @@ def test_repositories_and_services_do_not_reach_up_into_the_scheduler() -> None:
     for module, imports in MODULES.items():
         if _within(module, "app.jobs") or _within(module, "app.hosts"):
             assert not any(_within(n, "app.scheduler") for n in imports), module
+
+
+# -- queries live in repositories --------------------------------------------------------------------
+
+# SQLAlchemy's statement builders, and the session and connection methods that run or stage SQL.
+QUERY_CONSTRUCTS = {"select", "update", "delete", "insert", "text", "exists", "func", "bindparam", "tuple_"}
+SESSION_METHODS = {"execute", "scalars", "scalar", "get", "add", "add_all", "merge", "delete", "query"}
+SESSION_NAME = re.compile(r"session$|connection$|^_?(db|conn)$")
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module named by an import statement, inside the app or not."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def _receiver_name(node: ast.expr) -> str | None:
+    """`session` for `session.x`, `_session` for `self._session.x`: the last name before the method."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _queries(path: Path) -> list[str]:
+    """Each place `path` builds or runs a query, as `line: what`."""
+    tree = ast.parse(path.read_text())
+    modules = set()  # names bound to sqlalchemy modules (`import sqlalchemy as sa`)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            found += [f"{node.lineno}: imports {a.name}" for a in node.names if a.name in QUERY_CONSTRUCTS]
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name.split(".")[0] == "sqlalchemy")
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        if isinstance(node.value, ast.Name) and node.value.id in modules and node.attr in QUERY_CONSTRUCTS:
+            found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+        receiver = _receiver_name(node.value)
+        if node.attr in SESSION_METHODS and receiver and SESSION_NAME.search(receiver.lower()):
+            found.append(f"{node.lineno}: {receiver}.{node.attr}")
+    return found
+
+
+PATHS = {_module_name(path): path for path in sorted(APP.rglob("*.py"))}
+QUERIES = {module: _queries(path) for module, path in PATHS.items()}
+
+
+def _may_query(module: str) -> bool:
+    return module in REPOSITORIES or module.endswith(".repository") or _within(module, "app.db")
+
+
+def test_the_api_imports_neither_sqlalchemy_nor_the_database() -> None:
+    offenders = {}
+    for module, path in PATHS.items():
+        # `from app import db` only shows as app.db in MODULES; `import sqlalchemy` only in _all_imports.
+        names = _all_imports(path) | MODULES[module]
+        forbidden = sorted(n for n in names if _within(n, "sqlalchemy") or _within(n, "app.db"))
+        if _within(module, "app.api") and forbidden:
+            offenders[module] = forbidden
+    assert offenders == {}, "the API calls services; only repositories and app.db touch the database"
+
+
+def test_queries_live_only_in_repositories() -> None:
+    outside = {m: q for m, q in QUERIES.items() if q and not _may_query(m)}
+    assert outside == {}, "move these queries into their aggregate's repository"

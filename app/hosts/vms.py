@@ -1,4 +1,7 @@
-"""VM records: states, and the queries that derive each host's free capacity from its live VMs."""
+"""The VM-and-host repository: VM states, and every query over hosts and the VMs carved out of them.
+
+Capacity in use is never stored: it is derived from the live VMs, so it cannot drift from them.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import Host, Vm
+from app.db.models import Host, TrainingJob, Vm
 from app.hosts.pool import HostSpec
+from app.jobs import repository as jobs_repository
 
 
 class VmState(StrEnum):
@@ -41,10 +45,49 @@ class VmPlan:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """An amount of each resource: what VMs hold, or what a host has."""
+
     vcpus: float = 0.0
     memory_gib: float = 0.0
     gpus: float = 0.0
     disk_gib: float = 0.0
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            self.vcpus - other.vcpus,
+            self.memory_gib - other.memory_gib,
+            self.gpus - other.gpus,
+            self.disk_gib - other.disk_gib,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HostCapacity:
+    """A host's resources and what its live VMs hold; what is left is `free`."""
+
+    name: str
+    capacity: Usage
+    allocated: Usage
+
+    @property
+    def free(self) -> Usage:
+        return self.capacity - self.allocated
+
+
+@dataclass(frozen=True, slots=True)
+class VmInfo:
+    """A VM as operators see it: where it runs, for which job, and how its process is doing."""
+
+    id: str
+    job: str
+    host: str
+    instance_type: str
+    hostname: str
+    state: str
+    pid: int | None
+    exit_code: int | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
 
 
 def sync_hosts(session: Session, specs: Iterable[HostSpec]) -> None:
@@ -76,8 +119,42 @@ def live_vms(session: Session) -> list[Vm]:
     return list(session.scalars(select(Vm).where(Vm.state.in_(LIVE))))
 
 
-def for_job(session: Session, job_id: int) -> list[Vm]:
-    return list(session.scalars(select(Vm).where(Vm.job_id == job_id).order_by(Vm.hostname)))
+def capacities(session: Session) -> list[HostCapacity]:
+    """Every host by name, with its capacity and what its live VMs hold."""
+    usage = usage_by_host(session)
+    return [
+        HostCapacity(h.name, Usage(h.vcpus, h.memory_gib, h.gpus, h.disk_gib), usage.get(h.name, Usage()))
+        for h in hosts(session)
+    ]
+
+
+# VmInfo's fields, the job's name among them; labelled so rows map onto the dataclass by name.
+_VM_INFO = select(
+    Vm.id,
+    TrainingJob.name.label("job"),
+    Vm.host,
+    Vm.instance_type,
+    Vm.hostname,
+    Vm.state,
+    Vm.pid,
+    Vm.exit_code,
+    Vm.started_at,
+    Vm.ended_at,
+).join(TrainingJob, Vm.job_id == TrainingJob.id)
+
+
+def infos(session: Session, *, job_name: str | None = None) -> list[VmInfo]:
+    """VMs, newest first (latest deadline), or only those of the job named `job_name` (any case)."""
+    statement = _VM_INFO
+    if job_name is not None:
+        statement = statement.where(TrainingJob.name_key == jobs_repository.name_key(job_name))
+    rows = session.execute(statement.order_by(Vm.deadline_at.desc(), Vm.hostname))
+    return [VmInfo(**row._mapping) for row in rows]
+
+
+def info(session: Session, vm_id: str) -> VmInfo | None:
+    row = session.execute(_VM_INFO.where(Vm.id == vm_id)).one_or_none()
+    return None if row is None else VmInfo(**row._mapping)
 
 
 def set_state(session: Session, vm_id: str, *, expected: Iterable[VmState], values: dict[str, Any]) -> bool:

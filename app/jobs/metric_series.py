@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import MetricPoint, TrainingJob
+from app.db.models import TrainingJob
 from app.errors import NotFound
-from app.jobs import repository
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    name: str
-    value: float
-    timestamp: dt.datetime
+from app.jobs import metric_repository, repository
+from app.jobs.metric_repository import Point
 
 
 class MetricSeries:
@@ -30,9 +22,7 @@ class MetricSeries:
         if not points:
             return
         with self._sessions.begin() as session:
-            session.add_all(
-                MetricPoint(job_id=job_id, name=p.name, value=p.value, timestamp=p.timestamp) for p in points
-            )
+            metric_repository.add(session, job_id, points)
 
     def series(self, job_name: str) -> dict[str, Any]:
         """{"metrics": {name: [{"timestamp", "value"}...]}, "final": FinalMetricDataList}."""
@@ -40,15 +30,11 @@ class MetricSeries:
             job = repository.get(session, job_name)
             if job is None:
                 raise NotFound()
-            rows = session.scalars(
-                select(MetricPoint)
-                .where(MetricPoint.job_id == job.id)
-                .order_by(MetricPoint.name, MetricPoint.timestamp, MetricPoint.id)
-            )
-            metrics: dict[str, list[dict[str, Any]]] = {}
-            for row in rows:
-                metrics.setdefault(row.name, []).append({"timestamp": row.timestamp, "value": row.value})
-            return {"job": job.name, "metrics": metrics, "final": _final(job)}
+            points = metric_repository.of_job(session, job.id)
+        metrics: dict[str, list[dict[str, Any]]] = {}
+        for point in points:
+            metrics.setdefault(point.name, []).append({"timestamp": point.timestamp, "value": point.value})
+        return {"job": job.name, "metrics": metrics, "final": _final(job)}
 
 
 def _final(job: TrainingJob) -> list[dict[str, Any]]:

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, select, tuple_, update
+from sqlalchemy import Connection, Row, bindparam, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import Tag, TrainingJob
+from app.db.models import TrainingJob
 from app.jobs import spec
 from app.jobs.status import QUEUED, Secondary, Status
+from app.tags import repository as tag_repository
 
 SUMMARY_COLUMNS = (
     TrainingJob.id,
@@ -204,5 +205,5 @@ def compare_and_set(
 
 
 def remove(session: Session, job: TrainingJob) -> None:
-    session.execute(delete(Tag).where(Tag.resource_arn == job.arn))
+    tag_repository.remove_all(session, job.arn)
     session.delete(job)

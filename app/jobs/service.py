@@ -9,13 +9,14 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import tagging
-from app.db.models import Tag, TrainingJob
+from app.db.models import TrainingJob
 from app.errors import NotFound, ResourceInUse, ValidationError
 from app.jobs import repository, schemas, spec
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.status import QUEUED, TERMINAL, Secondary, Status, initial
 from app.storage import uris
+from app.tags import repository as tag_repository
+from app.tags import service as tag_service
 from app.wire import tokens
 from app.wire.validate import parse_timestamp
 
@@ -96,9 +97,7 @@ class TrainingJobService:
                     f"Training job names must be unique within an AWS account and region, "
                     f"and a training job with this name already exists ({job.arn})"
                 ) from None
-            session.add_all(
-                Tag(resource_arn=job.arn, key=t["Key"], value=t["Value"]) for t in request.get("Tags", [])
-            )
+            tag_repository.insert(session, job.arn, tag_service.by_key(request.get("Tags", [])))
         self._hinter.hint()
         return {"TrainingJobArn": job.arn}
 
@@ -217,7 +216,7 @@ def _check_semantics(request: dict[str, Any]) -> None:
     channels = [c["ChannelName"] for c in request.get("InputDataConfig", [])]
     if len(channels) != len(set(channels)):
         raise ValidationError("InputDataConfig channel names must be unique.")
-    tagging.check_unique_keys(request.get("Tags", []))
+    tag_service.check_unique_keys(request.get("Tags", []))
 
 
 def _list_query(params: dict[str, Any], filters: dict[str, Any]) -> repository.ListQuery:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.jobs.metric_series import Point
+from app.jobs.metric_repository import Point
 from app.jobs.spec import MetricDefinition
 from app.runtime import logs
 

@@ -18,51 +18,15 @@ from app.db.session import make_engine, make_session_factory
 from app.errors import NotFound, ResourceInUse, ResourceLimitExceeded, ValidationError
 from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle
-from app.jobs.service import Identity, TrainingJobService
+from app.jobs.service import TrainingJobService
 from app.jobs.spec import ResourceSpec
 from app.jobs.status import IllegalTransition, Secondary, Status
-from app.tagging import TagService
+from app.tags.service import TagService
 from tests.conftest import create_request
+from tests.support.collaborators import RecordingRuntime, job_service
 
-IDENTITY = Identity(region="us-east-1", account_id="123456789012")
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 STATUSES = ("Completed", "Failed", "InProgress", "Stopped", "Stopping")
-
-
-class RecordingRuntime:
-    """The service's collaborators, recording: scheduler hints, stop requests to runs, admission checks
-    (`refuse_over` instances are refused)."""
-
-    def __init__(self) -> None:
-        self.hints = 0
-        self.stops: list[str] = []
-        self.admitted: list[ResourceSpec] = []
-        self.refuse_over: int | None = None
-
-    def hint(self) -> None:
-        self.hints += 1
-
-    def stop(self, job_name: str) -> bool:
-        self.stops.append(job_name)
-        return True
-
-    def admit(self, resources: ResourceSpec) -> None:
-        self.admitted.append(resources)
-        if self.refuse_over is not None and resources.instance_count > self.refuse_over:
-            raise ResourceLimitExceeded("too big")
-
-
-def service(
-    sessions: sessionmaker[Session], lifecycle: JobLifecycle, runtime: RecordingRuntime
-) -> TrainingJobService:
-    return TrainingJobService(
-        sessions=sessions,
-        identity=IDENTITY,
-        lifecycle=lifecycle,
-        hinter=runtime,
-        stopper=runtime,
-        admission=runtime,
-    )
 
 
 def claim(sessions: sessionmaker[Session], lifecycle: JobLifecycle, name: str) -> None:
@@ -105,7 +69,7 @@ def lifecycle(sessions: sessionmaker[Session], clock: FakeClock) -> JobLifecycle
 def jobs(
     sessions: sessionmaker[Session], lifecycle: JobLifecycle, runtime: RecordingRuntime
 ) -> TrainingJobService:
-    return service(sessions, lifecycle, runtime)
+    return job_service(sessions, lifecycle, runtime)
 
 
 def epoch(seconds: float) -> float:
@@ -682,7 +646,7 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingJob
     factory, engine = open_sessions(tmp_path_factory.mktemp("many") / "jobs.db")
     clock = FakeClock(START)
     lifecycle = JobLifecycle(sessions=factory, clock=clock)
-    jobs = service(factory, lifecycle, RecordingRuntime())
+    jobs = job_service(factory, lifecycle, RecordingRuntime())
     keys: dict[str, tuple] = {}
     for i in range(250):
         name = f"{'bAc'[i % 3]}job-{(i * 7) % 250:03d}"
@@ -742,7 +706,7 @@ def test_inserts_between_pages_cause_no_duplicates_or_gaps(
 ) -> None:
     factory, engine = open_sessions(tmp_path / "jobs.db")
     clock = FakeClock(START)
-    jobs = service(factory, JobLifecycle(sessions=factory, clock=clock), RecordingRuntime())
+    jobs = job_service(factory, JobLifecycle(sessions=factory, clock=clock), RecordingRuntime())
     original = [f"{'zam'[i % 3]}{i:03d}" for i in range(250)]
     for i, name in enumerate(original):
         jobs.create(create_request(name))

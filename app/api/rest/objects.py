@@ -46,6 +46,7 @@ from fastapi import APIRouter, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from app.api.deps import JobsDep, StoreDep
 from app.api.rest.responses import JSON, problem
 from app.api.s3 import body as s3_body
 from app.api.s3 import errors as s3_errors
@@ -53,7 +54,6 @@ from app.api.s3 import responses as s3_responses
 from app.api.s3.common import call, meta_from_headers
 from app.errors import NotFound, ServiceError
 from app.jobs.service import TrainingJobService
-from app.services import Services
 from app.storage import artifact_layout, checksums, uris
 from app.storage import errors as storage_errors
 from app.storage.models import Digests, ObjectInfo, ObjectMeta
@@ -86,10 +86,10 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet
     "/v1/training-jobs/{name}/model", summary="Download the job's model.tar.gz", responses=_DOWNLOAD_RESPONSES
 )
 @router.head("/v1/training-jobs/{name}/model", summary="Headers of the job's model.tar.gz")
-async def job_model(request: Request, name: str) -> Response:
+async def job_model(request: Request, name: str, jobs: JobsDep, store: StoreDep) -> Response:
     """The job's `model.tar.gz` (`ModelArtifacts.S3ModelArtifacts`), as an attachment; 404 until it has one.
     Supports `Range`, `If-Range` and conditional requests; `x-checksum-sha256` when the SHA-256 is known."""
-    return await _artifact(request, name, artifact_layout.MODEL_TARBALL)
+    return await _artifact(request, jobs, store, name, artifact_layout.MODEL_TARBALL)
 
 
 @router.get(
@@ -98,17 +98,18 @@ async def job_model(request: Request, name: str) -> Response:
     responses=_DOWNLOAD_RESPONSES,
 )
 @router.head("/v1/training-jobs/{name}/output", summary="Headers of the job's output.tar.gz")
-async def job_output(request: Request, name: str) -> Response:
+async def job_output(request: Request, name: str, jobs: JobsDep, store: StoreDep) -> Response:
     """The job's `output.tar.gz` (what it wrote to `/opt/ml/output/data`), as an attachment; 404 until the
     job has artifacts. Supports `Range`, `If-Range` and conditional requests."""
-    return await _artifact(request, name, artifact_layout.OUTPUT_TARBALL)
+    return await _artifact(request, jobs, store, name, artifact_layout.OUTPUT_TARBALL)
 
 
-async def _artifact(request: Request, name: str, filename: str) -> Response:
-    services = _services(request)
-    uri = await call(artifact_uri, services.jobs, name, filename)
+async def _artifact(
+    request: Request, jobs: TrainingJobService, store: ObjectStore, name: str, filename: str
+) -> Response:
+    uri = await call(artifact_uri, jobs, name, filename)
     with _refusals(str(uri)):
-        reader = await call(services.store.open_object, uri.bucket, uri.key)
+        reader = await call(store.open_object, uri.bucket, uri.key)
     return _download(request, reader, filename=filename, content_type="application/gzip")
 
 
@@ -151,11 +152,11 @@ def _uncompressed(name: str, model: str) -> str:
 
 @router.get("/v1/objects/{bucket}/{key:path}", summary="Download an object", responses=_DOWNLOAD_RESPONSES)
 @router.head("/v1/objects/{bucket}/{key:path}", summary="Headers of an object")
-async def get_object(request: Request, bucket: str, key: str) -> Response:
+async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -> Response:
     """Stream an object, as an attachment named after the key's last segment. Supports `Range` (206, 416),
     `If-Range` and conditional requests; `x-checksum-sha256` when the object was uploaded through `PUT`."""
     with _refusals(f"s3://{bucket}/{key}"):
-        reader = await call(_services(request).store.open_object, bucket, key)
+        reader = await call(store.open_object, bucket, key)
     return _download(request, reader, filename=key.rstrip("/").rpartition("/")[2] or bucket)
 
 
@@ -170,11 +171,10 @@ async def get_object(request: Request, bucket: str, key: str) -> Response:
         400: {"description": "Invalid bucket name or key (`..` segments), or `BadDigest` (problem JSON)"},
     },
 )
-async def put_object(request: Request, bucket: str, key: str) -> Response:
+async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -> Response:
     """Stream the body into the object (`curl -T FILE URL`); a missing bucket is created. Records the body's
     SHA-256, and checks it against an `x-checksum-sha256` request header if one is sent. 201 for a new key,
     200 for a replaced one."""
-    store = _services(request).store
     claimed = _claimed_sha256(request.headers.get(CHECKSUM_HEADER))
     try:
         with _refusals(f"s3://{bucket}/{key}"):
@@ -321,11 +321,6 @@ def _attachment(filename: str) -> str:
 
 
 # -- plumbing ------------------------------------------------------------------------------------
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 @contextlib.contextmanager

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from app.api.deps import JobsDep, MetricSeriesDep, SettingsDep
 from app.api.rest.responses import JSON
 from app.jobs.status import TERMINAL
 from app.runtime import logs
-from app.services import Services
 
 router = APIRouter(prefix="/v1/training-jobs", tags=["training jobs"], default_response_class=JSON)
 
@@ -26,20 +26,25 @@ FOLLOW_POLL_SECONDS = 0.25
 
 
 @router.get("/{name}/metrics", summary="Metric time series found by MetricDefinitions, and final values")
-async def metrics(request: Request, name: str) -> Any:
-    services: Services = request.app.state.services
-    return await run_in_threadpool(services.metric_series.series, name)
+async def metrics(name: str, metric_series: MetricSeriesDep) -> Any:
+    return await run_in_threadpool(metric_series.series, name)
 
 
 @router.get("/{name}/logs", summary="The job's log lines from every VM; `?follow=true` streams until it ends")
-async def job_logs(request: Request, name: str, follow: bool = False, host: str | None = None) -> Any:
-    services: Services = request.app.state.services
-    job = services.jobs.describe(name)  # 404s for unknown jobs before any streaming starts
-    tail = _Tail(services.settings.data_dir, job["TrainingJobName"], host)
+async def job_logs(
+    request: Request,
+    name: str,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    follow: bool = False,
+    host: str | None = None,
+) -> Any:
+    job = jobs.describe(name)  # 404s for unknown jobs before any streaming starts
+    tail = _Tail(settings.data_dir, job["TrainingJobName"], host)
 
     async def lines() -> AsyncIterator[bytes]:
         while True:
-            done = not follow or services.jobs.status_of(name) in TERMINAL
+            done = not follow or jobs.status_of(name) in TERMINAL
             chunk = await run_in_threadpool(tail.read)
             if chunk:
                 yield chunk

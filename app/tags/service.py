@@ -6,11 +6,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Tag
 from app.errors import NotFound, ValidationError
+from app.tags import repository
 from app.wire import tokens
 
 MAX_TAGS_PER_RESOURCE = 50
@@ -23,6 +22,11 @@ def check_unique_keys(tags: list[dict[str, str]]) -> None:
         raise ValidationError(f"Duplicate tag key: {', '.join(repeated)}")
 
 
+def by_key(tags: list[dict[str, str]]) -> dict[str, str]:
+    """Wire tags (`[{"Key", "Value"}]`, keys already checked unique) as a key → value mapping."""
+    return {t["Key"]: t["Value"] for t in tags}
+
+
 class TagService:
     def __init__(self, *, sessions: sessionmaker[Session], resource_exists: Callable[[str], bool]) -> None:
         self._sessions = sessions
@@ -33,30 +37,24 @@ class TagService:
         """AddTags: insert or overwrite, keeping at most 50 tags on a resource."""
         check_unique_keys(tags)
         self._require(arn)
+        given = by_key(tags)
         with self._sessions.begin() as session:
-            existing = {t.key: t for t in session.scalars(select(Tag).where(Tag.resource_arn == arn))}
-            new_keys = {t["Key"] for t in tags} - existing.keys()
-            if len(existing) + len(new_keys) > MAX_TAGS_PER_RESOURCE:
+            total = len(repository.keys_of(session, arn) | given.keys())
+            if total > MAX_TAGS_PER_RESOURCE:
                 raise ValidationError(
-                    f"A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; "
-                    f"{arn} would have {len(existing) + len(new_keys)}."
+                    f"A resource can have at most {MAX_TAGS_PER_RESOURCE} tags; {arn} would have {total}."
                 )
-            for tag in tags:
-                if tag["Key"] in existing:
-                    existing[tag["Key"]].value = tag["Value"]
-                else:
-                    session.add(Tag(resource_arn=arn, key=tag["Key"], value=tag["Value"]))
+            repository.put(session, arn, given)
         return {"Tags": tags}
 
     def list_tags(self, arn: str, *, next_token: str | None = None, max_results: int = 50) -> dict[str, Any]:
         """ListTags in key order, paginated."""
         self._require(arn)
-        statement = select(Tag).where(Tag.resource_arn == arn)
+        after = None
         if next_token:
             (after,) = tokens.decode(next_token, {"ResourceArn": arn}, kinds=(str,))
-            statement = statement.where(Tag.key > after)
         with self._sessions() as session:
-            rows = list(session.scalars(statement.order_by(Tag.key).limit(max_results + 1)))
+            rows = repository.page(session, arn, after=after, limit=max_results + 1)
         out: dict[str, Any] = {"Tags": [{"Key": t.key, "Value": t.value} for t in rows[:max_results]]}
         if len(rows) > max_results:
             out["NextToken"] = tokens.encode([rows[max_results - 1].key], {"ResourceArn": arn})
@@ -66,7 +64,7 @@ class TagService:
         """DeleteTags: remove the named keys; keys that are absent are ignored, as AWS does."""
         self._require(arn)
         with self._sessions.begin() as session:
-            session.execute(delete(Tag).where(Tag.resource_arn == arn, Tag.key.in_(keys)))
+            repository.remove(session, arn, keys)
         return {}
 
     def _require(self, arn: str) -> None:

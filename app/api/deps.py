@@ -1,0 +1,41 @@
+"""Typed FastAPI dependencies: a route names the service it calls, e.g. `jobs: JobsDep`.
+
+The services are built once at startup (`app.services.build`) and kept on the application; these are
+the only readers of `app.state.services` among the REST routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+
+from app.config import Settings
+from app.health import HealthCheck
+from app.hosts.service import HostService
+from app.jobs.metric_series import MetricSeries
+from app.jobs.service import TrainingJobService
+from app.services import Services
+from app.storage.object_store import ObjectStore
+
+T = TypeVar("T")
+
+
+def _from_services(pick: Callable[[Services], T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency handing a route one of the services."""
+
+    # `async` because FastAPI runs a plain `def` dependency on a worker thread: a hop a lookup does not need.
+    async def dependency(request: Request) -> T:
+        services: Services = request.app.state.services
+        return pick(services)
+
+    return dependency
+
+
+JobsDep = Annotated[TrainingJobService, Depends(_from_services(lambda s: s.jobs))]
+MetricSeriesDep = Annotated[MetricSeries, Depends(_from_services(lambda s: s.metric_series))]
+HostsDep = Annotated[HostService, Depends(_from_services(lambda s: s.hosts))]
+StoreDep = Annotated[ObjectStore, Depends(_from_services(lambda s: s.store))]
+SettingsDep = Annotated[Settings, Depends(_from_services(lambda s: s.settings))]
+HealthDep = Annotated[HealthCheck, Depends(_from_services(lambda s: s.health))]

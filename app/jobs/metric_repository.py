@@ -1,0 +1,35 @@
+"""Queries over metric points: the values a job's MetricDefinitions found in its VMs' logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import MetricPoint
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    name: str
+    value: float
+    timestamp: dt.datetime
+
+
+def add(session: Session, job_id: int, points: Iterable[Point]) -> None:
+    session.add_all(
+        MetricPoint(job_id=job_id, name=p.name, value=p.value, timestamp=p.timestamp) for p in points
+    )
+
+
+def of_job(session: Session, job_id: int) -> list[Point]:
+    """The job's points by metric name, then in the order they were found."""
+    statement = (
+        select(MetricPoint.name, MetricPoint.value, MetricPoint.timestamp)
+        .where(MetricPoint.job_id == job_id)
+        .order_by(MetricPoint.name, MetricPoint.timestamp, MetricPoint.id)
+    )
+    return [Point(name, value, timestamp) for name, value, timestamp in session.execute(statement)]

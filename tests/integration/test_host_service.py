@@ -1,0 +1,112 @@
+"""HostService over a real SQLite file: capacity derived from live VMs, VM listings, pause and resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Vm
+from app.errors import NotFound, ValidationError
+from app.hosts import vms
+from app.hosts.pool import HostSpec
+from app.hosts.service import HostService
+from app.hosts.vms import Usage, VmState
+from tests.support.rows import vm_row
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+HOSTS = [HostSpec("h1", 8, 32, 1, 100), HostSpec("h2", 4, 16, 0, 50)]
+
+
+class RecordingControl:
+    """Stands in for the supervisor: records each signal and answers `accepts`."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.accepts = True
+
+    def pause(self, vm_id: str) -> bool:
+        self.calls.append(("pause", vm_id))
+        return self.accepts
+
+    def resume(self, vm_id: str) -> bool:
+        self.calls.append(("resume", vm_id))
+        return self.accepts
+
+
+@pytest.fixture
+def control() -> RecordingControl:
+    return RecordingControl()
+
+
+@pytest.fixture
+def service(
+    sessions: sessionmaker[Session], create_job: Callable[[str], int], control: RecordingControl
+) -> HostService:
+    first, second = create_job("job-1"), create_job("Job-2")
+    with sessions.begin() as session:
+        vms.sync_hosts(session, HOSTS)
+        session.add_all(
+            [
+                _vm("vm-a", first, state=VmState.RUNNING, deadline=100, pid=11),
+                _vm("vm-b", second, state=VmState.TERMINATED, deadline=200, exit_code=0),
+                _vm("vm-c", second, state=VmState.PAUSED, deadline=200, pid=12, host="h2", hostname="algo-2"),
+            ]
+        )
+    return HostService(sessions=sessions, vm_control=control)
+
+
+def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:
+    at = START + dt.timedelta(seconds=deadline)
+    return vm_row(vm_id, job_id=job_id, started_at=START, deadline_at=at, **given)
+
+
+def test_hosts_count_only_live_vms_as_allocated(service: HostService) -> None:
+    h1, h2 = service.list_hosts()
+    assert (h1.name, h1.capacity, h1.allocated) == ("h1", Usage(8, 32, 1, 100), Usage(2, 8, 0, 1))
+    assert h1.free == Usage(6, 24, 1, 99)
+    assert (h2.name, h2.allocated, h2.free) == ("h2", Usage(2, 8, 0, 1), Usage(2, 8, 0, 49))
+
+
+def test_vms_are_listed_newest_first_with_their_job(service: HostService) -> None:
+    assert [(vm.id, vm.job) for vm in service.list_vms()] == [
+        ("vm-b", "Job-2"),
+        ("vm-c", "Job-2"),
+        ("vm-a", "job-1"),
+    ]
+    assert [vm.id for vm in service.list_vms(job_name="job-2")] == ["vm-b", "vm-c"]
+    assert service.list_vms(job_name="job-3") == []
+
+
+def test_one_vm_or_not_found(service: HostService) -> None:
+    vm = service.get_vm("vm-a")
+    assert vm == vms.VmInfo(
+        id="vm-a",
+        job="job-1",
+        host="h1",
+        instance_type="ml.m5.large",
+        hostname="algo-1",
+        state="Running",
+        pid=11,
+        exit_code=None,
+        started_at=START,
+        ended_at=None,
+    )
+    with pytest.raises(NotFound, match="No VM vm-z"):
+        service.get_vm("vm-z")
+
+
+def test_pause_and_resume_go_through_the_control(service: HostService, control: RecordingControl) -> None:
+    assert service.pause("vm-a").id == "vm-a"
+    assert service.resume("vm-c").id == "vm-c"
+    control.accepts = False
+    with pytest.raises(ValidationError, match="VM vm-b is not Running, so it cannot be paused"):
+        service.pause("vm-b")
+    with pytest.raises(ValidationError, match="VM vm-b is not Paused, so it cannot be resumed"):
+        service.resume("vm-b")
+    with pytest.raises(NotFound):
+        service.pause("vm-z")
+    assert control.calls == [("pause", "vm-a"), ("resume", "vm-c"), ("pause", "vm-b"), ("resume", "vm-b")]
