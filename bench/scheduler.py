@@ -65,7 +65,6 @@ def make_queue(rng: random.Random, n_jobs: int, *, multi: bool) -> list[pl.Deman
             shape=instance_types.shape_for(rng.choice(INSTANCE_TYPES)),
             instance_count=rng.randint(2, 8) if multi else 1,
             disk_gib=30,
-            enqueued_at=NOW - n_jobs + i,
             max_runtime_seconds=rng.uniform(600, 86_400),
         )
         for i in range(n_jobs)

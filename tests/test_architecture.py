@@ -14,6 +14,8 @@ PURE = (
     "app.jobs.status",
     "app.hosts.instance_types",
     "app.scheduler.placement",
+    "app.scheduler.capacity",
+    "app.scheduler.reservation",
     "app.storage.uris",
     "app.runtime.contract",
 )

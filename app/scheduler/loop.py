@@ -85,7 +85,7 @@ class Scheduler:
 
     def admit(self, request: dict[str, Any]) -> None:
         """Refuse at create time a request that could not fit even in an empty pool."""
-        demand = _demand_of(request, key="new", enqueued_at=0.0)
+        demand = _demand_of(request, key="new")
         with self._sessions() as session:
             snapshot = [_empty_host(h) for h in vms.hosts(session)]
         if placement.never_fits(demand, snapshot):
@@ -141,7 +141,7 @@ class Scheduler:
                     return 0
                 hosts = _load_hosts(session)
             now = self._clock()
-            demands = [_demand_of(q.request, key=q.name, enqueued_at=0.0) for q in queue]
+            demands = [_demand_of(q.request, key=q.name) for q in queue]
             decision = placement.decide(
                 hosts=hosts, queue=demands, now=now.timestamp(), stop_grace_seconds=self._grace
             )
@@ -240,14 +240,13 @@ def _wait_message(job: _Queued, reason: placement.Reason) -> str:
     )
 
 
-def _demand_of(request: dict[str, Any], *, key: str, enqueued_at: float) -> placement.Demand:
+def _demand_of(request: dict[str, Any], *, key: str) -> placement.Demand:
     config = request["ResourceConfig"]
     return placement.Demand(
         job_key=key,
         shape=instance_types.shape_for(config["InstanceType"]),
         instance_count=config["InstanceCount"],
         disk_gib=float(config.get("VolumeSizeInGB", 1)),
-        enqueued_at=enqueued_at,
         max_runtime_seconds=float(request["StoppingCondition"]["MaxRuntimeInSeconds"]),
     )
 
