@@ -16,6 +16,7 @@ PURE = (
     "app.scheduler.placement",
     "app.scheduler.capacity",
     "app.scheduler.reservation",
+    "app.scheduler.incremental",
     "app.storage.uris",
     "app.runtime.contract",
 )

@@ -41,6 +41,7 @@ __all__ = [
     "Decision",
     "Demand",
     "HostSnapshot",
+    "Planner",
     "Reason",
     "Reservation",
     "Resources",
@@ -140,10 +141,7 @@ def decide(
     `stop_grace_seconds` is added to the max runtime of the jobs placed now, as it should be to the
     running VMs' deadlines: a VM holds its capacity until it is killed, not until it is told to stop.
     """
-    planner = _Planner(hosts, queue, now=now, grace=stop_grace_seconds)
-    for demand in queue:
-        planner.consider(demand)
-    return planner.decision()
+    return Planner(hosts, queue, now=now, grace=stop_grace_seconds).run(queue)
 
 
 def never_fits(demand: Demand, hosts: Iterable[HostSnapshot]) -> bool:
@@ -166,8 +164,12 @@ def _host_order(host: HostSnapshot) -> tuple[float, float, float, float, str]:
     return (c.gpus, c.vcpus, c.memory_gib, c.disk_gib, host.name)
 
 
-class _Planner:
-    """One decision's working state: free amounts per host, the trees over them, memos, results."""
+class Planner:
+    """One decision's working state: free amounts per host, the trees over them, memos, results.
+
+    `decide` runs one over the whole queue. `resume` carries one that placed nothing on to a later pass
+    over the same hosts with more jobs at the tail (see app/scheduler/incremental.py).
+    """
 
     def __init__(self, hosts: Sequence[HostSnapshot], queue: Sequence[Demand], *, now: float, grace: float):
         self._hosts = sorted(hosts, key=_host_order)
@@ -179,6 +181,7 @@ class _Planner:
         self._spare: list[list[float]] | None = None
         self._late_tree: MaxTree | None = None
         self._shadow = _INF
+        self._shadow_time: float | None = None  # when the head's gang fits, before clamping to now
         self._head_seen = False
         self._reservation: Reservation | None = None
         self._groups = Counter(h.capacity.as_tuple() for h in self._hosts)
@@ -190,10 +193,35 @@ class _Planner:
         self._placements: dict[str, tuple[str, ...]] = {}
         self._unplaced: dict[str, Reason] = {}
 
+    def run(self, queue: Iterable[Demand]) -> Decision:
+        for demand in queue:
+            self.consider(demand)
+        return self.decision()
+
     def decision(self) -> Decision:
         return Decision(
             MappingProxyType(self._placements), MappingProxyType(self._unplaced), self._reservation
         )
+
+    def resume(self, tail: Sequence[Demand], *, now: float) -> Decision:
+        """Decide a later pass over the same hosts, the same queue and then `tail`, at `now`.
+
+        Exact only for a planner that placed nothing, so that its free amounts and reservation are
+        still those of the hosts, and for a `now` no earlier than its own: later, every job already
+        considered could only be more restricted (it runs further past the shadow time), so each still
+        waits, for the same reason. What changes with `now` is carried over: the start of the
+        reservation, and the deadlines of the jobs in `tail`.
+        """
+        if self._placements or now < self._now:
+            raise ValueError("only a planner that placed nothing resumes, and only forward in time")
+        self._now = now
+        if self._shadow_time is not None and self._reservation is not None:
+            self._shadow = max(self._shadow_time, now)
+            self._reservation = Reservation(self._reservation.job_key, self._shadow, self._reservation.hosts)
+        self._smallest = _smallest_need(tail, self._smallest)
+        # Earlier decisions are frozen: they keep their own mappings, this one gets copies.
+        self._placements, self._unplaced = {}, dict(self._unplaced)
+        return self.run(tail)
 
     def consider(self, demand: Demand) -> None:
         need, count = demand.per_instance.as_tuple(), demand.instance_count
@@ -220,7 +248,7 @@ class _Planner:
         return self._pool_counts[need]
 
     def _known_failure(self, need: Vec, count: int, late: bool) -> bool:
-        if not self._now_tree.covers(self._smallest):
+        if self._smallest is not None and not self._now_tree.covers(self._smallest):
             return True  # the pool is full: nothing queued fits anywhere any more
         if count >= self._failed.get((need, False), count + 1):
             return True  # a failure now is a failure under the reservation too
@@ -277,6 +305,7 @@ class _Planner:
         shadow = reservation.reserve(self._free, self._release_events(), need, count)
         if shadow is None:
             return  # capacity no listed VM will release is missing: no time to promise
+        self._shadow_time = shadow.time
         self._shadow = max(shadow.time, self._now)
         self._spare = shadow.spare
         rows = [
@@ -298,10 +327,13 @@ class _Planner:
         return events
 
 
-def _smallest_need(queue: Sequence[Demand]) -> Vec:
-    """Per resource, the least any queued instance needs: if no host covers it, nothing fits."""
+def _smallest_need(queue: Sequence[Demand], start: Vec | None = None) -> Vec | None:
+    """Per resource, the least any queued instance needs (and `start`): if no host covers it, nothing
+    fits. None for an empty queue."""
     needs = [d.per_instance.as_tuple() for d in queue]
+    if start is not None:
+        needs.append(start)
     if not needs:
-        return (0.0, 0.0, 0.0, 0.0)
+        return None
     v, m, g, d = (min(col) for col in zip(*needs, strict=True))
     return (v, m, g, d)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
@@ -61,10 +61,18 @@ class Vm:
 
 @dataclass
 class Cluster:
-    """A fake pool driven by decisions: VMs end at their deadline at the latest, or earlier on finish()."""
+    """A fake pool driven by decisions: VMs end at their deadline at the latest, or earlier on finish().
+
+    `decide` is what each step asks (placement.decide unless a test passes another planner); a VM's
+    deadline is its start + max runtime + `grace`, as the scheduler's are. Without `expire`, VMs may
+    outlive their deadline (as one being stopped does) until `expire_overdue()`.
+    """
 
     capacity: dict[str, Resources]
     now: float = 0
+    grace: float = 0
+    decide: Callable[..., Decision] = pl.decide
+    expire: bool = True
     queue: list[Demand] = field(default_factory=list)
     vms: list[Vm] = field(default_factory=list)
     started: dict[str, float] = field(default_factory=dict)
@@ -87,13 +95,19 @@ class Cluster:
             for name, cap in self.capacity.items()
         ]
 
-    def step(self) -> Decision:
+    def expire_overdue(self) -> None:
         self.vms = [vm for vm in self.vms if vm.deadline > self.now]
-        self.last = pl.decide(hosts=self.snapshot(), queue=self.queue, now=self.now)
+
+    def step(self) -> Decision:
+        if self.expire:
+            self.expire_overdue()
+        self.last = self.decide(
+            hosts=self.snapshot(), queue=self.queue, now=self.now, stop_grace_seconds=self.grace
+        )
         by_key = {d.job_key: d for d in self.queue}
         for key, hosts in self.last.placements.items():
             demand = by_key[key]
-            deadline = self.now + demand.max_runtime_seconds
+            deadline = self.now + demand.max_runtime_seconds + self.grace
             self.vms += [Vm(key, h, demand.per_instance, deadline) for h in hosts]
             self.started[key] = self.now
         self.queue = [d for d in self.queue if d.job_key not in self.last.placements]
