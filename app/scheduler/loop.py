@@ -28,7 +28,7 @@ from app.jobs.service import TrainingJobService
 from app.jobs.status import Secondary, Status
 from app.runtime.job_run import JobPlan, JobRun, VmPlan
 from app.runtime.supervisor import Supervisor
-from app.scheduler import placement
+from app.scheduler import incremental, placement
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class _Queued:
     arn: str
     request: dict[str, Any]
     message: str
+    # Built once, when the job is first read: the incremental planner recognises the queue it saw
+    # last by these very objects, at no cost per queued job.
+    demand: placement.Demand
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class Scheduler:
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._queued: dict[int, _Queued] = {}
+        self._planner = incremental.IncrementalPlanner()
         self._last_pass_seconds = 0.0
 
     # -- JobRuntime, as the job service sees it ----------------------------------------------------
@@ -141,9 +145,11 @@ class Scheduler:
                     return 0
                 hosts = _load_hosts(session)
             now = self._clock()
-            demands = [_demand_of(q.request, key=q.name) for q in queue]
-            decision = placement.decide(
-                hosts=hosts, queue=demands, now=now.timestamp(), stop_grace_seconds=self._grace
+            decision = self._planner.decide(
+                hosts=hosts,
+                queue=[q.demand for q in queue],
+                now=now.timestamp(),
+                stop_grace_seconds=self._grace,
             )
             by_name = {q.name: q for q in queue}
             for name, host_names in decision.placements.items():
@@ -269,7 +275,14 @@ def _load_queue(session: Session, known: dict[int, _Queued]) -> list[_Queued]:
     missing = [i for i in ids if i not in known]
     for job in session.scalars(select(TrainingJob).where(TrainingJob.id.in_(missing))) if missing else ():
         message = job.transitions[-1]["StatusMessage"]
-        known[job.id] = _Queued(id=job.id, name=job.name, arn=job.arn, request=job.request, message=message)
+        known[job.id] = _Queued(
+            id=job.id,
+            name=job.name,
+            arn=job.arn,
+            request=job.request,
+            message=message,
+            demand=_demand_of(job.request, key=job.name),
+        )
     for stale in known.keys() - set(ids):
         del known[stale]
     return [known[i] for i in ids if i in known]
