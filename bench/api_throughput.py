@@ -313,9 +313,12 @@ def httpx_clients(
     """`clients` threads, each with its own keep-alive connection, posting back to back for `seconds`."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures: list[str] = []
-    ready = threading.Barrier(clients + 1)
-    request_headers = headers(operation)
     window: dict[str, float] = {}
+    # The window opens when the last connection is ready, however long opening them took.
+    ready = threading.Barrier(
+        clients + 1, action=lambda: window.update(deadline=time.perf_counter() + seconds)
+    )
+    request_headers = headers(operation)
 
     def worker(slot: int) -> None:
         with httpx.Client(base_url=url, headers=request_headers, timeout=30.0) as http:
@@ -336,7 +339,6 @@ def httpx_clients(
     threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(clients)]
     for thread in threads:
         thread.start()
-    window["deadline"] = time.perf_counter() + seconds + 0.05
     ready.wait()
     start = time.perf_counter()
     for thread in threads:

@@ -30,7 +30,7 @@ from app.jobs.repository import QueuedJob
 from app.jobs.spec import ResourceSpec
 from app.jobs.status import Secondary, Status
 from app.runtime.job_run import JobPlan
-from app.scheduler import placement
+from app.scheduler import incremental, placement
 from app.scheduler.demand import demand_of, load_hosts
 from app.scheduler.wakeup import Wakeup
 
@@ -68,8 +68,12 @@ class Scheduler:
         self._interval = interval_seconds
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
-        # A job's request never changes once created: queued jobs are read (and parsed) once, then kept.
+        # A job's request never changes once created: queued jobs are read (and parsed) once, then kept,
+        # and so is each one's Demand: the incremental planner recognises the queue it saw last by these
+        # very objects, at no cost per queued job.
         self._queued: dict[int, QueuedJob] = {}
+        self._demands: dict[int, placement.Demand] = {}
+        self._planner = incremental.IncrementalPlanner()
         self._last_pass_seconds = 0.0
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -119,12 +123,11 @@ class Scheduler:
                 return 0
             hosts = load_hosts(session)
         now = self._clock()
-        demands = [
-            demand_of(q.spec.resources, key=q.name, max_runtime_seconds=float(q.spec.max_runtime_seconds))
-            for q in queue
-        ]
-        decision = placement.decide(
-            hosts=hosts, queue=demands, now=now.timestamp(), stop_grace_seconds=self._grace
+        decision = self._planner.decide(
+            hosts=hosts,
+            queue=[self._demands[q.id] for q in queue],
+            now=now.timestamp(),
+            stop_grace_seconds=self._grace,
         )
         by_name = {q.name: q for q in queue}
         started = 0
@@ -147,6 +150,7 @@ class Scheduler:
                 return None
             vms.reserve(session, job_id=job.id, plans=plans, deadline_at=deadline)
         self._queued.pop(job.id, None)
+        self._demands.pop(job.id, None)
         logger.info("placed", extra={"job": job.name, "hosts": list(host_names)})
         return JobPlan(job_id=job.id, job_name=job.name, job_arn=job.arn, spec=job.spec, vms=plans)
 
@@ -176,8 +180,11 @@ class Scheduler:
         missing = [i for i in ids if i not in self._queued]
         for job in repository.queued_jobs(session, missing):
             self._queued[job.id] = job
+            resources, runtime = job.spec.resources, float(job.spec.max_runtime_seconds)
+            self._demands[job.id] = demand_of(resources, key=job.name, max_runtime_seconds=runtime)
         for stale in self._queued.keys() - set(ids):
             del self._queued[stale]
+            del self._demands[stale]
         return [self._queued[i] for i in ids if i in self._queued]
 
 

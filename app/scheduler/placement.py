@@ -16,32 +16,9 @@ of the pool and keeps large and GPU hosts whole for big instances and gangs. Bes
 too, but it needs an ordered search over several resources at once; first fit in this order gets
 most of the benefit with one max-tree.
 
-Cost. The first fitting host is found with a segment tree over the ordered hosts. Each node keeps the
-largest free amount of each resource among the hosts below it, and a debit rewrites one leaf-to-root
-path: O(log hosts). The search only goes into subtrees whose maxima cover the demand, but with
-several resources those maxima can come from different hosts, so a subtree can look promising and
-hold no fitting host. Free amounts only shrink during a decision, so a host that did not fit a shape
-never will: a per-shape cursor remembers where the last search for that shape ended and the next one
-resumes there. A dead end is then explored at most once per shape, so dead ends cost at most
-shapes x hosts per decision in all, not per placement; bench/scheduler.py measures the rest.
-
-Queue order: FIFO with EASY backfill. Jobs are tried in queue order. The first job that cannot be
-placed now, but would fit in the empty pool, is the head, and it gets a reservation. Running VMs are
-walked in deadline order; a VM's deadline is the latest time its capacity comes back, i.e. start + max
-runtime + stop grace. The shadow time T is the first moment the head's whole gang fits, and the
-reservation names the hosts and instance counts it would use at T. A later job may still start now if
-  * it ends by T (now + max runtime + stop grace <= T), so its capacity is back before the head needs
-    it; or
-  * it fits, on every reserved host, in what the reservation leaves spare at T (unreserved hosts are
-    not restricted).
-Either way the head can still start at T. Runs only end early, never late, so T can only move earlier
-in later decisions. Once the head starts, the next blocked job becomes head and gets the reservation,
-so no job is starved by a stream of smaller ones; that includes a large gang. Only the head is
-protected (EASY, not conservative backfill): other blocked jobs can be overtaken until they become head.
-
-A gang is made of identical instances, so each host fits a whole number of them: the minimum over
-resources of free // need. Adding those counts tells exactly whether a gang fits, now or at T; no
-packing heuristic is involved.
+Queue order is FIFO with EASY backfill: the first job that cannot start now gets a reservation, and
+later jobs start now only if they cannot delay it (app/scheduler/reservation.py). Finding the first
+host that fits uses a segment tree over the ordered hosts (app/scheduler/capacity.py).
 
 The queue scan stays cheap when the pool is full. Free capacity only shrinks during a decision, so a
 (shape, instance count) that failed keeps failing; failures are remembered, and no more fits are
@@ -57,11 +34,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from app.hosts import instance_types
+from app.scheduler import reservation
+from app.scheduler.capacity import MaxTree, Vec, fit_count, pool_count
 
 __all__ = [
     "Decision",
     "Demand",
     "HostSnapshot",
+    "Planner",
     "Reason",
     "Reservation",
     "Resources",
@@ -71,7 +51,6 @@ __all__ = [
     "never_fits",
 ]
 
-_Vec = tuple[float, float, float, float]  # vcpus, memory_gib, gpus, disk_gib
 _INF = math.inf
 
 
@@ -84,7 +63,7 @@ class Resources:
     gpus: float = 0.0
     disk_gib: float = 0.0
 
-    def as_tuple(self) -> _Vec:
+    def as_tuple(self) -> Vec:
         return (self.vcpus, self.memory_gib, self.gpus, self.disk_gib)
 
 
@@ -110,14 +89,13 @@ class HostSnapshot:
 class Demand:
     """A queued job: `instance_count` VMs of `shape`, each with `disk_gib` of volume.
 
-    Queue order is the order of the sequence passed to `decide`; `enqueued_at` is carried, not used.
+    Queue order is the order of the sequence passed to `decide`.
     """
 
     job_key: str
     shape: instance_types.InstanceShape
     instance_count: int = 1
     disk_gib: float = 0.0
-    enqueued_at: float = 0.0
     max_runtime_seconds: float = 86_400.0
 
     def __post_init__(self) -> None:
@@ -163,16 +141,13 @@ def decide(
     `stop_grace_seconds` is added to the max runtime of the jobs placed now, as it should be to the
     running VMs' deadlines: a VM holds its capacity until it is killed, not until it is told to stop.
     """
-    planner = _Planner(hosts, queue, now=now, grace=stop_grace_seconds)
-    for demand in queue:
-        planner.consider(demand)
-    return planner.decision()
+    return Planner(hosts, queue, now=now, grace=stop_grace_seconds).run(queue)
 
 
 def never_fits(demand: Demand, hosts: Iterable[HostSnapshot]) -> bool:
     """True if `demand`'s whole gang cannot fit in the pool even with every host empty."""
     groups = Counter(h.capacity.as_tuple() for h in hosts)
-    return _pool_count(groups, demand.per_instance.as_tuple()) < demand.instance_count
+    return pool_count(groups, demand.per_instance.as_tuple()) < demand.instance_count
 
 
 def largest_capacity(hosts: Iterable[HostSnapshot]) -> Resources | None:
@@ -184,127 +159,69 @@ def largest_capacity(hosts: Iterable[HostSnapshot]) -> Resources | None:
 # --- internals ---------------------------------------------------------------------------------------
 
 
-def _fit_count(avail: Sequence[float], need: _Vec, limit: int) -> int:
-    """How many instances of `need` fit in `avail`, capped at `limit` (exact: no overcommit by rounding)."""
-    k = limit
-    for a, n in zip(avail, need, strict=True):
-        if n > 0 and a < n * k:
-            k = max(0, int(a // n))
-            while k and a - n * k < 0:  # guard against float division rounding up
-                k -= 1
-    return k
-
-
-def _pool_count(groups: Mapping[_Vec, int], need: _Vec) -> int:
-    cap = 1 << 40  # "unbounded": instances that need nothing countable
-    return sum(n * _fit_count(capacity, need, cap) for capacity, n in groups.items())
-
-
 def _host_order(host: HostSnapshot) -> tuple[float, float, float, float, str]:
     c = host.capacity
     return (c.gpus, c.vcpus, c.memory_gib, c.disk_gib, host.name)
 
 
-class _MaxTree:
-    """Segment tree over host positions; node i holds, per resource, the max free amount below it."""
+class Planner:
+    """One decision's working state: free amounts per host, the trees over them, memos, results.
 
-    __slots__ = ("_cols", "_size")
-
-    def __init__(self, rows: Sequence[Sequence[float]]) -> None:
-        size = 1
-        while size < len(rows):
-            size *= 2
-        self._size = size
-        self._cols: list[list[float]] = []
-        for d in range(4):
-            col = [-1.0] * (2 * size)  # padding leaves never fit: every need is >= 0
-            col[size : size + len(rows)] = [r[d] for r in rows]
-            for i in range(size - 1, 0, -1):
-                col[i] = max(col[2 * i], col[2 * i + 1])
-            self._cols.append(col)
-
-    def covers(self, need: _Vec) -> bool:
-        """Whether some host might fit `need` (exact for one resource, an upper bound for four)."""
-        return all(col[1] >= n for col, n in zip(self._cols, need, strict=True))
-
-    def first_fit(self, need: _Vec, start: int = 0) -> int:
-        """Leftmost host position >= `start` whose free amounts all cover `need`, or -1."""
-        size = self._size
-        lo, hi = start + size, 2 * size
-        roots: list[int] = []  # the O(log n) subtrees that tile [start, end), left to right
-        while lo < hi:
-            if lo & 1:
-                roots.append(lo)
-                lo += 1
-            lo >>= 1
-            hi >>= 1
-        for root in roots:
-            pos = self._leftmost(root, need)
-            if pos >= 0:
-                return pos
-        return -1
-
-    def _leftmost(self, root: int, need: _Vec) -> int:
-        tv, tm, tg, td = self._cols
-        nv, nm, ng, nd = need
-        size = self._size
-        stack = [root]
-        while stack:
-            i = stack.pop()
-            if tv[i] < nv or tm[i] < nm or tg[i] < ng or td[i] < nd:
-                continue
-            if i >= size:
-                return i - size
-            stack.append(2 * i + 1)
-            stack.append(2 * i)
-        return -1
-
-    def set(self, pos: int, values: Sequence[float]) -> None:
-        i = pos + self._size
-        for col, v in zip(self._cols, values, strict=True):
-            col[i] = v
-        i >>= 1
-        while i:
-            changed = False
-            for col in self._cols:
-                left, right = col[2 * i], col[2 * i + 1]
-                m = left if left >= right else right
-                if col[i] != m:
-                    col[i] = m
-                    changed = True
-            if not changed:
-                break
-            i >>= 1
-
-
-class _Planner:
-    """One decision's working state: free amounts per host, the trees over them, memos, results."""
+    `decide` runs one over the whole queue. `resume` carries one that placed nothing on to a later pass
+    over the same hosts with more jobs at the tail (see app/scheduler/incremental.py).
+    """
 
     def __init__(self, hosts: Sequence[HostSnapshot], queue: Sequence[Demand], *, now: float, grace: float):
         self._hosts = sorted(hosts, key=_host_order)
         self._now, self._grace = now, grace
         self._free = [list(h.free.as_tuple()) for h in self._hosts]
-        self._now_tree = _MaxTree(self._free)
+        self._now_tree = MaxTree(self._free)
         # Set once the head is known: the spare capacity at the shadow time, and a tree over
         # min(free now, spare at T) that jobs running past T must fit in.
         self._spare: list[list[float]] | None = None
-        self._late_tree: _MaxTree | None = None
+        self._late_tree: MaxTree | None = None
         self._shadow = _INF
+        self._shadow_time: float | None = None  # when the head's gang fits, before clamping to now
         self._head_seen = False
         self._reservation: Reservation | None = None
         self._groups = Counter(h.capacity.as_tuple() for h in self._hosts)
-        self._pool_counts: dict[_Vec, int] = {}
-        self._failed: dict[tuple[_Vec, bool], int] = {}  # (need, runs past T) -> smallest failing count
-        self._cursor: dict[tuple[_Vec, bool], int] = {}  # (need, runs past T) -> first host worth trying
+        self._pool_counts: dict[Vec, int] = {}
+        self._failed: dict[tuple[Vec, bool], int] = {}  # (need, runs past T) -> smallest failing count
+        self._cursor: dict[tuple[Vec, bool], int] = {}  # (need, runs past T) -> first host worth trying
         self._smallest = _smallest_need(queue)
-        self._placed_vms: list[tuple[float, int, _Vec]] = []  # (deadline, pos, used): for the sweep
+        self._placed_vms: list[reservation.ReleaseEvent] = []  # (deadline, pos, used): for the sweep
         self._placements: dict[str, tuple[str, ...]] = {}
         self._unplaced: dict[str, Reason] = {}
+
+    def run(self, queue: Iterable[Demand]) -> Decision:
+        for demand in queue:
+            self.consider(demand)
+        return self.decision()
 
     def decision(self) -> Decision:
         return Decision(
             MappingProxyType(self._placements), MappingProxyType(self._unplaced), self._reservation
         )
+
+    def resume(self, tail: Sequence[Demand], *, now: float) -> Decision:
+        """Decide a later pass over the same hosts, the same queue and then `tail`, at `now`.
+
+        Exact only for a planner that placed nothing, so that its free amounts and reservation are
+        still those of the hosts, and for a `now` no earlier than its own: later, every job already
+        considered could only be more restricted (it runs further past the shadow time), so each still
+        waits, for the same reason. What changes with `now` is carried over: the start of the
+        reservation, and the deadlines of the jobs in `tail`.
+        """
+        if self._placements or now < self._now:
+            raise ValueError("only a planner that placed nothing resumes, and only forward in time")
+        self._now = now
+        if self._shadow_time is not None and self._reservation is not None:
+            self._shadow = max(self._shadow_time, now)
+            self._reservation = Reservation(self._reservation.job_key, self._shadow, self._reservation.hosts)
+        self._smallest = _smallest_need(tail, self._smallest)
+        # Earlier decisions are frozen: they keep their own mappings, this one gets copies.
+        self._placements, self._unplaced = {}, dict(self._unplaced)
+        return self.run(tail)
 
     def consider(self, demand: Demand) -> None:
         need, count = demand.per_instance.as_tuple(), demand.instance_count
@@ -325,19 +242,19 @@ class _Planner:
             self._placed_vms.extend((deadline, pos, need) for pos in chosen)
         self._placements[demand.job_key] = tuple(self._hosts[pos].name for pos in chosen)
 
-    def _pool_count(self, need: _Vec) -> int:
+    def _pool_count(self, need: Vec) -> int:
         if need not in self._pool_counts:
-            self._pool_counts[need] = _pool_count(self._groups, need)
+            self._pool_counts[need] = pool_count(self._groups, need)
         return self._pool_counts[need]
 
-    def _known_failure(self, need: _Vec, count: int, late: bool) -> bool:
-        if not self._now_tree.covers(self._smallest):
+    def _known_failure(self, need: Vec, count: int, late: bool) -> bool:
+        if self._smallest is not None and not self._now_tree.covers(self._smallest):
             return True  # the pool is full: nothing queued fits anywhere any more
         if count >= self._failed.get((need, False), count + 1):
             return True  # a failure now is a failure under the reservation too
         return late and count >= self._failed.get((need, True), count + 1)
 
-    def _place(self, need: _Vec, count: int, late: bool) -> list[int] | None:
+    def _place(self, need: Vec, count: int, late: bool) -> list[int] | None:
         """Debit `count` instances first-fit, or debit nothing and return None."""
         tree = self._late_tree if late and self._late_tree is not None else self._now_tree
         # Hosts left of the cursor did not fit `need` and, free amounts only shrinking, never will
@@ -352,7 +269,7 @@ class _Planner:
                     self._write(p, free, spare)
                 self._cursor[(need, late)] = undo[0][0] if undo else len(self._hosts)
                 return None
-            k = _fit_count(self._avail(pos, late), need, count - len(chosen))
+            k = fit_count(self._avail(pos, late), need, count - len(chosen))
             spare = self._spare[pos] if self._spare is not None else None
             undo.append((pos, list(self._free[pos]), list(spare) if spare is not None else None))
             self._debit(pos, need, k, late)
@@ -367,7 +284,7 @@ class _Planner:
             return free
         return [min(a, b) for a, b in zip(free, self._spare[pos], strict=True)]
 
-    def _debit(self, pos: int, need: _Vec, k: int, late: bool) -> None:
+    def _debit(self, pos: int, need: Vec, k: int, late: bool) -> None:
         free = [a - n * k for a, n in zip(self._free[pos], need, strict=True)]
         spare = None
         if self._spare is not None:
@@ -383,26 +300,23 @@ class _Planner:
             self._spare[pos] = spare
             self._late_tree.set(pos, [min(a, b) for a, b in zip(free, spare, strict=True)])
 
-    def _reserve(self, job_key: str, need: _Vec, count: int) -> None:
+    def _reserve(self, job_key: str, need: Vec, count: int) -> None:
         """Reserve for the head: find the shadow time and its hosts, then restrict later backfill."""
-        found = _shadow(self._free, self._release_events(), need, count)
-        if found is None:
+        shadow = reservation.reserve(self._free, self._release_events(), need, count)
+        if shadow is None:
             return  # capacity no listed VM will release is missing: no time to promise
-        shadow, avail, counts = found
-        reserved = _pick_hosts(counts, [_fit_count(f, need, count) for f in self._free], count)
-        spare = [[_INF] * 4 for _ in self._hosts]
-        for pos, r in reserved.items():
-            spare[pos] = [a - n * r for a, n in zip(avail[pos], need, strict=True)]
-        self._shadow = max(shadow, self._now)
-        self._spare = spare
+        self._shadow_time = shadow.time
+        self._shadow = max(shadow.time, self._now)
+        self._spare = shadow.spare
         rows = [
-            [min(a, b) for a, b in zip(f, s, strict=True)] for f, s in zip(self._free, spare, strict=True)
+            [min(a, b) for a, b in zip(f, s, strict=True)]
+            for f, s in zip(self._free, shadow.spare, strict=True)
         ]
-        self._late_tree = _MaxTree(rows)
-        hosts = {self._hosts[pos].name: r for pos, r in reserved.items()}
+        self._late_tree = MaxTree(rows)
+        hosts = {self._hosts[pos].name: r for pos, r in shadow.hosts.items()}
         self._reservation = Reservation(job_key, self._shadow, MappingProxyType(hosts))
 
-    def _release_events(self) -> list[tuple[float, int, _Vec]]:
+    def _release_events(self) -> list[reservation.ReleaseEvent]:
         events = [
             (vm.deadline, pos, vm.resources.as_tuple())
             for pos, host in enumerate(self._hosts)
@@ -413,48 +327,13 @@ class _Planner:
         return events
 
 
-def _smallest_need(queue: Sequence[Demand]) -> _Vec:
-    """Per resource, the least any queued instance needs: if no host covers it, nothing fits."""
+def _smallest_need(queue: Sequence[Demand], start: Vec | None = None) -> Vec | None:
+    """Per resource, the least any queued instance needs (and `start`): if no host covers it, nothing
+    fits. None for an empty queue."""
     needs = [d.per_instance.as_tuple() for d in queue]
+    if start is not None:
+        needs.append(start)
     if not needs:
-        return (0.0, 0.0, 0.0, 0.0)
+        return None
     v, m, g, d = (min(col) for col in zip(*needs, strict=True))
     return (v, m, g, d)
-
-
-def _shadow(
-    free: Sequence[Sequence[float]], events: Sequence[tuple[float, int, _Vec]], need: _Vec, count: int
-) -> tuple[float, list[list[float]], list[int]] | None:
-    """First release time at which `count` instances of `need` fit, with free amounts and counts then."""
-    avail = [list(f) for f in free]
-    counts = [_fit_count(a, need, count) for a in avail]
-    total = sum(counts)
-    i = 0
-    while total < count:
-        if i == len(events):
-            return None
-        t = events[i][0]
-        while i < len(events) and events[i][0] == t:  # everything released at t is back at t
-            _, pos, used = events[i]
-            avail[pos] = [a + u for a, u in zip(avail[pos], used, strict=True)]
-            total -= counts[pos]
-            counts[pos] = _fit_count(avail[pos], need, count)
-            total += counts[pos]
-            i += 1
-    start = events[i - 1][0] if i else -_INF
-    return start, avail, counts
-
-
-def _pick_hosts(at_shadow: Sequence[int], now: Sequence[int], count: int) -> dict[int, int]:
-    """Hosts for the reservation: most instances at T first, so few hosts are restricted; among equals,
-    hosts with the least room now, so the room there is now stays open to backfill."""
-    chosen: dict[int, int] = {}
-    remaining = count
-    for pos in sorted(
-        (p for p, c in enumerate(at_shadow) if c > 0), key=lambda p: (-at_shadow[p], now[p], p)
-    ):
-        if remaining == 0:
-            break
-        chosen[pos] = min(at_shadow[pos], remaining)
-        remaining -= chosen[pos]
-    return chosen

@@ -1,47 +1,16 @@
 """The pure placement decision: gangs, no overcommit, first fit, FIFO with EASY backfill."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.hosts.instance_types import InstanceShape
 from app.scheduler import placement as pl
-from app.scheduler.placement import Decision, Demand, HostSnapshot, Reason, Resources, RunningVm
+from app.scheduler.placement import Decision, Demand, HostSnapshot, Reason, Resources
+from tests.support.cluster import HOST_SPECS, Cluster, Vm, host, job, minus
 
 WAIT, NEVER = Reason.WAITING_FOR_CAPACITY, Reason.NEVER_FITS
-
-
-def host(
-    name: str,
-    vcpus: float,
-    memory: float,
-    gpus: float = 0,
-    disk: float = 500,
-    *,
-    running: Sequence[tuple[float, float, float]] = (),
-) -> HostSnapshot:
-    """A host with `running` VMs given as (vcpus, memory, deadline); free is what they leave."""
-    capacity = Resources(vcpus, memory, gpus, disk)
-    vms = tuple(RunningVm(Resources(v, m), deadline) for v, m, deadline in running)
-    used_v, used_m = sum(v for v, _, _ in running), sum(m for _, m, _ in running)
-    return HostSnapshot(name, capacity, Resources(vcpus - used_v, memory - used_m, gpus, disk), vms)
-
-
-def job(
-    key: str,
-    vcpus: int,
-    memory: float,
-    gpus: int = 0,
-    *,
-    count: int = 1,
-    disk: float = 0,
-    runtime: float = 3600,
-) -> Demand:
-    shape = InstanceShape(vcpus=vcpus, memory_gib=memory, gpus=gpus)
-    return Demand(key, shape, instance_count=count, disk_gib=disk, max_runtime_seconds=runtime)
 
 
 @dataclass(frozen=True)
@@ -206,67 +175,6 @@ def test_instance_count_must_be_positive() -> None:
 # --- simulation: repeated decisions over time ---------------------------------------------------------
 
 
-@dataclass
-class Vm:
-    job: str
-    host: str
-    resources: Resources
-    deadline: float
-
-
-@dataclass
-class Cluster:
-    """A fake pool driven by decisions: VMs end at their deadline at the latest, or earlier on finish()."""
-
-    capacity: dict[str, Resources]
-    now: float = 0
-    queue: list[Demand] = field(default_factory=list)
-    vms: list[Vm] = field(default_factory=list)
-    started: dict[str, float] = field(default_factory=dict)
-    last: Decision | None = None
-
-    def submit(self, demand: Demand) -> None:
-        self.queue.append(demand)
-
-    def finish(self, job_key: str) -> None:
-        self.vms = [vm for vm in self.vms if vm.job != job_key]
-
-    def snapshot(self) -> list[HostSnapshot]:
-        return [
-            HostSnapshot(
-                name,
-                cap,
-                _minus(cap, [vm.resources for vm in self.vms if vm.host == name]),
-                self._running(name),
-            )
-            for name, cap in self.capacity.items()
-        ]
-
-    def step(self) -> Decision:
-        self.vms = [vm for vm in self.vms if vm.deadline > self.now]
-        self.last = pl.decide(hosts=self.snapshot(), queue=self.queue, now=self.now)
-        by_key = {d.job_key: d for d in self.queue}
-        for key, hosts in self.last.placements.items():
-            demand = by_key[key]
-            deadline = self.now + demand.max_runtime_seconds
-            self.vms += [Vm(key, h, demand.per_instance, deadline) for h in hosts]
-            self.started[key] = self.now
-        self.queue = [d for d in self.queue if d.job_key not in self.last.placements]
-        return self.last
-
-    def _running(self, name: str) -> tuple[RunningVm, ...]:
-        return tuple(RunningVm(vm.resources, vm.deadline) for vm in self.vms if vm.host == name)
-
-
-def _minus(capacity: Resources, used: Sequence[Resources]) -> Resources:
-    return Resources(
-        capacity.vcpus - sum(u.vcpus for u in used),
-        capacity.memory_gib - sum(u.memory_gib for u in used),
-        capacity.gpus - sum(u.gpus for u in used),
-        capacity.disk_gib - sum(u.disk_gib for u in used),
-    )
-
-
 def _stream_against_a_gang(small_runtime: float) -> Cluster:
     """Two full hosts freeing up at 25/50 (a) and 75/100 (b); a whole-pool gang; a small job every 5 s."""
     cluster = Cluster({"a": Resources(8, 32, 0, 500), "b": Resources(8, 32, 0, 500)})
@@ -299,13 +207,7 @@ def test_short_jobs_backfill_without_delaying_the_gang() -> None:
 
 # --- property: random pools and event sequences -----------------------------------------------------------
 
-# Small hosts and jobs of comparable sizes, so that queues form, heads block and backfill happens.
-_host_st = st.tuples(
-    st.sampled_from([4, 8]),
-    st.sampled_from([16, 32]),
-    st.sampled_from([0, 0, 1]),
-    st.sampled_from([100, 200]),
-)
+# Jobs of sizes comparable to the hosts (HOST_SPECS), so that queues form, heads block and backfill happens.
 _submit_st = st.tuples(
     st.just("submit"),
     st.sampled_from([1, 2, 4]),
@@ -326,7 +228,7 @@ _action_st = st.one_of(  # mostly submits, so that queues build up
 
 @settings(max_examples=300, deadline=None)
 @given(
-    hosts=st.lists(_host_st, min_size=1, max_size=4),
+    hosts=st.lists(HOST_SPECS, min_size=1, max_size=4),
     actions=st.lists(_action_st, min_size=1, max_size=40),
 )
 def test_repeated_decisions_keep_every_invariant(
@@ -388,13 +290,13 @@ def _fits_at(cluster: Cluster, demand: Demand, t: float) -> bool:
     need = demand.per_instance.as_tuple()
     total = 0
     for name, capacity in cluster.capacity.items():
-        left = _minus(capacity, [vm.resources for vm in cluster.vms if vm.host == name and vm.deadline > t])
+        left = minus(capacity, [vm.resources for vm in cluster.vms if vm.host == name and vm.deadline > t])
         total += min(int(a // n) for a, n in zip(left.as_tuple(), need, strict=True) if n > 0)
     return total >= demand.instance_count
 
 
 _vm_st = st.tuples(st.sampled_from([1, 2, 4]), st.sampled_from([2, 4, 8]), st.integers(1, 100))
-_busy_host_st = st.tuples(_host_st, st.lists(_vm_st, max_size=6))
+_busyHOST_SPECS = st.tuples(HOST_SPECS, st.lists(_vm_st, max_size=6))
 _queued_st = st.tuples(
     st.sampled_from([1, 2, 4, 8]),
     st.sampled_from([2, 4, 8, 16, 32]),
@@ -406,7 +308,7 @@ _queued_st = st.tuples(
 
 @settings(max_examples=600, deadline=None)
 @given(
-    hosts=st.lists(_busy_host_st, min_size=1, max_size=4),
+    hosts=st.lists(_busyHOST_SPECS, min_size=1, max_size=4),
     queue=st.lists(_queued_st, min_size=1, max_size=12),
 )
 def test_backfill_never_takes_what_the_head_was_promised(
@@ -417,7 +319,7 @@ def test_backfill_never_takes_what_the_head_was_promised(
     for i, (spec, vms) in enumerate(hosts):
         for v, m, deadline in vms:
             used = [vm.resources for vm in cluster.vms if vm.host == f"h{i}"]
-            if min(_minus(Resources(*spec), [*used, Resources(v, m)]).as_tuple()) >= 0:
+            if min(minus(Resources(*spec), [*used, Resources(v, m)]).as_tuple()) >= 0:
                 cluster.vms.append(Vm(f"old{i}", f"h{i}", Resources(v, m), deadline))
     for n, (v, m, g, count, runtime) in enumerate(queue):
         cluster.submit(job(f"j{n}", v, m, g, count=count, runtime=runtime))
