@@ -426,7 +426,7 @@ def median_sample(samples: list[Sample]) -> Sample:
 
 def cells(sample: Sample) -> str:
     return (
-        f"{sample.requests_per_second:>8,.0f}{sample.p50_ms:>7.2f}{sample.p99_ms:>7.2f}"
+        f"{sample.requests_per_second:>8,.0f}{sample.p50_ms:>9.2f}{sample.p99_ms:>9.2f}"
         f"{sample.server_cpu_us:>7,.0f}{sample.client_cpu_us:>7,.0f}"
     )
 
@@ -440,10 +440,10 @@ def report(results: dict[str, dict[str, list[Sample]]], args: argparse.Namespace
     print(
         "req/s; p50 and p99 latency in ms; CPU µs per request in the server (srv) and in the clients (cli)\n"
     )
-    columns = f"{'req/s':>8}{'p50':>7}{'p99':>7}{'srv':>7}{'cli':>7}"
-    print(f"{'':<28}|{'sagelite':^36}|{'moto':^36}|")
+    columns = f"{'req/s':>8}{'p50':>9}{'p99':>9}{'srv':>7}{'cli':>7}"
+    print(f"{'':<28}|{'sagelite':^40}|{'moto':^40}|")
     print(f"{'scenario':<28}|{columns}|{columns}|{'ratio':>7}")
-    print("-" * 108)
+    print("-" * 116)
     medians: dict[str, tuple[Sample, Sample]] = {}
     for scenario, _ in SCENARIOS:
         ours, theirs = median_sample(results["sagelite"][scenario]), median_sample(results["moto"][scenario])

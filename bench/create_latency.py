@@ -120,10 +120,10 @@ def report(samples: dict[str, list[Sample]], args: argparse.Namespace, settled: 
     print(
         "req/s; p50 and p99 latency in ms; CPU µs per request in the server (srv) and in the clients (cli)\n"
     )
-    columns = f"{'req/s':>8}{'p50':>7}{'p99':>7}{'srv':>7}{'cli':>7}"
-    print(f"{'':<20}|{'sagelite':^36}|{'moto':^36}|")
+    columns = f"{'req/s':>8}{'p50':>9}{'p99':>9}{'srv':>7}{'cli':>7}"
+    print(f"{'':<20}|{'sagelite':^40}|{'moto':^40}|")
     print(f"{'scenario':<20}|{columns}|{columns}|{'ratio':>7}")
-    print("-" * 100)
+    print("-" * 108)
     print(f"{'Create, long queue':<20}|{cells(ours)}|{cells(theirs)}|{ratio:>6.1f}x")
     print(
         f"latency sagelite/moto: p50 {ours.p50_ms / theirs.p50_ms:.2f}, p99 {ours.p99_ms / theirs.p99_ms:.2f}"
