@@ -53,6 +53,9 @@ class ListQuery:
     after: tuple[Any, int] | None = None
 
 
+QueueKey = tuple[int, dt.datetime]
+
+
 @dataclass(frozen=True, slots=True)
 class QueuedJob:
     """A job waiting for the scheduler, with its typed spec and the message it currently shows."""
@@ -62,6 +65,11 @@ class QueuedJob:
     arn: str
     spec: spec.TrainingJobSpec
     message: str
+    creation_time: dt.datetime
+
+    @property
+    def key(self) -> QueueKey:
+        return (self.id, self.creation_time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +113,15 @@ def get_by_id(session: Session, job_id: int) -> TrainingJob | None:
     return session.get(TrainingJob, job_id)
 
 
-def queued_ids(session: Session) -> list[int]:
-    """Jobs waiting for VMs, oldest first (FIFO)."""
-    return list(
-        session.scalars(
-            select(TrainingJob.id)
-            .where(TrainingJob.status == Status.IN_PROGRESS, TrainingJob.secondary_status.in_(QUEUED))
-            .order_by(TrainingJob.creation_time, TrainingJob.id)
-        )
+def queued_keys(session: Session) -> list[QueueKey]:
+    """Jobs waiting for VMs, oldest first (FIFO), as (id, creation time): SQLite may give a new job the
+    id of a deleted one, so an id alone does not tell a job a cache holds from its successor."""
+    rows = session.execute(
+        select(TrainingJob.id, TrainingJob.creation_time)
+        .where(TrainingJob.status == Status.IN_PROGRESS, TrainingJob.secondary_status.in_(QUEUED))
+        .order_by(TrainingJob.creation_time, TrainingJob.id)
     )
+    return [(job_id, created) for job_id, created in rows]
 
 
 def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
@@ -128,6 +136,7 @@ def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
             arn=job.arn,
             spec=spec.from_request(job.request),
             message=job.transitions[-1]["StatusMessage"],
+            creation_time=job.creation_time,
         )
         for job in jobs
     ]

@@ -13,7 +13,7 @@ from app.db.models import TrainingJob
 from app.errors import NotFound, ResourceInUse, ValidationError
 from app.jobs import repository, schemas, spec
 from app.jobs.lifecycle import JobLifecycle
-from app.jobs.status import QUEUED, TERMINAL, Secondary, Status, initial
+from app.jobs.status import QUEUED, TERMINAL, Secondary, Status, capacity_message, initial
 from app.storage import uris
 from app.tags import repository as tag_repository
 from app.tags import service as tag_service
@@ -74,10 +74,17 @@ class TrainingJobService:
         """Record a new job, queued as InProgress / Pending, and wake the scheduler."""
         _check_semantics(request)
         stored = schemas.with_defaults(request)
-        self._admission.admit(spec.from_request(stored).resources)
+        job_spec = spec.from_request(stored)
+        self._admission.admit(job_spec.resources)
         name = request["TrainingJobName"]
         now = self._lifecycle.clock()
-        state = initial(now=now)
+        resources = job_spec.resources
+        state = initial(
+            now=now,
+            message=capacity_message(
+                instance_count=resources.instance_count, instance_type=resources.instance_type
+            ),
+        )
         job = TrainingJob(
             name=name,
             name_key=repository.name_key(name),

@@ -100,6 +100,12 @@ def initial(*, now: dt.datetime, message: str | None = None) -> JobState:
     return JobState(Status.IN_PROGRESS, Secondary.PENDING, (row,))
 
 
+def capacity_message(*, instance_count: int, instance_type: str) -> str:
+    """What a queued job waits for, as its Pending row says. Written at create, so that a scheduler pass
+    over a long queue has nothing to write while the reason a job waits stays the same."""
+    return f"Waiting for compute capacity: {instance_count} x {instance_type}"
+
+
 def ending(*, status: Status, secondary: Secondary, current: Status) -> tuple[Status, Secondary] | None:
     """Where a run that ended with (status, secondary) lands, given the job's status when that is written;
     None if the job has ended already. The one place a stop racing a run's end is resolved: a stop that

@@ -26,9 +26,9 @@ from app.clock import Clock
 from app.hosts import instance_types, vms
 from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle
-from app.jobs.repository import QueuedJob
+from app.jobs.repository import QueuedJob, QueueKey
 from app.jobs.spec import ResourceSpec
-from app.jobs.status import Secondary, Status
+from app.jobs.status import Secondary, Status, capacity_message
 from app.runtime.job_run import JobPlan
 from app.scheduler import incremental, placement
 from app.scheduler.demand import demand_of, load_hosts
@@ -71,8 +71,8 @@ class Scheduler:
         # A job's request never changes once created: queued jobs are read (and parsed) once, then kept,
         # and so is each one's Demand: the incremental planner recognises the queue it saw last by these
         # very objects, at no cost per queued job.
-        self._queued: dict[int, QueuedJob] = {}
-        self._demands: dict[int, placement.Demand] = {}
+        self._queued: dict[QueueKey, QueuedJob] = {}
+        self._demands: dict[QueueKey, placement.Demand] = {}
         self._planner = incremental.IncrementalPlanner()
         self._last_pass_seconds = 0.0
 
@@ -125,7 +125,7 @@ class Scheduler:
         now = self._clock()
         decision = self._planner.decide(
             hosts=hosts,
-            queue=[self._demands[q.id] for q in queue],
+            queue=[self._demands[q.key] for q in queue],
             now=now.timestamp(),
             stop_grace_seconds=self._grace,
         )
@@ -149,8 +149,8 @@ class Scheduler:
             if not self._lifecycle.claim_in(session, job.id):
                 return None
             vms.reserve(session, job_id=job.id, plans=plans, deadline_at=deadline)
-        self._queued.pop(job.id, None)
-        self._demands.pop(job.id, None)
+        self._queued.pop(job.key, None)
+        self._demands.pop(job.key, None)
         logger.info("placed", extra={"job": job.name, "hosts": list(host_names)})
         return JobPlan(job_id=job.id, job_name=job.name, job_arn=job.arn, spec=job.spec, vms=plans)
 
@@ -170,22 +170,22 @@ class Scheduler:
                 if record is not None and self._lifecycle.transition_in(
                     session, record, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, message=message
                 ):
-                    self._queued[job.id] = dataclasses.replace(job, message=message)
+                    self._queued[job.key] = dataclasses.replace(job, message=message)
         if len(changed) > WAIT_MESSAGES_PER_PASS:
             self._wakeup.hint()
 
     def _load_queue(self, session: Session) -> list[QueuedJob]:
         """Jobs waiting for VMs, oldest first (FIFO); only jobs not seen before are read whole."""
-        ids = repository.queued_ids(session)
-        missing = [i for i in ids if i not in self._queued]
-        for job in repository.queued_jobs(session, missing):
-            self._queued[job.id] = job
-            resources, runtime = job.spec.resources, float(job.spec.max_runtime_seconds)
-            self._demands[job.id] = demand_of(resources, key=job.name, max_runtime_seconds=runtime)
-        for stale in self._queued.keys() - set(ids):
+        keys = repository.queued_keys(session)
+        for stale in self._queued.keys() - set(keys):
             del self._queued[stale]
             del self._demands[stale]
-        return [self._queued[i] for i in ids if i in self._queued]
+        missing = [job_id for job_id, created in keys if (job_id, created) not in self._queued]
+        for job in repository.queued_jobs(session, missing):
+            self._queued[job.key] = job
+            resources, runtime = job.spec.resources, float(job.spec.max_runtime_seconds)
+            self._demands[job.key] = demand_of(resources, key=job.name, max_runtime_seconds=runtime)
+        return [self._queued[k] for k in keys if k in self._queued]
 
 
 def _vm_plans(resources: ResourceSpec, host_names: Sequence[str]) -> tuple[vms.VmPlan, ...]:
@@ -207,9 +207,6 @@ def _vm_plans(resources: ResourceSpec, host_names: Sequence[str]) -> tuple[vms.V
 
 def _wait_message(job: QueuedJob, reason: placement.Reason) -> str:
     if reason == placement.Reason.NEVER_FITS:
-        return "Waiting for capacity: the host pool has shrunk below what this job needs"
+        return "Waiting for compute capacity: the host pool has shrunk below what this job needs"
     resources = job.spec.resources
-    return (
-        f"Waiting for capacity: {resources.instance_count} x {resources.instance_type} "
-        "do not fit in the free capacity of the host pool yet"
-    )
+    return capacity_message(instance_count=resources.instance_count, instance_type=resources.instance_type)

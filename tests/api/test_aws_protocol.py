@@ -106,7 +106,11 @@ def test_create_describe_list_stop_delete(clocked: TestClient) -> None:
     assert described["HyperParameters"] == {"epochs": "2"}
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     assert described["SecondaryStatusTransitions"] == [
-        {"Status": "Pending", "StartTime": START, "StatusMessage": "Waiting for compute capacity"}
+        {
+            "Status": "Pending",
+            "StartTime": START,
+            "StatusMessage": "Waiting for compute capacity: 1 x ml.m5.large",
+        }
     ]
 
     listed = call(clocked, "ListTrainingJobs", {})

@@ -121,7 +121,11 @@ def test_describe_a_new_job(jobs: TrainingJobService) -> None:
     assert described["CreationTime"] == described["LastModifiedTime"] == START
     assert described["CreationTime"].tzinfo is not None
     assert described["SecondaryStatusTransitions"] == [
-        {"Status": "Pending", "StartTime": START, "StatusMessage": "Waiting for compute capacity"}
+        {
+            "Status": "Pending",
+            "StartTime": START,
+            "StatusMessage": "Waiting for compute capacity: 1 x ml.m5.large",
+        }
     ]
     assert described["RoleArn"] == request["RoleArn"]
     assert described["HyperParameters"] == {"epochs": "3"}

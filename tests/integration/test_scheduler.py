@@ -31,6 +31,7 @@ from app.db import migrate
 from app.db.models import TrainingJob, Vm
 from app.errors import ResourceLimitExceeded
 from app.hosts import instance_types, vms
+from app.hosts.pool import HostSpec
 from app.hosts.vms import Usage, VmState
 from app.jobs.status import TERMINAL, Secondary, Status
 from app.runtime.fake_executor import FIRST_PID, FakeExecutor
@@ -254,7 +255,7 @@ def test_a_job_that_does_not_fit_yet_waits_then_starts_when_another_finishes(one
     world.settle()
 
     assert world.state("second") == ("InProgress", "Pending")
-    assert world.message("second").startswith("Waiting for capacity")
+    assert world.message("second") == "Waiting for compute capacity: 1 x ml.m5.xlarge"
     assert world.live("second") == []
     assert world.tick() == 0  # still nothing free; waiting again writes nothing new
     assert len(world.services.jobs.describe("second")["SecondaryStatusTransitions"]) == 1
@@ -286,7 +287,7 @@ def test_fifo_with_backfill_lets_a_small_job_pass_only_if_it_cannot_delay_the_he
     assert [vm.host for vm in world.live("short-small")] == ["h2"]
     for waiting in ("head", "long-small"):
         assert world.state(waiting) == ("InProgress", "Pending")
-        assert world.message(waiting).startswith("Waiting for capacity")
+        assert world.message(waiting).startswith("Waiting for compute capacity: ")
 
     world.finish("running")
     world.settle()
@@ -333,7 +334,7 @@ def test_stopping_a_queued_job_stops_it_at_once(one_host: World) -> None:
     assert world.state("running") == ("InProgress", "Training")
 
 
-def test_run_until_idle_tells_a_long_queue_why_it_waits_a_batch_per_pass(one_host: World) -> None:
+def test_a_long_queue_waiting_for_capacity_costs_the_scheduler_no_writes(one_host: World) -> None:
     world = one_host
     world.create("running", LARGE)
     waiting = [f"waiting-{i:03d}" for i in range(loop.WAIT_MESSAGES_PER_PASS * 2 + 5)]
@@ -341,9 +342,49 @@ def test_run_until_idle_tells_a_long_queue_why_it_waits_a_batch_per_pass(one_hos
         world.create(name, LARGE)
     assert world.services.scheduler.run_until_idle() == 1
     world.settle()
-    assert all(world.message(name).startswith("Waiting for capacity") for name in waiting)
-    assert all(world.state(name) == ("InProgress", "Pending") for name in waiting)
+    # Each job says what it waits for from its create on: the passes have nothing to write.
+    for name in waiting:
+        assert world.state(name) == ("InProgress", "Pending")
+        assert world.message(name) == "Waiting for compute capacity: 1 x ml.m5.xlarge"
+        assert len(world.services.jobs.describe(name)["SecondaryStatusTransitions"]) == 1
+
+
+def test_run_until_idle_tells_a_long_queue_of_a_shrunk_pool_a_batch_per_pass(one_host: World) -> None:
+    world = one_host
+    world.create("running", LARGE)
+    waiting = [f"waiting-{i:03d}" for i in range(loop.WAIT_MESSAGES_PER_PASS * 2 + 5)]
+    for name in waiting:
+        world.create(name, LARGE)
+    assert world.tick() == 1
+    world.settle()
+    with world.services.sessions.begin() as session:  # the host is reconfigured smaller
+        vms.sync_hosts(session, [HostSpec(name="h1", vcpus=2, memory_gib=16, gpus=0, disk_gib=100)])
+    assert world.services.scheduler.run_until_idle() == 0
+    for name in waiting:
+        assert (
+            world.message(name)
+            == "Waiting for compute capacity: the host pool has shrunk below what this job needs"
+        )
     assert world.services.scheduler.run_until_idle() == 0  # nothing new to say: idle at once
+
+
+def test_a_job_that_takes_a_deleted_jobs_id_is_not_mistaken_for_it(one_host: World) -> None:
+    world = one_host
+    world.create("running", LARGE)
+    world.create("first", LARGE)
+    assert world.tick() == 1  # `first` waits, and the scheduler has read it
+    world.services.jobs.stop("first")
+    world.services.jobs.delete("first")
+    world.clock.advance(1)
+    world.create("second", SMALL)  # SQLite hands it the id `first` had
+    world.finish("running")
+    world.settle()
+    assert world.tick() == 1
+    world.settle()
+    assert world.state("second") == ("InProgress", "Training")
+    with world.services.sessions() as session:
+        (vm,) = [v for v in vms.live_vms(session)]
+    assert vm.instance_type == SMALL
 
 
 def test_a_claim_that_loses_to_a_stop_reserves_nothing(world: World) -> None:
