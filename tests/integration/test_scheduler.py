@@ -373,6 +373,7 @@ def test_a_job_that_takes_a_deleted_jobs_id_is_not_mistaken_for_it(one_host: Wor
     world.create("running", LARGE)
     world.create("first", LARGE)
     assert world.tick() == 1  # `first` waits, and the scheduler has read it
+    world.settle()
     world.services.jobs.stop("first")
     world.services.jobs.delete("first")
     world.clock.advance(1)
