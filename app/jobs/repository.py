@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, tuple_, update
+from sqlalchemy import Connection, Row, String, bindparam, cast, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,11 @@ class ListQuery:
     after: tuple[Any, int] | None = None
 
 
-QueueKey = tuple[int, dt.datetime]
+# (id, creation time as the database stores it): SQLite may give a new job the id of a deleted one, so
+# an id alone does not tell a cached job from its successor. The time stays text: decoding thousands of
+# datetimes on every scheduler pass cost more than the rest of the pass.
+QueueKey = tuple[int, str]
+_CREATED_KEY = cast(TrainingJob.creation_time, String).label("created_key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +69,7 @@ class QueuedJob:
     arn: str
     spec: spec.TrainingJobSpec
     message: str
-    creation_time: dt.datetime
-
-    @property
-    def key(self) -> QueueKey:
-        return (self.id, self.creation_time)
+    key: QueueKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +114,9 @@ def get_by_id(session: Session, job_id: int) -> TrainingJob | None:
 
 
 def queued_keys(session: Session) -> list[QueueKey]:
-    """Jobs waiting for VMs, oldest first (FIFO), as (id, creation time): SQLite may give a new job the
-    id of a deleted one, so an id alone does not tell a job a cache holds from its successor."""
+    """Jobs waiting for VMs, oldest first (FIFO)."""
     rows = session.execute(
-        select(TrainingJob.id, TrainingJob.creation_time)
+        select(TrainingJob.id, _CREATED_KEY)
         .where(TrainingJob.status == Status.IN_PROGRESS, TrainingJob.secondary_status.in_(QUEUED))
         .order_by(TrainingJob.creation_time, TrainingJob.id)
     )
@@ -128,7 +127,7 @@ def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
     """The queued jobs among `ids`, each with its spec parsed from the stored request."""
     if not ids:
         return []
-    jobs = session.scalars(select(TrainingJob).where(TrainingJob.id.in_(ids)))
+    rows = session.execute(select(TrainingJob, _CREATED_KEY).where(TrainingJob.id.in_(ids)))
     return [
         QueuedJob(
             id=job.id,
@@ -136,9 +135,9 @@ def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
             arn=job.arn,
             spec=spec.from_request(job.request),
             message=job.transitions[-1]["StatusMessage"],
-            creation_time=job.creation_time,
+            key=(job.id, created),
         )
-        for job in jobs
+        for job, created in rows
     ]
 
 
