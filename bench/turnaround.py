@@ -82,7 +82,7 @@ def main() -> None:
             for index in range(args.runs):
                 start = time.perf_counter()
                 client.create_training_job(**script_job(f"trivial-{index}", trivial))
-                job = wait_terminal(client, f"trivial-{index}", poll=0.01)
+                job = wait_terminal(client, f"trivial-{index}", interval=0.01)
                 service.append(time.perf_counter() - start)
                 assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
             direct = direct_runs(trivial / "train.py", args.runs)
@@ -92,7 +92,7 @@ def main() -> None:
                 client.create_training_job(
                     **script_job(name, sleeper, StoppingCondition={"MaxRuntimeInSeconds": 1})
                 )
-                job = wait_terminal(client, name, poll=0.01)
+                job = wait_terminal(client, name, interval=0.01)
                 overshoots.append(sigterm_time(server, job, tmp) - (job["TrainingStartTime"].timestamp() + 1))
     overhead = [s - statistics.median(direct) for s in service]
     rows = {

@@ -14,6 +14,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 STALL_GUARD = 60.0
+INTERVAL = 0.05  # seconds between probes
 _SHOWN = 600  # characters of the last value a failure shows
 
 
@@ -23,7 +24,7 @@ def wait_until(
     until: Callable[[T], object] = bool,
     what: str,
     timeout: float = STALL_GUARD,
-    interval: float = 0.05,
+    interval: float = INTERVAL,
 ) -> T:
     """Call `probe` until `until(value)` holds (by default: until it returns something truthy); return that
     value. After `timeout` seconds fail with an AssertionError naming `what` and the last value seen."""
