@@ -334,27 +334,32 @@ def test_stopping_a_queued_job_stops_it_at_once(one_host: World) -> None:
     assert world.state("running") == ("InProgress", "Training")
 
 
-def test_a_long_queue_waiting_for_capacity_costs_the_scheduler_no_writes(one_host: World) -> None:
-    world = one_host
+def long_queue(world: World) -> list[str]:
+    """One job filling the only host, and more jobs behind it than one pass tells why they wait."""
     world.create("running", LARGE)
     waiting = [f"waiting-{i:03d}" for i in range(loop.WAIT_MESSAGES_PER_PASS * 2 + 5)]
     for name in waiting:
         world.create(name, LARGE)
+    return waiting
+
+
+def test_a_long_queue_waiting_for_capacity_costs_the_scheduler_no_writes(one_host: World) -> None:
+    world = one_host
+    waiting = long_queue(world)
+    world.clock.advance(5)  # a write from now on would show in LastModifiedTime
     assert world.services.scheduler.run_until_idle() == 1
     world.settle()
     # Each job says what it waits for from its create on: the passes have nothing to write.
     for name in waiting:
-        assert world.state(name) == ("InProgress", "Pending")
+        described = world.services.jobs.describe(name)
+        assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Pending")
         assert world.message(name) == "Waiting for compute capacity: 1 x ml.m5.xlarge"
-        assert len(world.services.jobs.describe(name)["SecondaryStatusTransitions"]) == 1
+        assert described["LastModifiedTime"] == described["CreationTime"]
 
 
 def test_run_until_idle_tells_a_long_queue_of_a_shrunk_pool_a_batch_per_pass(one_host: World) -> None:
     world = one_host
-    world.create("running", LARGE)
-    waiting = [f"waiting-{i:03d}" for i in range(loop.WAIT_MESSAGES_PER_PASS * 2 + 5)]
-    for name in waiting:
-        world.create(name, LARGE)
+    waiting = long_queue(world)
     assert world.tick() == 1
     world.settle()
     with world.services.sessions.begin() as session:  # the host is reconfigured smaller
