@@ -193,21 +193,20 @@ def reserve(session: Session, *, job_id: int, plans: Iterable[VmPlan], deadline_
 
 
 def mark_running(
-    session: Session, pids: dict[str, int], *, started_at: dt.datetime, deadline_at: dt.datetime
+    session: Session, vm_id: str, *, pid: int, started_at: dt.datetime, deadline_at: dt.datetime
 ) -> None:
-    """The VMs' processes started: record each pid and the latest time their capacity comes back."""
-    for vm_id, pid in pids.items():
-        set_state(
-            session,
-            vm_id,
-            expected=[VmState.PROVISIONING],
-            values={
-                "state": VmState.RUNNING,
-                "pid": pid,
-                "started_at": started_at,
-                "deadline_at": deadline_at,
-            },
-        )
+    """The VM's process started: record its pid and the latest time its capacity comes back."""
+    set_state(
+        session,
+        vm_id,
+        expected=[VmState.PROVISIONING],
+        values={
+            "state": VmState.RUNNING,
+            "pid": pid,
+            "started_at": started_at,
+            "deadline_at": deadline_at,
+        },
+    )
 
 
 def terminate_all(session: Session, exit_codes: dict[str, int | None], *, now: dt.datetime) -> None:

@@ -172,7 +172,8 @@ class JobRun:
             with self.sessions.begin() as session:
                 vms.mark_running(
                     session,
-                    {vm.plan.id: vm.pid},
+                    vm.plan.id,
+                    pid=vm.pid,
                     started_at=now,
                     deadline_at=self._deadline + dt.timedelta(seconds=self.grace_seconds),
                 )
@@ -303,8 +304,7 @@ class JobRun:
                 self.executor.signal(vm.pid, signal.SIGKILL)
             self._release(vm)
         with self.sessions.begin() as session:
-            for plan in self.plan.vms:
-                vms.terminate(session, plan.id, now=self.clock(), exit_code=None)
+            vms.terminate_all(session, {plan.id: None for plan in self.plan.vms}, now=self.clock())
 
     def _release(self, vm: _Vm) -> None:
         if vm.pid is not None:
