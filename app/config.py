@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.log_format import LogFormat
@@ -40,6 +40,29 @@ class Settings(BaseSettings):
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
+
+    # Security. The root (admin) key of the default account; with neither set, a server bound to loopback
+    # creates `test` / `test` (as local AWS emulators do) and any other server refuses to start.
+    root_access_key_id: str | None = None
+    root_secret_access_key: SecretStr | None = None
+    # 32 raw bytes wrapping the stored secrets and the objects' data keys; created (0600) when absent.
+    master_key_file: Path | None = None
+    # HTTPS when both are given.
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Token bucket per access key: a sustained rate and the burst above it.
+    throttle_rate_per_second: float = Field(default=200.0, gt=0.0)
+    throttle_burst: int = Field(default=400, ge=1)
+    # Audit events older than this are deleted.
+    audit_retention_days: int = Field(default=90, ge=1)
+    # A bearer token a metrics scraper may present instead of an admin signature.
+    metrics_token: SecretStr | None = None
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
 
     @property
     def resolved_database_url(self) -> str:
