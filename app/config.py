@@ -57,8 +57,6 @@ class Settings(BaseSettings):
     throttle_burst: int = Field(default=400, ge=1)
     # Audit events older than this are deleted.
     audit_retention_days: int = Field(default=90, ge=1)
-    # A bearer token a metrics scraper may present instead of an admin signature.
-    metrics_token: SecretStr | None = None
 
     @property
     def resolved_master_key_file(self) -> Path:

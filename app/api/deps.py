@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from app.auth.caller import Caller
 from app.config import Settings
 from app.health import HealthCheck
 from app.hosts.service import HostService
@@ -39,3 +40,15 @@ HostsDep = Annotated[HostService, Depends(_from_services(lambda s: s.hosts))]
 StoreDep = Annotated[ObjectStore, Depends(_from_services(lambda s: s.store))]
 SettingsDep = Annotated[Settings, Depends(_from_services(lambda s: s.settings))]
 HealthDep = Annotated[HealthCheck, Depends(_from_services(lambda s: s.health))]
+
+
+async def _caller(request: Request) -> Caller:
+    # The edge verified the signature before routing (see `app.api.dispatch`); a request that reaches a
+    # route without a caller is a wiring defect, so fail closed.
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None:
+        raise RuntimeError("request reached a route without an authenticated caller")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
