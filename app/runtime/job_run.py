@@ -22,7 +22,18 @@ from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
-from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sm_env, sources, vm_spec
+from app.runtime import (
+    artifacts,
+    channels,
+    checkpoints,
+    contract,
+    failures,
+    logs,
+    sm_env,
+    sources,
+    vm_env,
+    vm_spec,
+)
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -151,10 +162,8 @@ class JobRun:
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("SAGELITE_")}
-        # User code that runs `python` must find the service's interpreter (and its numpy) first.
-        base_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), base_env.get("PATH", "")])
         for vm in self._vms:
+            base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=vm.root)
             vm.cores = self.devices.cores.take(int(vm.plan.vcpus))
             vm.gpus = self.devices.gpus.take(vm.plan.gpus)
             gpu_env = self.devices.gpu_environment(vm.gpus, vm.plan.gpus)
