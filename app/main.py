@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import services as service_wiring
-from app.api import s3
+from app.api import cors, s3
 from app.api.dispatch import SageliteApp
 from app.api.rest import admin, health, hosts, jobs, objects, observe, responses
 from app.auth import bootstrap
@@ -67,4 +67,5 @@ def create_app(
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)
+    cors.install(app, settings.cors_origins)
     return app
