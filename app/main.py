@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import services as service_wiring
 from app.api import cors, s3
 from app.api.dispatch import SageliteApp
-from app.api.rest import admin, health, hosts, jobs, objects, observe, responses
+from app.api.rest import admin, health, hosts, job_credentials, jobs, objects, observe, responses
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
@@ -64,6 +64,7 @@ def create_app(
     app.include_router(hosts.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(job_credentials.router)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.log import AuditLog
 from app.auth import bootstrap
 from app.auth.identities import IdentityService
+from app.auth.job_credentials import JobCredentialBroker
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.crypto import keyring as keyrings
@@ -48,10 +49,13 @@ class Services:
     keyring: keyrings.Keyring
     identities: IdentityService
     audit: AuditLog
+    job_credentials: JobCredentialBroker
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
         recovery.recover(sessions=self.sessions, lifecycle=self.lifecycle, clock=self.lifecycle.clock)
+        # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
+        self.identities.revoke_all_job_credentials()
         self.scheduler.start()
         self.audit.start()
 
@@ -73,6 +77,9 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     keyring = keyrings.load_or_create(settings.resolved_master_key_file)
     identities = IdentityService(sessions=sessions, keyring=keyring, clock=clock)
     bootstrap.ensure_root_key(settings=settings, identities=identities)
+    job_credentials = JobCredentialBroker(
+        issuer=identities, endpoint_url=settings.local_url, region=settings.region, clock=clock
+    )
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
@@ -89,6 +96,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         on_finished=wakeup.hint,
+        credentials=job_credentials,
     )
     scheduler = Scheduler(
         sessions=sessions,
@@ -122,6 +130,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         scheduler=scheduler,
         keyring=keyring,
         identities=identities,
+        job_credentials=job_credentials,
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),

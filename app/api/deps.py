@@ -15,6 +15,7 @@ from app.audit.log import AuditLog
 from app.auth import permissions
 from app.auth.caller import Caller
 from app.auth.identities import IdentityService
+from app.auth.job_credentials import JobCredentialBroker
 from app.config import Settings
 from app.health import HealthCheck
 from app.hosts.service import HostService
@@ -45,6 +46,7 @@ SettingsDep = Annotated[Settings, Depends(_from_services(lambda s: s.settings))]
 HealthDep = Annotated[HealthCheck, Depends(_from_services(lambda s: s.health))]
 IdentitiesDep = Annotated[IdentityService, Depends(_from_services(lambda s: s.identities))]
 AuditDep = Annotated[AuditLog, Depends(_from_services(lambda s: s.audit))]
+JobCredentialsDep = Annotated[JobCredentialBroker, Depends(_from_services(lambda s: s.job_credentials))]
 
 
 async def _caller(request: Request) -> Caller:

@@ -198,6 +198,14 @@ class IdentityService:
             self._cache.discard(access_key_id)
         return len(revoked)
 
+    def revoke_all_job_credentials(self) -> int:
+        """Revoke every active temporary key (at startup, when no job can be running)."""
+        with self._sessions.begin() as session:
+            revoked = repository.revoke_all_job_keys(session, at=self._clock())
+        for access_key_id in revoked:
+            self._cache.discard(access_key_id)
+        return len(revoked)
+
     # -- KeyLookup -----------------------------------------------------------------------------------
 
     def lookup(self, access_key_id: str) -> KeyRecord | None:

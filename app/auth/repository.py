@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import AccessKey, Account
@@ -55,14 +55,17 @@ def revoke(session: Session, access_key_id: str, *, at: dt.datetime) -> bool:
 
 def revoke_job_keys(session: Session, *, account_id: str, job_name: str, at: dt.datetime) -> list[str]:
     """Revoke the job's active temporary keys; returns their ids."""
+    return _revoke_where(session, at, AccessKey.account_id == account_id, AccessKey.job_name == job_name)
+
+
+def revoke_all_job_keys(session: Session, *, at: dt.datetime) -> list[str]:
+    """Revoke every active temporary key, whichever job holds it; returns their ids."""
+    return _revoke_where(session, at, AccessKey.job_name.is_not(None))
+
+
+def _revoke_where(session: Session, at: dt.datetime, *conditions: ColumnElement[bool]) -> list[str]:
     ids = list(
-        session.scalars(
-            select(AccessKey.access_key_id).where(
-                AccessKey.account_id == account_id,
-                AccessKey.job_name == job_name,
-                AccessKey.revoked_at.is_(None),
-            )
-        )
+        session.scalars(select(AccessKey.access_key_id).where(*conditions, AccessKey.revoked_at.is_(None)))
     )
     if ids:
         session.execute(update(AccessKey).where(AccessKey.access_key_id.in_(ids)).values(revoked_at=at))
