@@ -121,7 +121,8 @@ def presigned(
 def received(request: AWSRequest) -> Received:
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
-    headers = [(name.encode(), value.encode("latin-1")) for name, value in prepared.headers.items()]
+    # The request's own headers keep repeated names (the prepared copy is a plain dict).
+    headers = [(name.encode(), value.encode("latin-1")) for name, value in request.headers.items()]
     if not any(name.lower() == b"host" for name, _ in headers):
         headers.insert(0, (b"host", auth._host_from_url(prepared.url).encode()))
     body = prepared.body or b""
