@@ -18,6 +18,7 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -137,7 +138,9 @@ def verify_request(
         region=claim.region,
         service=claim.service,
     )
-    payload = _matching_payload(claim, method, raw_path, pairs, header_values, candidates, signing_key)
+    payload = _matching_payload(
+        claim, method, raw_path, query_string, pairs, header_values, candidates, signing_key
+    )
     mode = PayloadMode.UNSIGNED if payload == UNSIGNED_PAYLOAD else mode
     pending = None
     if mode is PayloadMode.HASHED and body_sha256 is None:
@@ -275,22 +278,27 @@ def _matching_payload(
     claim: Claim,
     method: str,
     raw_path: str | bytes,
+    query_string: bytes,
     pairs: list[tuple[bytes, bytes]],
     headers: canonical.Headers,
     candidates: list[str],
     signing_key: bytes,
 ) -> str:
-    """The payload line the signature covers; raises AuthFailure(MISMATCH) when none does."""
+    """The payload line the signature covers; raises AuthFailure(MISMATCH) when none does.
+
+    The canonical form (botocore, the AWS SDKs) is tried first; a failure then tries the forms older
+    curl releases sign (the path and the query exactly as sent), so a bad signature costs a few more
+    hashes but a good one costs one."""
     missing = [name for name in claim.signed_headers if name not in headers]
     if missing:
         message = f"SignedHeaders names headers the request does not carry: {';'.join(missing)[:200]}"
         raise AuthFailure(Reason.INCOMPLETE, message, presigned=claim.presigned)
     try:
-        uri = canonical.canonical_uri(raw_path, service=claim.service)
+        uris = canonical.uri_forms(raw_path, service=claim.service)
     except UnicodeError:
         raise AuthFailure(Reason.INCOMPLETE, "The request path is not percent-encoded UTF-8.") from None
-    query = canonical.canonical_query(pairs, leave_out=b"X-Amz-Signature" if claim.presigned else None)
-    for payload in candidates:
+    queries = canonical.query_forms(query_string, pairs, presigned=claim.presigned)
+    for uri, query, payload in itertools.product(uris, queries, candidates):
         to_sign = canonical.string_to_sign(
             method=method.upper(),
             uri=uri,

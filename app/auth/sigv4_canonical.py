@@ -49,10 +49,25 @@ def canonical_query(pairs: Iterable[tuple[bytes, bytes]], *, leave_out: bytes | 
     return "&".join(f"{key}={value}" for key, value in encoded)
 
 
-def canonical_uri(raw_path: str | bytes, *, service: str) -> str:
-    """Raises UnicodeError for a path that is not UTF-8 (clients percent-encode what is not ASCII)."""
+def uri_forms(raw_path: str | bytes, *, service: str) -> list[str]:
+    """The canonical URI, then the path exactly as sent when that differs (curl before 8.x signs it so
+    for every service). Raises UnicodeError for a path that is not UTF-8.
+
+    The second form is left out when the path holds an escaped `%` (`%25`): only then could a
+    signature of one path be taken for another's (`/a%2520b` signed as sent is the canonical form of
+    `/a%20b`), and no two paths without `%25` that differ this way name different things."""
     path = raw_path.decode() if isinstance(raw_path, bytes) else raw_path
-    return client_sigv4.canonical_uri(path, service=service)
+    uri = client_sigv4.canonical_uri(path, service=service)
+    as_sent = path or "/"
+    return [uri] if as_sent == uri or "%25" in path else [uri, as_sent]
+
+
+def query_forms(raw: bytes, pairs: Iterable[tuple[bytes, bytes]], *, presigned: bool) -> list[str]:
+    """The canonical query, then the query exactly as sent when that differs (curl before 8.x signs it
+    unsorted). A presigned URL's query is canonical only: its signature sits inside it."""
+    query = canonical_query(pairs, leave_out=b"X-Amz-Signature" if presigned else None)
+    as_sent = raw.decode("latin-1")
+    return [query] if presigned or as_sent == query else [query, as_sent]
 
 
 def canonical_headers(headers: Headers, names: Sequence[str]) -> str:
