@@ -191,17 +191,12 @@ def _claim(headers: canonical.Headers, pairs: list[tuple[bytes, bytes]]) -> Clai
 
 
 def _check_time(claim: Claim, now: dt.datetime, max_skew: dt.timedelta) -> None:
-    minutes = f"{max_skew.total_seconds() / 60:g} min."
-    stamp = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     if claim.time - now > max_skew:
-        later = (now + max_skew).strftime("%Y%m%dT%H%M%SZ")
         if claim.presigned:
             raise AuthFailure(
                 Reason.EXPIRED, "Request is not valid yet", presigned=True, expiry=Expiry.NOT_YET_VALID
             )
-        message = (
-            f"Signature not yet current: {claim.amz_date} is still later than {later} ({stamp} + {minutes})"
-        )
+        message = f"Signature not yet current: {claim.amz_date} is still later than {_skewed(now, max_skew)}"
         raise AuthFailure(Reason.EXPIRED, message, expiry=Expiry.SKEWED)
     if claim.expires is not None:
         if now > claim.time + dt.timedelta(seconds=claim.expires):
@@ -209,9 +204,15 @@ def _check_time(claim: Claim, now: dt.datetime, max_skew: dt.timedelta) -> None:
                 Reason.EXPIRED, "Request has expired", presigned=True, expiry=Expiry.PRESIGN_EXPIRED
             )
     elif now - claim.time > max_skew:
-        earlier = (now - max_skew).strftime("%Y%m%dT%H%M%SZ")
-        message = f"Signature expired: {claim.amz_date} is now earlier than {earlier} ({stamp} - {minutes})"
+        message = f"Signature expired: {claim.amz_date} is now earlier than {_skewed(now, -max_skew)}"
         raise AuthFailure(Reason.EXPIRED, message, expiry=Expiry.SKEWED)
+
+
+def _skewed(now: dt.datetime, skew: dt.timedelta) -> str:
+    """AWS's words for the edge of the window: `20260102T032005Z (20260102T030505Z + 15 min.)`."""
+    edge, at = ((moment).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") for moment in (now + skew, now))
+    sign = "+" if skew >= dt.timedelta(0) else "-"
+    return f"{edge} ({at} {sign} {abs(skew).total_seconds() / 60:g} min.)"
 
 
 def _key(claim: Claim, keys: KeyLookup, now: dt.datetime) -> KeyRecord:

@@ -57,6 +57,8 @@ def uri_forms(raw_path: str | bytes, *, service: str) -> list[str]:
     signature of one path be taken for another's (`/a%2520b` signed as sent is the canonical form of
     `/a%20b`), and no two paths without `%25` that differ this way name different things."""
     path = raw_path.decode() if isinstance(raw_path, bytes) else raw_path
+    if path == "/":
+        return [path]
     uri = client_sigv4.canonical_uri(path, service=service)
     as_sent = path or "/"
     return [uri] if as_sent == uri or "%25" in path else [uri, as_sent]
