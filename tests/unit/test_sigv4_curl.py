@@ -16,15 +16,11 @@ import pytest
 from app.auth.caller import Caller
 from app.auth.sigv4 import KeyRecord, verify_request
 from app.auth.sigv4_errors import AuthFailure, Reason
+from tests.support.sigv4_oracle import Keys
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
 KEY = KeyRecord("AKIDCURLEXAMPLE", "curl/secret+key", Caller("123456789012", "AKIDCURLEXAMPLE"))
-
-
-class Keys:
-    def lookup(self, access_key_id: str) -> KeyRecord | None:
-        return KEY if access_key_id == KEY.access_key_id else None
 
 
 @dataclass(frozen=True)
@@ -86,17 +82,23 @@ def verify(request: Captured, **changes: object) -> str:
         "body_sha256": hashlib.sha256(request.body).hexdigest(),
     }
     kwargs.update(changes)
-    verified = verify_request(**kwargs, keys=Keys(), now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+    verified = verify_request(**kwargs, keys=Keys(KEY), now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
     return verified.service
 
 
-def test_curl_signs_a_rest_get_that_verifies() -> None:
-    request = capture(
-        "--aws-sigv4", "aws:amz:us-east-1:sagemaker", path="/v1/training-jobs?max_results=5&a=x%2Fy"
-    )
+@pytest.mark.parametrize(
+    "path", ["/v1/training-jobs?max_results=5&a=x%2Fy", "/v1/objects/bucket/a%20b/c.txt?z=1&b=%20"]
+)
+def test_curl_signs_a_rest_get_that_verifies(path: str) -> None:
+    # curl 7.x signs the path and the query as sent (no second encoding, no sorting); later releases
+    # sign the canonical forms botocore does. Both verify.
+    request = capture("--aws-sigv4", "aws:amz:us-east-1:sagemaker", path=path)
     assert verify(request) == "sagemaker"
     with pytest.raises(AuthFailure) as raised:
-        verify(request, query_string=b"max_results=6&a=x%2Fy")
+        verify(request, query_string=request.query + b"&more=1")
+    assert raised.value.reason is Reason.MISMATCH
+    with pytest.raises(AuthFailure) as raised:
+        verify(request, raw_path=request.path + "x")
     assert raised.value.reason is Reason.MISMATCH
 
 
