@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import ssl
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +73,7 @@ def serve(settings: Settings) -> None:
     from app import log_format
     from app.main import create_app
 
-    tls = tls_options(settings)
+    tls = checked_tls(settings)
     log_format.configure(level=settings.log_level, log_format=settings.log_format)
     # One worker: the scheduler and executor live in this process (several workers would start several).
     # No log_config: uvicorn's loggers then propagate to the root handler and share its format.
@@ -84,22 +85,31 @@ def serve(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         workers=1,
-        **tls,
+        ssl_certfile=tls.certfile,
+        ssl_keyfile=tls.keyfile,
     )
 
 
-def tls_options(settings: Settings) -> dict[str, str]:
-    """uvicorn's `ssl_certfile` / `ssl_keyfile` once the pair is known to load; none for plain HTTP."""
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and key uvicorn serves HTTPS with; neither for plain HTTP."""
+
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+
+def checked_tls(settings: Settings) -> Tls:
+    """The settings' certificate and key, once the pair is known to load; plain HTTP without either."""
     certfile, keyfile = settings.certfile, settings.keyfile
     if certfile is None and keyfile is None:
-        return {}
+        return Tls()
     if certfile is None or keyfile is None:
         raise StartupError(
             "HTTPS needs a certificate and its private key: give both --certfile and --keyfile "
             "(or SAGELITE_CERTFILE and SAGELITE_KEYFILE)"
         )
     _check_pair(certfile, keyfile)
-    return {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+    return Tls(certfile=certfile, keyfile=keyfile)
 
 
 def _check_pair(certfile: Path, keyfile: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from app.cli import run
-from app.cli.server import tls_options
+from app.cli.server import Tls, checked_tls
 from app.config import Settings
 from tests.support.tls import TlsFiles, self_signed
 
@@ -84,7 +84,7 @@ def test_an_encrypted_key_is_refused_without_prompting(
     assert "the private key is encrypted" in refused(capsys)
 
 
-def test_a_good_pair_becomes_uvicorns_options(pair: TlsFiles, tmp_path: Path) -> None:
+def test_a_good_pair_is_what_uvicorn_gets(pair: TlsFiles, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, certfile=pair.certfile, keyfile=pair.keyfile)
-    assert tls_options(settings) == {"ssl_certfile": str(pair.certfile), "ssl_keyfile": str(pair.keyfile)}
-    assert tls_options(Settings(data_dir=tmp_path)) == {}
+    assert checked_tls(settings) == Tls(certfile=pair.certfile, keyfile=pair.keyfile)
+    assert checked_tls(Settings(data_dir=tmp_path)) == Tls()
