@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock, utcnow
 from app.config import Settings
+from app.crypto.keyring import Keyring, load_or_create
 from app.db import session as db
 from app.health import HealthCheck
 from app.hosts import pool, vms
@@ -29,6 +30,7 @@ from app.tags.service import TagService
 @dataclass
 class Services:
     settings: Settings
+    keyring: Keyring
     engine: Engine
     sessions: sessionmaker[Session]
     lifecycle: JobLifecycle
@@ -55,6 +57,7 @@ class Services:
 
 def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | None = None) -> Services:
     """Wire the services over one engine, each given its collaborators. The database must be migrated."""
+    keyring = load_or_create(settings.resolved_master_key_file)
     engine = db.make_engine(settings.resolved_database_url)
     sessions = db.make_session_factory(engine)
     with sessions.begin() as session:
@@ -63,7 +66,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
-    store = ObjectStore(settings.data_dir / "objects")
+    store = ObjectStore(settings.data_dir / "objects", keyring=keyring, legacy_owner=settings.account_id)
     metric_series = MetricSeries(sessions=sessions)
     supervisor = Supervisor(
         lifecycle=lifecycle,
@@ -95,6 +98,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     )
     return Services(
         settings=settings,
+        keyring=keyring,
         engine=engine,
         sessions=sessions,
         lifecycle=lifecycle,

@@ -23,6 +23,7 @@ from app.storage.object_store import ObjectStore
 from app.wire.validate import validate
 from tests.conftest import create_request
 
+ACCOUNT = "123456789012"  # the default account, which requests act as
 OBJECTS = "/v1/objects"
 JOBS = "/v1/training-jobs"
 DATA = os.urandom((3 << 20) + 12345)  # crosses the 1 MiB streaming chunks, ends mid-chunk
@@ -49,7 +50,7 @@ def problem(response: httpx.Response, status: int, code: str) -> str:
 @pytest.fixture
 def plain(api: TestClient) -> bytes:
     """An object written straight into the store (as the S3 API does): no SHA-256 recorded."""
-    store(api).create_bucket("data")
+    store(api).create_bucket("data", owner=ACCOUNT)
     store(api).put_object("data", "dir/plain.bin", DATA)
     return DATA
 
@@ -136,7 +137,7 @@ def test_missing_objects_are_404(api: TestClient, plain: bytes) -> None:
 
 @pytest.mark.parametrize("path", ["data/a/%2E%2E/x", "data/..%2Fetc/passwd", "data/%2E%2E", "data/a/%2E/b"])
 def test_dot_segments_are_refused(api: TestClient, path: str) -> None:
-    store(api).create_bucket("data")
+    store(api).create_bucket("data", owner=ACCOUNT)
     problem(api.get(f"{OBJECTS}/{path}"), 400, "InvalidArgument")
     problem(api.put(f"{OBJECTS}/{path}", content=b"x"), 400, "InvalidArgument")
     assert store(api).list_objects("data").objects == []
@@ -226,7 +227,7 @@ def insert_job(api: TestClient, name: str, **overrides: Any) -> None:
 def publish_artifacts(api: TestClient, name: str, model: bytes, output: bytes) -> None:
     """What the runtime does when a job finishes: both tarballs, then ModelArtifacts on the job."""
     the_store = store(api)
-    the_store.create_bucket("bucket")
+    the_store.create_bucket("bucket", owner=ACCOUNT)
     base = f"output/{name}/output/"
     checksums.put_with_sha256(the_store, "bucket", base + "model.tar.gz", [model])
     checksums.put_with_sha256(the_store, "bucket", base + "output.tar.gz", [output])
@@ -278,7 +279,7 @@ def test_unknown_job_is_404(api: TestClient) -> None:
 
 def test_job_without_artifacts_yet_is_404_saying_so(api: TestClient) -> None:
     insert_job(api, "job-2")
-    store(api).create_bucket("bucket")
+    store(api).create_bucket("bucket", owner=ACCOUNT)
     store(api).put_object("bucket", "output/job-2/output/output.tar.gz", b"left by an older job-2")
     for route in ("model", "output"):
         detail = problem(api.get(f"{JOBS}/job-2/{route}"), 404, "NoSuchKey")

@@ -28,6 +28,7 @@ from app.api.s3 import create_s3_app, is_s3_request
 from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError
 from app.storage.object_store import ObjectStore
 from tests.support.jobs import s3_client
+from tests.support.keys import TEST_KEYRING
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +43,7 @@ def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def store(store_root: Path) -> Iterator[ObjectStore]:
-    with ObjectStore(store_root) as opened:
+    with ObjectStore(store_root, keyring=TEST_KEYRING) as opened:
         yield opened
 
 
@@ -97,7 +98,8 @@ def test_bucket_lifecycle_and_errors(s3: Any, bucket: str) -> None:
     s3.create_bucket(Bucket="life-cycle")
     assert "life-cycle" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert s3.head_bucket(Bucket="life-cycle")["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert error_of(lambda: s3.create_bucket(Bucket="life-cycle")) == ("BucketAlreadyOwnedByYou", 409)
+    again = s3.create_bucket(Bucket="life-cycle")  # one's own bucket, again: 200, as S3 in us-east-1
+    assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
     s3.put_object(Bucket="life-cycle", Key="k", Body=b"x")
     assert error_of(lambda: s3.delete_bucket(Bucket="life-cycle")) == ("BucketNotEmpty", 409)
     s3.delete_object(Bucket="life-cycle", Key="k")
