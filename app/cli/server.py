@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,9 @@ def serve(settings: Settings) -> None:
     from app import log_format
     from app.main import create_app
 
+    # Before anything is created: every file the server (and each job it runs) writes is 0600, every
+    # folder 0700 -- database, blobs, logs, VM folders -- whatever a code path forgets to say.
+    os.umask(0o077)
     log_format.configure(level=settings.log_level, log_format=settings.log_format)
     # One worker: the scheduler and executor live in this process (several workers would start several).
     # No log_config: uvicorn's loggers then propagate to the root handler and share its format.

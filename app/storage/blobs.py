@@ -122,15 +122,15 @@ class BlobDir:
         self._keyring = keyring
         self._blobs = root / "blobs"
         self._tmp_root = root / "tmp"
-        self._blobs.mkdir(parents=True, exist_ok=True)
-        self._tmp_root.mkdir(parents=True, exist_ok=True)
+        self._blobs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._tmp_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Sweeping and claiming happen under a lock on tmp/ itself, so a sweeper in another process never
         # sees our directory in the instant between its creation and its lock.
         root_fd = _lock_dir(self._tmp_root)
         try:
             self._sweep_dead_temp_dirs()
             self._tmp = self._tmp_root / uuid.uuid4().hex
-            self._tmp.mkdir()
+            self._tmp.mkdir(mode=0o700)
             self._lock_fd = _lock_dir(self._tmp)
         finally:
             os.close(root_fd)
@@ -149,7 +149,7 @@ class BlobDir:
         """Move a finished temp file to its permanent, unique name; returns the new blob id."""
         blob_id = uuid.uuid4().hex
         dest = self.path(blob_id)
-        dest.parent.mkdir(exist_ok=True)
+        dest.parent.mkdir(mode=0o700, exist_ok=True)
         os.rename(tmp_path, dest)
         fsync_dir(dest.parent)
         return blob_id

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -125,6 +126,8 @@ class ObjectIndex:
     def __init__(self, path: Path, *, legacy_owner: str) -> None:
         self._path = path
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        # Created private before SQLite opens it; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
         with self.write() as db:

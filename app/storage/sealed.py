@@ -6,7 +6,15 @@ import os
 from collections.abc import Sequence
 
 from app.crypto.keyring import Keyring
-from app.storage.segments import TAG_BYTES, Geometry, SealError, SegmentCipher, new_header, read_header
+from app.storage.segments import (
+    SEGMENT_BYTES,
+    TAG_BYTES,
+    Geometry,
+    SealError,
+    SegmentCipher,
+    new_header,
+    read_header,
+)
 from app.storage.types import Buffer
 
 _IOV_MAX = 1024
@@ -19,8 +27,8 @@ class SegmentWriter:
     A full segment is sealed only once the next byte arrives (or `finish` is called), because whether it
     is the final one is part of what it authenticates."""
 
-    def __init__(self, fd: int, keyring: Keyring) -> None:
-        header, self._cipher = new_header(keyring)
+    def __init__(self, fd: int, keyring: Keyring, *, segment_bytes: int = SEGMENT_BYTES) -> None:
+        header, self._cipher = new_header(keyring, segment_bytes)
         self._fd = fd
         self._segment = header.segment_bytes
         self._pending = bytearray(self._segment)

@@ -6,6 +6,7 @@ import base64
 import email.utils
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from app.jobs import repository
 from app.jobs.lifecycle import RunFacts
 from app.jobs.status import Secondary, Status
 from app.services import Services
-from app.storage import checksums
+from app.storage import checksums, errors
 from app.storage.models import ObjectMeta
 from app.storage.object_store import ObjectStore
 from app.wire.validate import validate
@@ -215,6 +216,44 @@ def test_put_of_a_client_checksum_metadata_is_overwritten(api: TestClient) -> No
     info = store(api).head_object("uploads", "k")
     assert info.meta.user_metadata["sha256"] == hashlib.sha256(b"data").hexdigest()
     assert info.meta.user_metadata["owner"] == "me"
+
+
+def test_uploads_and_downloads_say_aes256(api: TestClient) -> None:
+    put = api.put(f"{OBJECTS}/sse/k", content=b"at rest, encrypted")
+    assert put.headers["x-amz-server-side-encryption"] == "AES256"
+    got = api.get(f"{OBJECTS}/sse/k")
+    assert got.content == b"at rest, encrypted"
+    assert got.headers["x-amz-server-side-encryption"] == "AES256"
+
+
+def _new_blob(api: TestClient, data: bytes) -> Path:
+    blobs = services(api).settings.data_dir / "objects" / "blobs"
+    before = set(blobs.rglob("*"))
+    store(api).create_bucket("rot", owner=ACCOUNT)
+    store(api).put_object("rot", "k", data)
+    (blob,) = [p for p in set(blobs.rglob("*")) - before if p.is_file()]
+    return blob
+
+
+def test_a_truncated_blob_is_a_500_problem(api: TestClient) -> None:
+    blob = _new_blob(api, b"x" * 5000)
+    os.truncate(blob, 100)
+    detail = problem(api.get(f"{OBJECTS}/rot/k"), 500, "InternalError")
+    assert "internal error" in detail
+
+
+def test_corruption_found_mid_stream_never_completes_the_response(api: TestClient) -> None:
+    blob = _new_blob(api, os.urandom(3 << 20))
+    raw = bytearray(blob.read_bytes())
+    raw[-100] ^= 0x01  # in the last segment, read after the response has started
+    blob.write_bytes(bytes(raw))
+    with pytest.raises(
+        Exception
+    ) as raised:  # out of the app after the start: the server drops the connection
+        api.get(f"{OBJECTS}/rot/k")
+    assert isinstance(raised.value, errors.CorruptObject) or isinstance(
+        raised.value.__cause__, errors.CorruptObject
+    )
 
 
 # -- training-job artifacts ----------------------------------------------------------------------
