@@ -39,6 +39,7 @@ def create_app(
         if owned:
             os.umask(0o077)  # as `sagelite serve` does: private files for an in-process server too
             settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            settings.data_dir.chmod(0o700)  # also when it existed already: what is in it is private
             migrate.upgrade(settings.resolved_database_url)
         app.state.services = service_wiring.build(settings, clock=clock) if services is None else services
         if owned:
