@@ -1,9 +1,10 @@
 """Multipart uploads: parts are blobs of their own until CompleteMultipartUpload joins them.
 
 Each part is sealed under its own data key, so completion reseals: it decrypts the parts in order into one
-new blob under a new key (about 1 GiB/s here, against the kernel copy it replaces). Keeping the parts'
-sealed bytes with a manifest of extents would avoid that pass, at the price of a second reading path and a
-manifest that itself needs authenticating; completion is rare next to reads, so it reseals.
+new blob under a new key, a pass through user space where the kernel used to copy (copy_file_range).
+Keeping the parts' sealed bytes with a manifest of extents would avoid that pass, at the price of a second
+reading path and a manifest that itself needs authenticating; completion is rare next to reads, and one
+blob per object keeps every read, copy and range the same, so it reseals.
 """
 
 from __future__ import annotations

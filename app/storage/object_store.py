@@ -3,7 +3,8 @@
 Layout under `root`:
 
     catalog.sqlite3     the index: bucket, key -> blob id, size, ETag, metadata (see `catalog`)
-    blobs/ab/ab12...    object and part bytes, one immutable file per version, random names (see `blobs`)
+    blobs/ab/ab12...    object and part bytes, one immutable file per version, random names (see `blobs`),
+                        each encrypted under a data key of its own (see `segments`)
     tmp/<instance>/     files being written; swept at start-up when their writer's process is gone
 
 Keys never become file paths: they live only in the index, so no key (`../x`, `/etc/passwd`, 1000
@@ -84,8 +85,8 @@ class ObjectReader:
         self._dropped = offset
 
     def spans(self, start: int, end: int, chunk_size: int = _READ_CHUNK) -> Iterator[tuple[int, int]]:
-        """`(offset, size)` pieces of `[start, end)` cut at multiples of `chunk_size` (a multiple of the
-        segment size), so that each piece decrypts whole segments and no segment twice."""
+        """`(offset, size)` pieces of `[start, end)` cut at multiples of `chunk_size`: with a chunk size that
+        is a multiple of the segment size, each piece decrypts whole segments and no segment twice."""
         while start < end:
             size = min(chunk_size - start % chunk_size, end - start)
             yield start, size
