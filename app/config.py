@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     disk_overcommit: float = Field(default=4.0, ge=1.0)
     # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
+    # The most of one VM's output (stdout and stderr) its log keeps: past it the log ends with a line
+    # `[sagelite] log truncated at N bytes ...` and the rest is discarded. 1 GiB.
+    max_log_bytes_per_vm: int = Field(default=1024**3, ge=4096)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
 

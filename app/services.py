@@ -95,6 +95,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         work_dir=settings.data_dir,
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
+        max_log_bytes_per_vm=settings.max_log_bytes_per_vm,
         on_finished=wakeup.hint,
         credentials=job_credentials,
     )

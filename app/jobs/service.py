@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import TrainingJob
 from app.errors import NotFound, ResourceInUse, ValidationError
-from app.jobs import repository, schemas, spec
+from app.jobs import metric_regex, repository, schemas, spec
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.status import QUEUED, TERMINAL, Secondary, Status, capacity_message, initial
 from app.storage import uris
@@ -213,6 +213,7 @@ def _check_semantics(request: dict[str, Any]) -> None:
         raise ValidationError("AlgorithmSpecification is required.")
     if bool(algorithm.get("TrainingImage")) == bool(algorithm.get("AlgorithmName")):
         raise ValidationError("AlgorithmSpecification needs exactly one of TrainingImage or AlgorithmName.")
+    _check_metric_regexes(algorithm.get("MetricDefinitions", []))
     output = request["OutputDataConfig"]["S3OutputPath"]
     try:
         uris.parse_s3_uri(output)
@@ -224,6 +225,16 @@ def _check_semantics(request: dict[str, Any]) -> None:
     if len(channels) != len(set(channels)):
         raise ValidationError("InputDataConfig channel names must be unique.")
     tag_service.check_unique_keys(request.get("Tags", []))
+
+
+def _check_metric_regexes(definitions: list[dict[str, Any]]) -> None:
+    for definition in definitions:
+        reason = metric_regex.invalid_reason(definition["Regex"])
+        if reason is not None:
+            raise ValidationError(
+                f"MetricDefinitions: the Regex of metric {definition['Name']!r} is not a valid regular "
+                f"expression: {reason}."
+            )
 
 
 def _list_query(params: dict[str, Any], filters: dict[str, Any]) -> repository.ListQuery:

@@ -1,7 +1,8 @@
 """Where VM processes run. `Executor` is the seam for a distributed implementation; this is the local one.
 
 Each VM is one process in its own session (so its whole process group can be signalled), started in the
-VM's working directory, with stdout and stderr going to the VM's log file.
+VM's working directory, with stdout and stderr going to the VM's log file (through the launch wrapper's
+pump when the log is capped: see `app.runtime.launch`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class LaunchSpec:
     log_path: Path
     memory_bytes: int | None = None
     cpus: Sequence[int] = field(default_factory=tuple)
+    # The most of the VM's output its log keeps; past it, a marker line, and the rest is discarded.
+    max_log_bytes: int | None = None
 
 
 class Executor(Protocol):
@@ -56,6 +59,8 @@ class LocalExecutor:
             wrapper += ["--memory-bytes", str(spec.memory_bytes)]
         if spec.cpus:
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
+        if spec.max_log_bytes is not None:
+            wrapper += ["--max-log-bytes", str(spec.max_log_bytes)]
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(

@@ -105,6 +105,7 @@ class JobRun:
     work_dir: Path
     clock: Clock
     grace_seconds: float
+    max_log_bytes: int
     devices: Devices
     credentials: JobCredentials
     thread: threading.Thread | None = None
@@ -129,7 +130,7 @@ class JobRun:
             )
             for p in self.plan.vms
         ]
-        self._metrics = MetricScanner(self.plan.spec.algorithm.metric_definitions)
+        self._metrics = MetricScanner(self.plan.spec.algorithm.metric_definitions, job_name=name)
         self._training_started: dt.datetime | None = None
         outcome = self._run()
         self._finish(outcome)
@@ -200,6 +201,7 @@ class JobRun:
                 log_path=vm.log,
                 memory_bytes=int(vm.plan.memory_gib * GIB),
                 cpus=vm.cores,
+                max_log_bytes=self.max_log_bytes,
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.
@@ -273,7 +275,7 @@ class JobRun:
     def _finish(self, outcome: Outcome) -> None:
         """Package what the VMs left, then write the end and end the VMs in one transaction."""
         self._collect_exits()
-        self._scan_metrics(self.clock())
+        self._scan_metrics(self.clock(), final=True)
         self._save_checkpoints()
         model_artifacts = None
         packaged = outcome.package and outcome.status != Status.FAILED
@@ -331,8 +333,9 @@ class JobRun:
         """The job's account, which owns the buckets the run creates: the one its ARN names."""
         return self.plan.job_arn.split(":")[4]
 
-    def _scan_metrics(self, now: dt.datetime) -> None:
-        self.metric_series.record(self.plan.job_id, self._metrics.scan([vm.log for vm in self._vms], now))
+    def _scan_metrics(self, now: dt.datetime, *, final: bool = False) -> None:
+        found = self._metrics.scan([vm.log for vm in self._vms], now, final=final)
+        self.metric_series.record(self.plan.job_id, found)
 
     def _stopped_before_start(self) -> Outcome:
         return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason, package=False)

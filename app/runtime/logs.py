@@ -1,9 +1,18 @@
-"""Per-VM log files, named like SageMaker's CloudWatch streams: `<job>/algo-1-<epoch>`."""
+"""Per-VM log files, named like SageMaker's CloudWatch streams: `<job>/algo-1-<epoch>`.
+
+Every reader of a job's output goes through `Tail`, which reads a bounded chunk at a time: a line longer
+than MAX_LINE_BYTES is handed on in pieces of that size (each a line of its own), so a job that prints
+gigabytes without a newline never makes the server hold them whole.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+MAX_LINE_BYTES = 256 * 1024
+READ_CHUNK_BYTES = 1024 * 1024  # per file and read; at least MAX_LINE_BYTES, so every read makes progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +40,46 @@ def streams(work_dir: Path, job_name: str) -> list[Stream]:
 
 
 class Tail:
-    """Complete lines each file gained since the last read; a half-written last line waits for the next."""
+    """The lines each file gained since the last read, at most READ_CHUNK_BYTES of them a call.
+
+    A half-written last line shorter than MAX_LINE_BYTES waits for the next read, unless `final` says
+    the writer is done. An empty answer means there is nothing more to read for now.
+    """
 
     def __init__(self) -> None:
         self._offsets: dict[Path, int] = {}
 
-    def new_lines(self, path: Path) -> list[bytes]:
+    def new_lines(self, path: Path, *, final: bool = False) -> list[bytes]:
         offset = self._offsets.get(path, 0)
         try:
-            with path.open("rb") as f:
-                f.seek(offset)
-                data = f.read()
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return []
-        complete = data.rfind(b"\n") + 1
-        self._offsets[path] = offset + complete
-        return data[:complete].splitlines()
+        try:
+            data = os.pread(fd, READ_CHUNK_BYTES, offset)
+        finally:
+            os.close(fd)
+        lines, used = split_lines(data, at_end=final and len(data) < READ_CHUNK_BYTES)
+        self._offsets[path] = offset + used
+        return lines
+
+
+def split_lines(data: bytes, *, at_end: bool) -> tuple[list[bytes], int]:
+    """The lines in `data` (without their newlines), pieces of MAX_LINE_BYTES for longer ones, and how
+    many bytes they used; an unterminated rest shorter than that is left unless `at_end`."""
+    lines: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        newline = data.find(b"\n", pos, pos + MAX_LINE_BYTES + 1)
+        if newline != -1:
+            lines.append(data[pos:newline])
+            pos = newline + 1
+        elif len(data) - pos >= MAX_LINE_BYTES:
+            lines.append(data[pos : pos + MAX_LINE_BYTES])
+            pos += MAX_LINE_BYTES
+        elif at_end:
+            lines.append(data[pos:])
+            pos = len(data)
+        else:
+            break
+    return lines, pos

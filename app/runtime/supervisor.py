@@ -48,6 +48,7 @@ class Supervisor:
         work_dir: Path,
         clock: Clock,
         stop_grace_seconds: float,
+        max_log_bytes_per_vm: int,
         on_finished: Callable[[], None],
         credentials: JobCredentials,
     ) -> None:
@@ -59,6 +60,7 @@ class Supervisor:
         self._work_dir = work_dir
         self._clock = clock
         self._grace = stop_grace_seconds
+        self._max_log_bytes = max_log_bytes_per_vm
         self._on_finished = on_finished
         self._credentials = credentials
         self._runs: dict[str, JobRun] = {}
@@ -77,6 +79,7 @@ class Supervisor:
             work_dir=self._work_dir,
             clock=self._clock,
             grace_seconds=self._grace,
+            max_log_bytes=self._max_log_bytes,
             devices=self._devices,
             credentials=self._credentials,
         )

@@ -591,3 +591,22 @@ def test_no_create_request_makes_the_server_fail(api: TestClient, request: dict[
 )
 def test_no_body_makes_the_server_fail(api: TestClient, body: bytes, target: str) -> None:
     post(api, body, target=f"SageMaker.{target}")
+
+
+def test_a_metric_regex_no_engine_compiles_is_refused_at_create(api: TestClient) -> None:
+    def with_regex(name: str, regex: str) -> dict[str, Any]:
+        algorithm = {
+            "TrainingImage": "mlp",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "loss", "Regex": regex}],
+        }
+        return create_request(name, AlgorithmSpecification=algorithm)
+
+    invalid = with_regex("bad-regex", r"loss=([0-9.]+")
+    message = fails(api, "CreateTrainingJob", invalid, "ValidationException")
+    assert "MetricDefinitions" in message and "'loss'" in message
+    # RE2 refuses lookarounds; the budgeted engine takes them, as SageMaker does.
+    call(api, "CreateTrainingJob", with_regex("lookaround", r"(?<=epoch \d )loss=([0-9.]+)"))
+    call(api, "CreateTrainingJob", with_regex("pathological", r"loss=((a+)+)$"))
+    rest = api.post("/v1/training-jobs", json=with_regex("bad-rest", r"[z-a](1)"))
+    assert rest.status_code == 400 and rest.json()["title"] == "ValidationException"

@@ -1,7 +1,9 @@
 """Watching a job: `/v1/training-jobs/{name}/logs` (optionally followed) and `/metrics`.
 
 Logs are plain text, one line per log line, prefixed with the VM (`[algo-1] ...`); `?follow=true`
-keeps the response open and streams new lines until the job has ended and every line was sent.
+keeps the response open and streams new lines until the job has ended and every line was sent. A log
+line longer than `logs.MAX_LINE_BYTES` (256 KiB) arrives as several lines of at most that size, and the
+response is streamed about a megabyte at a time: however much a job printed, the server holds only that.
 """
 
 from __future__ import annotations
@@ -45,12 +47,10 @@ async def job_logs(
     async def lines() -> AsyncIterator[bytes]:
         while True:
             done = not follow or jobs.status_of(name) in TERMINAL
-            chunk = await run_in_threadpool(tail.read)
-            if chunk:
+            # Once the job has ended its writers are gone: an unterminated last line is sent too.
+            while chunk := await run_in_threadpool(tail.read, final=done):
                 yield chunk
-            if done:
-                return
-            if await request.is_disconnected():
+            if done or await request.is_disconnected():
                 return
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
 
@@ -58,17 +58,17 @@ async def job_logs(
 
 
 class _Tail:
-    """Complete lines added to a job's streams since the last read."""
+    """Lines added to a job's streams since the last read, a bounded chunk of each stream at a time."""
 
     def __init__(self, work_dir: Path, job_name: str, host: str | None) -> None:
         self._work_dir, self._job, self._host = work_dir, job_name, host
         self._tail = logs.Tail()
 
-    def read(self) -> bytes:
+    def read(self, *, final: bool = False) -> bytes:
         out: list[bytes] = []
         for stream in logs.streams(self._work_dir, self._job):
             if self._host is not None and stream.host != self._host:
                 continue
             prefix = f"[{stream.host}] ".encode()
-            out.extend(prefix + line + b"\n" for line in self._tail.new_lines(stream.path))
+            out.extend(prefix + line + b"\n" for line in self._tail.new_lines(stream.path, final=final))
         return b"".join(out)
