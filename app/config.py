@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Token bucket per access key: a sustained rate and the burst above it.
     throttle_rate_per_second: float = Field(default=200.0, gt=0.0)
     throttle_burst: int = Field(default=400, ge=1)
+    # Multipart uploads neither completed nor aborted this long after they began are aborted, as an S3
+    # lifecycle rule with AbortIncompleteMultipartUpload would (swept at start-up and hourly).
+    incomplete_upload_expiry_days: float = Field(default=7.0, gt=0.0)
     # Audit events older than this are deleted.
     audit_retention_days: int = Field(default=90, ge=1)
 

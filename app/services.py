@@ -29,6 +29,7 @@ from app.scheduler.admission import CapacityCheck
 from app.scheduler.loop import Scheduler
 from app.scheduler.wakeup import Wakeup
 from app.storage.object_store import ObjectStore
+from app.storage.upload_expiry import UploadExpiry
 from app.tags.service import TagService
 
 
@@ -50,18 +51,26 @@ class Services:
     identities: IdentityService
     audit: AuditLog
     job_credentials: JobCredentialBroker
+    upload_expiry: UploadExpiry
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
-        recovery.recover(sessions=self.sessions, lifecycle=self.lifecycle, clock=self.lifecycle.clock)
+        recovery.recover(
+            sessions=self.sessions,
+            lifecycle=self.lifecycle,
+            clock=self.lifecycle.clock,
+            work_dir=self.settings.data_dir,
+        )
         # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
         self.identities.revoke_all_job_credentials()
         self.scheduler.start()
         self.audit.start()
+        self.upload_expiry.start()
 
     def close(self) -> None:
         self.scheduler.close()
         self.audit.close()
+        self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
         self.store.close()
         self.engine.dispose()
@@ -132,6 +141,11 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         keyring=keyring,
         identities=identities,
         job_credentials=job_credentials,
+        upload_expiry=UploadExpiry(
+            uploads=store.uploads,
+            clock=clock,
+            max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
+        ),
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.runtime import workspace
 from app.storage import artifact_layout, checksums, tar, uris
 from app.storage.object_store import ObjectStore
 
@@ -26,6 +26,7 @@ def upload(
     output_dirs: Sequence[Path],
     compress: bool,
     owner: str,
+    scratch_dir: Path,
 ) -> Uploaded:
     """Merge the VMs' model and output directories and upload them where `artifact_layout` says.
 
@@ -35,15 +36,15 @@ def upload(
     model_uri = artifact_layout.model_artifacts(output_path, job_name, compressed=compress)
     output_uri = artifact_layout.output_tarball(output_path, job_name)
     store.create_bucket(model_uri.bucket, owner=owner)
-    with tempfile.TemporaryDirectory(prefix="sagelite-pack-") as scratch:
-        model = _merge(model_dirs, Path(scratch) / "model")
-        output = _merge(output_dirs, Path(scratch) / "output")
+    with workspace.scratch(scratch_dir, prefix="pack-") as scratch:
+        model = _merge(model_dirs, scratch / "model")
+        output = _merge(output_dirs, scratch / "output")
         if compress:
-            _put_tarball(store, model_uri, model, Path(scratch) / artifact_layout.MODEL_TARBALL)
+            _put_tarball(store, model_uri, model, scratch / artifact_layout.MODEL_TARBALL)
         else:
             for path in sorted(p for p in model.rglob("*") if p.is_file()):
                 store.put_file(model_uri.bucket, model_uri.key + str(path.relative_to(model)), path)
-        _put_tarball(store, output_uri, output, Path(scratch) / artifact_layout.OUTPUT_TARBALL)
+        _put_tarball(store, output_uri, output, scratch / artifact_layout.OUTPUT_TARBALL)
     return Uploaded(model_uri=str(model_uri))
 
 

@@ -34,6 +34,7 @@ from app.runtime import (
     sources,
     vm_env,
     vm_spec,
+    workspace,
 )
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
@@ -125,7 +126,7 @@ class JobRun:
         self._vms = [
             _Vm(
                 plan=p,
-                root=self.work_dir / "vms" / p.id,
+                root=workspace.vm_root(self.work_dir, p.id),
                 log=logs.stream_path(self.work_dir, name, p.hostname, epoch),
             )
             for p in self.plan.vms
@@ -167,7 +168,12 @@ class JobRun:
                 memory_gib=vm.plan.memory_gib,
             )
             paths = contract.write_config(spec, vm.root)
-            sources.fetch_code(job.hyperparameters, store=self.store, code_dir=paths.code_dir)
+            sources.fetch_code(
+                job.hyperparameters,
+                store=self.store,
+                code_dir=paths.code_dir,
+                scratch_dir=workspace.scratch_root(self.work_dir),
+            )
             checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
             channels.fetch_all(
                 job.channels,
@@ -382,6 +388,7 @@ class JobRun:
             output_dirs=[p.output_data_dir for p in roots],
             compress=output.compress,
             owner=self._account,
+            scratch_dir=workspace.scratch_root(self.work_dir),
         )
         return uploaded.model_uri
 

@@ -48,6 +48,7 @@ class Tail:
 
     def __init__(self) -> None:
         self._offsets: dict[Path, int] = {}
+        self._cut: dict[Path, bool] = {}
 
     def new_lines(self, path: Path, *, final: bool = False) -> list[bytes]:
         offset = self._offsets.get(path, 0)
@@ -59,27 +60,38 @@ class Tail:
             data = os.pread(fd, READ_CHUNK_BYTES, offset)
         finally:
             os.close(fd)
-        lines, used = split_lines(data, at_end=final and len(data) < READ_CHUNK_BYTES)
-        self._offsets[path] = offset + used
-        return lines
+        at_end = final and len(data) < READ_CHUNK_BYTES
+        split = split_lines(data, at_end=at_end, after_cut=self._cut.get(path, False))
+        self._offsets[path] = offset + split.used
+        self._cut[path] = split.cut
+        return split.lines
 
 
-def split_lines(data: bytes, *, at_end: bool) -> tuple[list[bytes], int]:
-    """The lines in `data` (without their newlines), pieces of MAX_LINE_BYTES for longer ones, and how
-    many bytes they used; an unterminated rest shorter than that is left unless `at_end`."""
+@dataclass(frozen=True, slots=True)
+class Split:
+    lines: list[bytes]
+    used: int  # bytes of the input the lines account for
+    cut: bool  # the last line is a piece of a longer one: a newline that comes next only ends it
+
+
+def split_lines(data: bytes, *, at_end: bool, after_cut: bool = False) -> Split:
+    """The lines in `data` (without their newlines), pieces of MAX_LINE_BYTES for longer ones; an
+    unterminated rest shorter than that is left unless `at_end`. After a cut (`after_cut`), a newline
+    first in `data` ends the cut line rather than adding an empty one."""
     lines: list[bytes] = []
-    pos = 0
+    pos = 1 if after_cut and data[:1] == b"\n" else 0
+    cut = after_cut and pos == 0
     while pos < len(data):
         newline = data.find(b"\n", pos, pos + MAX_LINE_BYTES + 1)
         if newline != -1:
             lines.append(data[pos:newline])
-            pos = newline + 1
+            pos, cut = newline + 1, False
         elif len(data) - pos >= MAX_LINE_BYTES:
             lines.append(data[pos : pos + MAX_LINE_BYTES])
-            pos += MAX_LINE_BYTES
+            pos, cut = pos + MAX_LINE_BYTES, True
         elif at_end:
             lines.append(data[pos:])
-            pos = len(data)
+            pos, cut = len(data), False
         else:
             break
-    return lines, pos
+    return Split(lines, pos, cut)

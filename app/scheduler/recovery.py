@@ -5,6 +5,7 @@ VM processes live in their own sessions, so they survive a SIGKILLed server; the
 process group recorded on their VM and checked by the `SAGELITE_VM_ID` in their environment (a pid may
 have been reused), then killed. Jobs that were running are retried when their RetryStrategy allows it
 (`Restarting`, then queued again), else they fail with a reason that says the service restarted.
+The VM and scratch folders the dead runs left are removed (`workspace.sweep_leftovers`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.repository import InterruptedJob
 from app.jobs.status import Secondary, Status
+from app.runtime import workspace
 from app.runtime.executor import signal_group
 
 logger = logging.getLogger(__name__)
@@ -29,13 +31,18 @@ RESTART_REASON = "InternalServerError: the service restarted while the job was r
 REQUEUED_MESSAGE = "Waiting for compute capacity: the service restarted before the job's instances started"
 
 
-def recover(*, sessions: sessionmaker[Session], lifecycle: JobLifecycle, clock: Clock) -> None:
+def recover(
+    *, sessions: sessionmaker[Session], lifecycle: JobLifecycle, clock: Clock, work_dir: Path
+) -> None:
     with sessions.begin() as session:
         for vm in vms.live_vms(session):
             if vm.pid is not None and _is_our_vm(vm.pid, vm.id):
                 signal_group(vm.pid, signal.SIGKILL)
             vms.terminate(session, vm.id, now=clock(), exit_code=None)
         interrupted = repository.interrupted(session)
+    swept = workspace.sweep_leftovers(work_dir)  # no run is alive: every VM and scratch folder is left over
+    if swept.folders:
+        logger.info("removed what dead runs left", extra={"folders": swept.folders, "bytes": swept.bytes})
     for job in interrupted:
         _settle(lifecycle, job)
 

@@ -34,6 +34,7 @@ from app.hosts import instance_types, vms
 from app.hosts.pool import HostSpec
 from app.hosts.vms import Usage, VmState
 from app.jobs.status import TERMINAL, Secondary, Status
+from app.runtime import logs, workspace
 from app.runtime.fake_executor import FIRST_PID, FakeExecutor
 from app.scheduler import loop, recovery
 from app.services import Services, build
@@ -542,7 +543,12 @@ def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: i
 
 def recover(world: World) -> None:
     services = world.services
-    recovery.recover(sessions=services.sessions, lifecycle=services.lifecycle, clock=world.clock)
+    recovery.recover(
+        sessions=services.sessions,
+        lifecycle=services.lifecycle,
+        clock=world.clock,
+        work_dir=services.settings.data_dir,
+    )
 
 
 def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world: World) -> None:
@@ -562,6 +568,27 @@ def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world:
     assert world.tick() == 1  # the pool is whole again
     world.settle()
     assert world.state("waiting") == ("InProgress", "Training")
+
+
+def test_recovery_removes_the_vm_and_scratch_folders_dead_runs_left_and_keeps_logs(world: World) -> None:
+    world.create("lost", count=2)
+    ids = crashed_while_training(world, "lost")
+    data = world.services.settings.data_dir
+    for vm_id in ids:  # what a run had written into its VMs' /opt/ml
+        (workspace.vm_root(data, vm_id) / "input" / "data").mkdir(parents=True)
+        (workspace.vm_root(data, vm_id) / "input" / "data" / "train.csv").write_bytes(b"1,2\n" * 1000)
+    packing = workspace.scratch_root(data) / "pack-abc" / "model"
+    packing.mkdir(parents=True)
+    (packing / "model.tar.gz.tmp").write_bytes(b"x" * 4096)
+    log = logs.stream_path(data, "lost", "algo-1", 1)
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"epoch 1\n")
+
+    recover(world)
+
+    assert list((data / "vms").iterdir()) == []
+    assert list(workspace.scratch_root(data).iterdir()) == []
+    assert log.read_bytes() == b"epoch 1\n"  # logs outlive their job, as CloudWatch streams do
 
 
 def test_recovery_requeues_a_claimed_job_whose_run_had_not_started(world: World) -> None:

@@ -5,33 +5,43 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.runtime import logs
-from app.runtime.logs import MAX_LINE_BYTES, READ_CHUNK_BYTES, Tail, split_lines
+from app.runtime.logs import MAX_LINE_BYTES, READ_CHUNK_BYTES, Split, Tail, split_lines
 
 
 def test_complete_lines_are_split_on_newlines_and_a_short_rest_waits() -> None:
-    assert split_lines(b"a\nbb\ncc", at_end=False) == ([b"a", b"bb"], 5)
+    assert split_lines(b"a\nbb\ncc", at_end=False) == Split([b"a", b"bb"], 5, cut=False)
 
 
 def test_the_rest_is_a_line_of_its_own_at_the_end() -> None:
-    assert split_lines(b"a\ncc", at_end=True) == ([b"a", b"cc"], 4)
+    assert split_lines(b"a\ncc", at_end=True) == Split([b"a", b"cc"], 4, cut=False)
 
 
 def test_a_line_of_exactly_the_maximum_stays_whole() -> None:
     line = b"x" * MAX_LINE_BYTES
-    assert split_lines(line + b"\nnext\n", at_end=False) == ([line, b"next"], MAX_LINE_BYTES + 6)
+    assert split_lines(line + b"\nnext\n", at_end=False) == Split([line, b"next"], MAX_LINE_BYTES + 6, False)
 
 
 def test_a_longer_line_comes_in_pieces_of_the_maximum() -> None:
     data = b"y" * (2 * MAX_LINE_BYTES + 10) + b"\n"
-    lines, used = split_lines(data, at_end=False)
-    assert [len(line) for line in lines] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 10]
-    assert used == len(data)
+    split = split_lines(data, at_end=False)
+    assert [len(line) for line in split.lines] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 10]
+    assert split.used == len(data) and not split.cut
 
 
 def test_an_unterminated_rest_of_the_maximum_is_handed_on_without_waiting() -> None:
-    lines, used = split_lines(b"z" * (MAX_LINE_BYTES + 3), at_end=False)
-    assert [len(line) for line in lines] == [MAX_LINE_BYTES]
-    assert used == MAX_LINE_BYTES
+    split = split_lines(b"z" * (MAX_LINE_BYTES + 3), at_end=False)
+    assert [len(line) for line in split.lines] == [MAX_LINE_BYTES]
+    assert split.used == MAX_LINE_BYTES and split.cut
+
+
+def test_the_newline_that_ends_a_cut_line_read_later_adds_no_empty_line(tmp_path: Path) -> None:
+    path = tmp_path / "algo-1-1.log"
+    path.write_bytes(b"z" * MAX_LINE_BYTES)  # the writer has not written the newline yet
+    tail = Tail()
+    assert [len(line) for line in tail.new_lines(path)] == [MAX_LINE_BYTES]
+    with path.open("ab") as f:
+        f.write(b"\nnext\n\n")
+    assert tail.new_lines(path) == [b"next", b""]  # a newline after a whole line is an empty line
 
 
 def test_tail_reads_a_file_without_newlines_one_bounded_chunk_at_a_time(tmp_path: Path) -> None:
