@@ -369,7 +369,7 @@ class JobRun:
 
     def _over_disk_budget(self) -> str | None:
         for vm in self._vms:
-            used = _tree_size(vm.root)
+            used = workspace.tree_size(vm.root)
             if used > vm.plan.disk_gib * GIB:
                 return (
                     f"ClientError: {vm.plan.hostname} wrote {used / GIB:.2f} GiB, more than its volume of "
@@ -391,17 +391,6 @@ class JobRun:
             scratch_dir=workspace.scratch_root(self.work_dir),
         )
         return uploaded.model_uri
-
-
-def _tree_size(root: Path) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 def _remove_tree(path: Path) -> None:

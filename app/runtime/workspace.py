@@ -58,10 +58,13 @@ def sweep_leftovers(work_dir: Path) -> Swept:
 
 
 def _size(path: Path) -> int:
-    if not path.is_dir() or path.is_symlink():
-        return path.lstat().st_size
+    return tree_size(path) if path.is_dir() and not path.is_symlink() else path.lstat().st_size
+
+
+def tree_size(root: Path) -> int:
+    """Bytes of the files under `root` (links not followed; files vanishing meanwhile not counted)."""
     total = 0
-    for dirpath, _, files in os.walk(path):
+    for dirpath, _, files in os.walk(root):
         for name in files:
             try:
                 total += os.lstat(os.path.join(dirpath, name)).st_size

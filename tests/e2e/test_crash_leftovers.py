@@ -6,14 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import create_request, sagemaker_client
+from tests.conftest import sagemaker_client
+from tests.support.jobs import entrypoint_job
 from tests.support.polling import wait_until
 from tests.support.server import running_server
 
@@ -26,17 +25,6 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.bin"), "wb") as f:
 print("ready", flush=True)
 time.sleep(600)
 """
-
-
-def sleeper_job(name: str) -> dict[str, Any]:
-    return create_request(
-        name,
-        AlgorithmSpecification={
-            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sleeper:latest",
-            "TrainingInputMode": "File",
-            "ContainerEntrypoint": ["python3", "-c", f"exec({textwrap.dedent(SCRIPT)!r})"],
-        },
-    )
 
 
 def alive(pgid: int) -> bool:
@@ -54,7 +42,7 @@ def test_restart_after_kill_9_removes_the_dead_runs_vm_and_scratch_folders(tmp_p
     try:
         with running_server(data, env=env) as first:
             client = sagemaker_client(first.url)
-            client.create_training_job(**sleeper_job("crashed"))
+            client.create_training_job(**entrypoint_job("crashed", SCRIPT))
             [vm] = wait_until(
                 lambda: httpx.get(f"{first.url}/v1/vms", params={"job": "crashed"}).json()["vms"],
                 until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",

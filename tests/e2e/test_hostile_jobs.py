@@ -4,7 +4,6 @@ past its cap. The API must stay responsive and the server's memory flat (bounds 
 from __future__ import annotations
 
 import statistics
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import create_request, sagemaker_client
-from tests.support.jobs import wait_terminal
+from tests.conftest import sagemaker_client
+from tests.support.jobs import entrypoint_job, wait_terminal
 from tests.support.polling import wait_until
 from tests.support.server import Server, running_server
 
@@ -56,19 +55,6 @@ def live(tmp_path: Path) -> Iterator[Server]:
         yield server
 
 
-def script_job(name: str, script: str, metrics: dict[str, str]) -> dict[str, Any]:
-    return create_request(
-        name,
-        AlgorithmSpecification={
-            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/hostile:latest",
-            "TrainingInputMode": "File",
-            # One line: the model's pattern for an entrypoint argument (`.*`) allows no newline.
-            "ContainerEntrypoint": ["python3", "-c", f"exec({textwrap.dedent(script)!r})"],
-            "MetricDefinitions": [{"Name": name, "Regex": regex} for name, regex in metrics.items()],
-        },
-    )
-
-
 def wait_training(client: Any, name: str) -> None:
     wait_until(
         lambda: client.describe_training_job(TrainingJobName=name)["SecondaryStatus"],
@@ -95,6 +81,21 @@ def healthz_latencies(server: Server, *, until: threading.Event) -> list[float]:
     return latencies
 
 
+def healthz_while_job_runs(server: Server, client: Any, name: str) -> tuple[dict[str, Any], list[float]]:
+    """Probe /healthz from the job's Training until its end: (the ended job, the latencies)."""
+    wait_training(client, name)
+    done = threading.Event()
+    latencies: list[float] = []
+    probe = threading.Thread(target=lambda: latencies.extend(healthz_latencies(server, until=done)))
+    probe.start()
+    try:
+        job = wait_terminal(client, name)
+    finally:
+        done.set()
+        probe.join()
+    return job, latencies
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -107,17 +108,8 @@ def test_a_pathological_metric_regex_leaves_the_api_responsive_and_metrics_worki
         "loss": r"loss=([0-9.]+)",
         "acc": r"(?<=epoch \d )loss=[0-9.]+ acc=([0-9.]+)",  # a lookaround that works
     }
-    client.create_training_job(**script_job("evil-regex", EVIL_SCRIPT, metrics))
-    wait_training(client, "evil-regex")
-    done = threading.Event()
-    latencies: list[float] = []
-    probe = threading.Thread(target=lambda: latencies.extend(healthz_latencies(live, until=done)))
-    probe.start()
-    try:
-        job = wait_terminal(client, "evil-regex")
-    finally:
-        done.set()
-        probe.join()
+    client.create_training_job(**entrypoint_job("evil-regex", EVIL_SCRIPT, metrics=metrics))
+    job, latencies = healthz_while_job_runs(live, client, "evil-regex")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert len(latencies) > 50
     assert p99(latencies) < 0.5, f"/healthz p99 {p99(latencies) * 1000:.0f} ms while the job ran"
@@ -130,7 +122,9 @@ def test_a_pathological_metric_regex_leaves_the_api_responsive_and_metrics_worki
 def test_a_huge_line_without_newline_is_streamed_back_with_flat_server_memory(live: Server) -> None:
     client = sagemaker_client(live.url)
     mib = HUGE_LINE_BYTES // MIB
-    request = script_job("huge-line", HUGE_LINE_SCRIPT.format(mib=mib), {"loss": r"loss=([0-9.]+)"})
+    request = entrypoint_job(
+        "huge-line", HUGE_LINE_SCRIPT.format(mib=mib), metrics={"loss": r"loss=([0-9.]+)"}
+    )
     baseline = rss_bytes(live.process.pid)
     client.create_training_job(**request)
     wait_training(client, "huge-line")
@@ -161,7 +155,7 @@ def capped(tmp_path: Path) -> Iterator[Server]:
 def test_output_past_the_per_vm_cap_is_cut_and_marked_and_the_job_goes_on(capped: Server) -> None:
     client = sagemaker_client(capped.url)
     script = HUGE_LINE_SCRIPT.format(mib=5).replace("time.sleep(1)", 'print("the end", flush=True)')
-    client.create_training_job(**script_job("over-cap", script, {}))
+    client.create_training_job(**entrypoint_job("over-cap", script))
     job = wait_terminal(client, "over-cap")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     [log] = (capped.data_dir / "logs" / "over-cap").glob("*.log")
