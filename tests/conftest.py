@@ -17,7 +17,7 @@ from app.config import Settings
 from app.db import migrate
 from app.main import create_app
 from app.services import build
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, ROOT_KEY, ROOT_SECRET, Server, running_server
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def idle_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[TestClien
     services = build(settings, clock=clock)
     try:
         with TestClient(create_app(settings, clock=clock, services=services)) as client:
+            client.auth = ROOT_AUTH
             yield client
     finally:
         services.close()
@@ -56,8 +57,8 @@ def sagemaker_client(url: str) -> Any:
         "sagemaker",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=ROOT_KEY,
+        aws_secret_access_key=ROOT_SECRET,
         config=Config(retries={"max_attempts": 1}),
     )
 

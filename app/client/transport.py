@@ -144,6 +144,9 @@ class Transport:
         if request.upload is not None:
             headers["Content-Length"] = str(request.upload.stat().st_size)
             content = _chunks(request.upload)
+        if request.payload_sha256 is not None and request.service != "s3":
+            # A streamed upload is checked against the hash it declares (S3 signing adds the header itself).
+            headers["X-Amz-Content-SHA256"] = request.payload_sha256
         credentials = self.credentials or (ANONYMOUS if request.service == "s3" else None)
         if credentials is not None:
             payload = request.payload_sha256 or hashlib.sha256(request.body).hexdigest()

@@ -18,6 +18,7 @@ from app.main import create_app
 from app.scheduler import loop
 from tests.conftest import create_request
 from tests.support.rows import vm_row
+from tests.support.server import ROOT_AUTH
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 VM_A = {
@@ -46,6 +47,7 @@ def rest(tmp_path: Path) -> Iterator[TestClient]:
     hosts.write_text(json.dumps([{"name": "h1", "vcpus": 8, "memory_gib": 32, "gpus": 1, "disk_gib": 100}]))
     settings = Settings(data_dir=tmp_path / "data", hosts_file=hosts)
     with TestClient(create_app(settings, clock=FakeClock(START))) as client:
+        client.auth = ROOT_AUTH
         assert client.post("/v1/training-jobs", json=create_request("Job-1")).status_code == 201
         with client.app.state.services.sessions.begin() as session:  # type: ignore[attr-defined]
             session.add(_vm("vm-a", state=VmState.RUNNING, deadline=100))
