@@ -39,13 +39,15 @@ class SigV4Auth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         payload = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.content).hexdigest()
-        # Declared even where the service does not require it: a streamed upload is checked against it.
-        request.headers["X-Amz-Content-SHA256"] = payload
         headers = {
             name: value
             for name, value in request.headers.items()
-            if name.lower() in _SIGNED or name.lower().startswith("x-amz-")
+            if (name.lower() in _SIGNED or name.lower().startswith("x-amz-"))
+            and name.lower() != "x-amz-content-sha256"
         }
+        # Declared even where the service does not require it (S3 signing adds it): a streamed upload is
+        # checked against it.
+        headers["X-Amz-Content-SHA256"] = request.headers["X-Amz-Content-SHA256"] = payload
         request.headers.update(
             sigv4.sign(
                 method=request.method,

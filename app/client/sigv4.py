@@ -75,7 +75,9 @@ def sign(
         added["X-Amz-Security-Token"] = credentials.token
     if service == "s3":
         added["X-Amz-Content-SHA256"] = payload_sha256
-    signed = _headers_to_sign(url, {**headers, **added})
+    replaced = {name.lower() for name in added}
+    kept = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    signed = _headers_to_sign(url, {**kept, **added})
     scope = _Scope(stamp, region, service)
     signature = _signature(method, url, signed, payload_sha256, credentials.secret_key, scope)
     added["Authorization"] = (

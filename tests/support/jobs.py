@@ -50,5 +50,5 @@ def s3_client(url: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id=ROOT_KEY,
         aws_secret_access_key=ROOT_SECRET,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
     )

@@ -92,9 +92,9 @@ def _declared_sha256(scope: Scope, headers: dict[str, str]) -> str:
     declared = headers.get("x-amz-content-sha256")
     if declared is not None:
         return declared
-    if surfaces.is_presigned(scope) or not surfaces.has_credentials(scope):
-        return UNSIGNED_PAYLOAD  # S3's presigned URLs sign no payload
-    raise AuthFailure("incomplete", _MISSING_SHA256)
+    if headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
+        raise AuthFailure("incomplete", _MISSING_SHA256)
+    return UNSIGNED_PAYLOAD  # S3's presigned URLs sign no payload; other forms are refused by the verifier
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -22,6 +22,10 @@ from app.auth.caller import Caller
 ALGORITHM = "AWS4-HMAC-SHA256"
 _STAMP = "%Y%m%dT%H%M%SZ"
 _MAX_EXPIRES = 7 * 24 * 3600
+_SIGV2 = (
+    "The authorization mechanism you have provided (Signature Version 2) is not supported. "
+    f"Please use {ALGORITHM}."
+)
 
 
 class AuthFailure(Exception):
@@ -83,7 +87,10 @@ def verify_request(
 ) -> Verified:
     """The caller of a SigV4-signed request, or AuthFailure."""
     query = parse_qsl(query_string, keep_blank_values=True)
-    presigned = any(name == "X-Amz-Algorithm" for name, _ in query)
+    names = {name for name, _ in query}
+    if "AWSAccessKeyId" in names or headers.get("authorization", "").startswith("AWS "):
+        raise AuthFailure("unsupported", _SIGV2)
+    presigned = "X-Amz-Algorithm" in names
     parsed = _from_query(dict(query)) if presigned else _from_header(headers)
     record = keys.lookup(parsed.access_key_id)
     if record is None:
@@ -165,6 +172,8 @@ def _from_header(headers: Mapping[str, str]) -> _Parsed:
     if value is None:
         raise AuthFailure("missing", "Missing Authentication Token")
     algorithm, _, rest = value.strip().partition(" ")
+    if algorithm == "AWS4-ECDSA-P256-SHA256":
+        raise AuthFailure("unsupported", f"Signature Version 4A is not supported; sign with {ALGORITHM}.")
     if algorithm != ALGORITHM:
         raise AuthFailure("unsupported", f"Unsupported signing algorithm {algorithm}; use {ALGORITHM}.")
     params = {n.strip(): v.strip() for n, _, v in (p.partition("=") for p in rest.split(","))}
