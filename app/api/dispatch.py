@@ -1,17 +1,20 @@
 """One port, three protocols, one authentication step in front of them all.
 
-- Every request but the open ones (`/healthz`, the API documents) is authenticated at the edge
-  (`app.api.edge`), which answers refusals in the protocol of the request's surface; handlers only ever
-  see authenticated requests, whose caller is in `request.state.caller`.
-- Requests signed for `s3` (and unsigned ones addressing a bucket) go to the S3 API (see
-  `app.api.s3.detect` and `app.api.edge.classify`).
+- Every request but the open ones (`/healthz`, the API documents, the job credentials endpoint with its own
+  bearer token) is authenticated at the edge (`app.api.edge`), which answers refusals in the protocol of
+  the request's surface; handlers only ever see authenticated requests, whose caller is in
+  `request.state.caller`.
+- Requests signed for `s3` go to the S3 API (see `app.api.s3.detect` and `app.api.edge.surfaces`).
 - SageMaker's JSON calls (`POST /`) go straight to their endpoint, past FastAPI's routing and
   middleware they do not need: the endpoint renders every error itself, in AWS's form.
 - Everything else (REST, docs) is the FastAPI application.
+
+Middleware that must see every surface (CORS) goes in front of this dispatch: `add_edge_middleware`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,8 +24,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.api.aws import protocol
 from app.api.edge.gate import Edge
 from app.api.edge.surfaces import Surface, classify
-from app.api.edge.interim_sigv4 import KeyLookup, RootKey
-from app.config import Settings
 
 
 class SageliteApp(FastAPI):
@@ -31,19 +32,27 @@ class SageliteApp(FastAPI):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._aws = request_response(protocol.endpoint)
+        self._entry: ASGIApp = self._dispatch
         self.edge = Edge()
 
+    def add_edge_middleware(self, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put `wrap(inner)` in front of every surface; the last one added sees requests first."""
+        self._entry = wrap(self._entry)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
         surface = classify(scope)
         if surface is not Surface.OPEN:
-            admitted = await self.edge.admit(scope, receive, send, surface=surface, keys=self._keys())
+            admitted = await self.edge.admit(scope, receive, send, surface=surface, services=self.state.services)
             if admitted is None:
                 return
-            receive = admitted.receive
+            receive, send = admitted.receive, admitted.send
         if surface is Surface.S3:
             s3: ASGIApp = self.state.s3
             await s3(scope, receive, send)
@@ -51,16 +60,3 @@ class SageliteApp(FastAPI):
             await self._aws(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
-
-    def _keys(self) -> KeyLookup:
-        keys: KeyLookup | None = getattr(self.state, "keys", None)
-        if keys is None:
-            settings: Settings = self.state.settings
-            secret = settings.root_secret_access_key
-            keys = RootKey(
-                access_key_id=settings.root_access_key_id or "test",
-                secret_access_key=secret.get_secret_value() if secret else "test",
-                account_id=settings.account_id,
-            )
-            self.state.keys = keys
-        return keys
