@@ -48,15 +48,16 @@ class SageliteApp(FastAPI):
             return
         scope["app"] = self
         surface = classify(scope)
-        if surface is not Surface.OPEN:
-            admitted = await self.edge.admit(scope, receive, send, surface=surface, services=self.state.services)
-            if admitted is None:
-                return
-            receive, send = admitted.receive, admitted.send
+        target = self._target(surface)
+        if surface is Surface.OPEN:
+            await target(scope, receive, send)
+        else:
+            await self.edge(scope, receive, send, surface=surface, services=self.state.services, app=target)
+
+    def _target(self, surface: Surface) -> ASGIApp:
         if surface is Surface.S3:
             s3: ASGIApp = self.state.s3
-            await s3(scope, receive, send)
-        elif surface is Surface.AWS_JSON:
-            await self._aws(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+            return s3
+        if surface is Surface.AWS_JSON:
+            return self._aws
+        return super().__call__

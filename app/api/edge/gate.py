@@ -1,5 +1,10 @@
 """The edge: every request but the open ones is authenticated here, before any handler sees it.
 
+For each request: verify its SigV4 signature against the key lookup (`Services.identities`), take a token
+from its key's bucket (throttling), put the caller in `scope["state"]`, run the surface's app, and record
+the call in the audit log if it changes anything. Refusals are answered in the surface's protocol and
+counted in the audit log (aggregated per key or address and minute, never one write each).
+
 Bodies are handled two ways. Small ones (the AWS JSON protocol, REST JSON) are read here under the
 size limit, hashed into the signature's check, and replayed to the app. Object uploads (S3, REST `PUT
 /v1/objects/...`) stream: the signature covers the hash the client declared (`x-amz-content-sha256`, or
@@ -11,19 +16,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio.to_thread
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.body import read_limited
-from app.api.edge import refusals, surfaces
-from app.api.edge.interim_sigv4 import AuthFailure, KeyLookup, Verified, verify_request
+from app.api.edge import audit_trail, refusals, surfaces
+from app.api.edge.interim_sigv4 import AuthFailure, Verified, verify_request
 from app.api.edge.replay import replaying
 from app.api.edge.surfaces import Surface
+from app.auth.throttle import Throttle
 from app.clock import utcnow
 from app.errors import ServiceError
+from app.services import Services
 
 # The clock skew AWS allows between a signature's X-Amz-Date and its arrival.
 MAX_SKEW = dt.timedelta(minutes=15)
@@ -32,44 +41,82 @@ _MISSING_SHA256 = "Missing required header for this request: x-amz-content-sha25
 
 
 @dataclass(frozen=True)
-class Admitted:
-    """An authenticated request: what it verified as, and the `receive` the app must read it from."""
-
+class _Admitted:
     verified: Verified
     receive: Receive
 
 
 class Edge:
-    """Authenticates requests against a key lookup; the wall clock, never a test's fake one, judges skew."""
+    """Authenticates, throttles and audits requests; the wall clock, never a test's fake one, judges skew."""
 
     def __init__(self, *, now: Callable[[], dt.datetime] = utcnow, max_skew: dt.timedelta = MAX_SKEW) -> None:
         self._now = now
         self._max_skew = max_skew
+        self._throttle: Throttle | None = None
 
-    async def admit(
-        self, scope: Scope, receive: Receive, send: Send, *, surface: Surface, keys: KeyLookup
-    ) -> Admitted | None:
-        """Verify the request; on success its caller is in `scope["state"]`, else it has been answered."""
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        surface: Surface,
+        services: Services,
+        app: ASGIApp,
+    ) -> None:
+        """Serve the request with `app` if it authenticates and its key has a token; answer it otherwise."""
+        call = audit_trail.describe(scope, surface)
         try:
-            admitted = await self._verify(scope, receive, surface, keys)
+            admitted = await self._verify(scope, receive, surface, services)
         except AuthFailure as error:
-            await refusals.refusal(surface, scope, error.reason, error.message)(scope, receive, send)
-            return None
+            response = refusals.refusal(surface, scope, error.reason, error.message)
+            audit_trail.refused(services.audit, call, response, key_id=audit_trail.claimed_key(scope))
+            await response(scope, receive, send)
+            return
         except ServiceError as error:  # a body too large or malformed to read
             await refusals.failure(surface, scope, error)(scope, receive, send)
-            return None
+            return
+        caller = admitted.verified.caller
+        decision = self._throttling(services).try_acquire(caller.access_key_id, now=time.monotonic())
+        if not decision.allowed:
+            response = refusals.throttled(surface, scope, decision)
+            audit_trail.refused(services.audit, call, response, key_id=caller.access_key_id, caller=caller)
+            await response(scope, receive, send)
+            return
         state = scope.setdefault("state", {})
-        state["caller"] = admitted.verified.caller
+        state["caller"] = caller
         state["signature"] = admitted.verified
-        return admitted
+        if not call.mutating:
+            await app(scope, admitted.receive, send)
+            return
+        outcome = audit_trail.Outcome()
 
-    async def _verify(self, scope: Scope, receive: Receive, surface: Surface, keys: KeyLookup) -> Admitted:
+        async def watched(message: Message) -> None:
+            outcome.see(message)
+            await send(message)
+
+        try:
+            await app(scope, admitted.receive, watched)
+        finally:
+            await anyio.to_thread.run_sync(audit_trail.record, services.audit, call, caller, outcome)
+
+    def _throttling(self, services: Services) -> Throttle:
+        if self._throttle is None:
+            settings = services.settings
+            self._throttle = Throttle(
+                rate_per_second=settings.throttle_rate_per_second, burst=settings.throttle_burst
+            )
+        return self._throttle
+
+    async def _verify(
+        self, scope: Scope, receive: Receive, surface: Surface, services: Services
+    ) -> _Admitted:
         method, path = scope["method"], scope["path"]
         if surfaces.is_presigned(scope) and not surfaces.presign_allowed(surface, method, path):
             raise AuthFailure("unsupported", "Presigned URLs are accepted only for downloads and the S3 API.")
         headers = _headers(scope)
         if surfaces.streams_body(surface, method, path):
-            body_sha256 = _declared_sha256(scope, headers)
+            body_sha256 = _declared_sha256(headers)
         else:
             body = await read_limited(Request(scope, receive))
             body_sha256 = hashlib.sha256(body).hexdigest()
@@ -80,14 +127,14 @@ class Edge:
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=headers,
             body_sha256=body_sha256,
-            keys=keys,
+            keys=services.identities,
             now=self._now(),
             max_skew=self._max_skew,
         )
-        return Admitted(verified, receive)
+        return _Admitted(verified, receive)
 
 
-def _declared_sha256(scope: Scope, headers: dict[str, str]) -> str:
+def _declared_sha256(headers: dict[str, str]) -> str:
     """The payload hash a streamed body is signed with; the store checks the body against it."""
     declared = headers.get("x-amz-content-sha256")
     if declared is not None:

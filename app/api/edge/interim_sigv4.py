@@ -1,7 +1,7 @@
-"""Interim SigV4 verification, standing in for `app.auth.sigv4` / `app.auth.keys` until they are merged.
+"""Interim SigV4 verification, standing in for `app.auth.sigv4` until it is merged.
 
-Same names and keyword signature as the shared interface (`verify_request`, `AuthFailure`, `Verified`,
-`KeyRecord`, `KeyLookup`), so that switching the edge to the real library is an import change. It checks the
+Same names and keyword signature as the shared interface (`verify_request`, `AuthFailure`, `Verified`), so
+that switching the edge to the real library is an import change. It checks the
 header and presigned forms exactly (canonical request, signed `host` and `x-amz-date`, payload hash, skew,
 expiry) but not chunk signatures, which only the real library verifies.
 """
@@ -14,10 +14,10 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import parse_qsl, quote
 
 from app.auth.caller import Caller
+from app.auth.keys import KeyLookup, KeyRecord
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 _STAMP = "%Y%m%dT%H%M%SZ"
@@ -35,19 +35,6 @@ class AuthFailure(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    access_key_id: str
-    secret_access_key: str
-    caller: Caller
-    session_token: str | None = None
-    expires_at: dt.datetime | None = None
-
-
-class KeyLookup(Protocol):
-    def lookup(self, access_key_id: str) -> KeyRecord | None: ...
 
 
 @dataclass(frozen=True)
@@ -263,14 +250,3 @@ def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
-
-
-class RootKey:
-    """The one root key until identities are merged: the configured one, or `test`/`test` on loopback."""
-
-    def __init__(self, *, access_key_id: str, secret_access_key: str, account_id: str) -> None:
-        caller = Caller(account_id=account_id, access_key_id=access_key_id, is_admin=True)
-        self._record = KeyRecord(access_key_id, secret_access_key, caller)
-
-    def lookup(self, access_key_id: str) -> KeyRecord | None:
-        return self._record if access_key_id == self._record.access_key_id else None

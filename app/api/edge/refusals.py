@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from app.api import throttling
 from app.api.aws import protocol
 from app.api.edge.surfaces import Surface, is_presigned
 from app.api.rest.responses import problem
 from app.api.s3.routing import error_response as s3_error_response
+from app.auth.throttle import Decision
 from app.errors import ServiceError
 
 # reason -> (code, HTTP status) on the AWS JSON protocol.
@@ -91,3 +93,20 @@ def failure(surface: Surface, scope: Scope, error: ServiceError) -> Response:
     if surface is Surface.S3:
         return s3_error_response(Request(scope), error, secrets.token_hex(8).upper())
     return problem(error.rest_status, error.code, error.message)
+
+
+def throttled(surface: Surface, scope: Scope, decision: Decision) -> Response:
+    """A request over its key's rate, answered with `Retry-After` in its surface's protocol."""
+    if surface is Surface.AWS_JSON:
+        return throttling.aws_json(decision, request_id=str(uuid.uuid4()))
+    if surface is Surface.S3:
+        request = Request(scope)
+        return throttling.s3(
+            decision,
+            request_id=secrets.token_hex(8).upper(),
+            resource=scope["path"],
+            method=scope["method"],
+            has_body=request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers,
+        )
+    return throttling.rest(decision)

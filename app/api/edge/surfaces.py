@@ -1,7 +1,7 @@
 """Which surface a request is for, decided before it is authenticated, so a refusal speaks its protocol.
 
-- open: exactly `GET|HEAD` of `/healthz`, the OpenAPI document and the docs pages; nothing else is served
-  without a signature;
+- open: exactly `GET|HEAD` of `/healthz`, the OpenAPI document and the docs pages, and the job credentials
+  endpoint (its own bearer token); nothing else is served without a signature;
 - S3: signed for the `s3` service (the credential scope, see `app.api.s3.detect`), or, without credentials,
   a request that addresses a bucket (`/<bucket>[/<key>]` outside `/v1` and the open paths): S3 clients
   expect S3's XML `AccessDenied`, not problem JSON;
@@ -16,8 +16,11 @@ import enum
 from starlette.types import Scope
 
 from app.api.s3 import is_s3_request
+from app.auth import job_credentials
 
 OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# Authenticated by its own bearer token (a running job's), not by SigV4: the job has no keys before it asks.
+BEARER_PATHS = frozenset({job_credentials.PATH})
 # Credentials in the query: SigV4 presigned URLs and SigV2's (refused, but still credentials).
 _QUERY_CREDENTIALS = (b"X-Amz-Credential=", b"X-Amz-Signature=", b"AWSAccessKeyId=", b"X-Amz-Algorithm=")
 _DOWNLOAD_SUFFIXES = ("/model", "/output")
@@ -32,7 +35,7 @@ class Surface(enum.Enum):
 
 def classify(scope: Scope) -> Surface:
     method, path = scope["method"], scope["path"]
-    if path in OPEN_PATHS and method in ("GET", "HEAD"):
+    if (path in OPEN_PATHS or path in BEARER_PATHS) and method in ("GET", "HEAD"):
         return Surface.OPEN
     if is_s3_request(scope):
         return Surface.S3
