@@ -18,7 +18,7 @@ from starlette.types import Scope
 
 from app.api import throttling
 from app.api.aws import protocol
-from app.api.edge.surfaces import Surface, is_presigned
+from app.api.edge.surfaces import Surface, has_query_credentials
 from app.api.rest.responses import problem
 from app.api.s3.routing import error_response as s3_error_response
 from app.auth.throttle import Decision
@@ -71,7 +71,7 @@ class Refused(ServiceError):
 def refusal(surface: Surface, scope: Scope, reason: str, message: str) -> Response:
     """The response refusing this request, in the protocol of its surface."""
     if surface is Surface.S3:
-        table = {**_S3, **_S3_PRESIGNED} if is_presigned(scope) else _S3
+        table = {**_S3, **_S3_PRESIGNED} if has_query_credentials(scope) else _S3
         code, status = table.get(reason, ("AccessDenied", 403))
         error = Refused(code, _S3_MESSAGES.get(reason, message), status)
         return s3_error_response(Request(scope), error, secrets.token_hex(8).upper())

@@ -47,8 +47,10 @@ def classify(scope: Scope) -> Surface:
 
 
 def has_credentials(scope: Scope) -> bool:
-    if any(name == b"authorization" for name, _ in scope["headers"]):
-        return True
+    return any(name == b"authorization" for name, _ in scope["headers"]) or has_query_credentials(scope)
+
+
+def has_query_credentials(scope: Scope) -> bool:
     query: bytes = scope.get("query_string", b"")
     return any(marker in query for marker in _QUERY_CREDENTIALS)
 
