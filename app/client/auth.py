@@ -22,7 +22,9 @@ _SIGNED = frozenset({"host", "content-type", "content-md5", "range"})
 class SigV4Auth(httpx.Auth):
     """Signs each request for one service and region with one set of credentials."""
 
-    requires_request_body = True
+    # The body is read only when its hash is needed: an upload that declares `x-amz-content-sha256` (a
+    # file's hash, or UNSIGNED-PAYLOAD) streams. Reading happens in `auth_flow`, so sync clients only.
+    requires_request_body = False
 
     def __init__(
         self,
@@ -38,7 +40,7 @@ class SigV4Auth(httpx.Auth):
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        payload = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.content).hexdigest()
+        payload = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.read()).hexdigest()
         headers = {
             name: value
             for name, value in request.headers.items()

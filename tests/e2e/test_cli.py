@@ -173,10 +173,8 @@ def test_wait_exit_codes_follow_the_end_status(cli: Any, client: SageMakerClient
 def test_hosts_and_vms(
     cli: Any, client: SageMakerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "AWS_ACCESS_KEY_ID", "testing"
-    )  # with credentials in the environment, requests are signed
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # credentials from the environment sign the requests
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     code, out, _ = cli("hosts", "list")
     assert code == 0 and out.startswith("HOST ") and "VCPUS (FREE/TOTAL)" in out
     code, out, _ = cli("hosts", "list", "--output", "json")
