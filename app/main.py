@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,7 +40,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         if owned:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            os.umask(0o077)  # as `sagelite serve` does: private files for an in-process server too
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            settings.data_dir.chmod(0o700)  # also when it existed already: what is in it is private
             migrate.upgrade(settings.resolved_database_url)
         app.state.services = service_wiring.build(settings, clock=clock) if services is None else services
         if owned:

@@ -84,7 +84,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
-    store = ObjectStore(settings.data_dir / "objects")
+    store = ObjectStore(settings.data_dir / "objects", keyring=keyring, legacy_owner=settings.account_id)
     metric_series = MetricSeries(sessions=sessions)
     supervisor = Supervisor(
         lifecycle=lifecycle,

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.audit.entries import AuditEntry
@@ -14,7 +14,8 @@ from app.db.models import AuditEvent
 
 
 def append(session: Session, entries: Iterable[AuditEntry]) -> None:
-    session.add_all(AuditEvent(**asdict(entry)) for entry in entries)
+    """Insert the events in one statement (an executemany for several)."""
+    session.execute(insert(AuditEvent), [asdict(entry) for entry in entries])
 
 
 def newest(

@@ -170,23 +170,17 @@ class IdentityService:
         self, account_id: str, job_name: str, *, ttl: dt.timedelta
     ) -> TemporaryCredentials:
         """Session credentials (`ASIA…` + token) acting for the job's account, expiring after `ttl`."""
-        access_key_id = key_material.access_key_id(temporary=True)
-        secret, token = key_material.secret_access_key(), key_material.session_token()
-        now = self._clock()
-        key = AccessKey(
-            access_key_id=access_key_id,
-            account_id=account_id,
-            wrapped_secret=self._wrap_secret(access_key_id, secret),
-            is_admin=False,
-            created_at=now,
-            job_name=job_name,
-            wrapped_session_token=self._keyring.wrap(token.encode(), context=_token_context(access_key_id)),
-            expires_at=now + ttl,
+        key, secret = self._new_key(account_id=account_id, admin=False, temporary=True)
+        token = key_material.session_token()
+        key.job_name = job_name
+        key.wrapped_session_token = self._keyring.wrap(
+            token.encode(), context=_token_context(key.access_key_id)
         )
+        key.expires_at = key.created_at + ttl
         with self._sessions.begin() as session:
             _require_account(session, account_id)
             repository.add_key(session, key)
-        return TemporaryCredentials(access_key_id, secret, token, now + ttl)
+        return TemporaryCredentials(key.access_key_id, secret, token, key.expires_at)
 
     def revoke_job_credentials(self, job_name: str, *, account_id: str) -> int:
         """Revoke every temporary key issued to the job (at its end); returns how many were active."""
@@ -248,7 +242,13 @@ class IdentityService:
     # -- helpers -------------------------------------------------------------------------------------
 
     def _add_key(self, session: Session, *, account_id: str, admin: bool) -> NewAccessKey:
-        access_key_id = key_material.access_key_id()
+        key, secret = self._new_key(account_id=account_id, admin=admin)
+        repository.add_key(session, key)
+        return NewAccessKey(_key_info(key), secret)
+
+    def _new_key(self, *, account_id: str, admin: bool, temporary: bool = False) -> tuple[AccessKey, str]:
+        """A key row with a fresh id and its secret (wrapped in the row, in the clear beside it)."""
+        access_key_id = key_material.access_key_id(temporary=temporary)
         secret = key_material.secret_access_key()
         key = AccessKey(
             access_key_id=access_key_id,
@@ -257,8 +257,7 @@ class IdentityService:
             is_admin=admin,
             created_at=self._clock(),
         )
-        repository.add_key(session, key)
-        return NewAccessKey(_key_info(key), secret)
+        return key, secret
 
     def _wrap_secret(self, access_key_id: str, secret: str) -> bytes:
         return self._keyring.wrap(secret.encode(), context=access_key_id.encode())

@@ -3,10 +3,10 @@
 Each key's bucket holds up to `burst` tokens and refills at `rate_per_second`; a request takes one token
 or is refused with the seconds until one is back. A bucket untouched for `burst / rate_per_second`
 seconds is full again, exactly as a new one would be, so forgetting it loses nothing: such idle buckets
-are dropped as they are passed. Buckets are kept in the order they were last used, so the idle ones sit
-at the front. Beyond `max_keys` live buckets (a flood of distinct keys), the least recently used is
-dropped even if not yet full: memory stays bounded, and the worst that costs is a fresh burst for a key
-idle longer than any of the others.
+are dropped by a pass once per such period. Buckets are kept in the order they were last used, so the
+idle ones sit at the front and a pass stops at the first live one. Beyond `max_keys` live buckets (a
+flood of distinct keys), the least recently used is dropped even if not yet full: memory stays bounded,
+and the worst that costs is a fresh burst for a key idle longer than any of the others.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ class Throttle:
         self.rate_per_second = rate_per_second
         self.burst = burst
         self.max_keys = max_keys
+        self._full = float(burst)
         self._refill_seconds = burst / rate_per_second  # an untouched bucket is full after this long
+        self._next_sweep = 0.0
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -62,26 +64,32 @@ class Throttle:
     def try_acquire(self, key: str, *, now: float) -> Decision:
         """Take one token from `key`'s bucket, or say how long until there is one."""
         with self._lock:
-            self._forget_idle(now)
-            bucket = self._buckets.pop(key, None)
+            buckets = self._buckets
+            if now >= self._next_sweep:
+                self._forget_idle(now)
+            bucket = buckets.get(key)
             if bucket is None:
-                bucket = _Bucket(tokens=float(self.burst), updated=now)
+                bucket = buckets[key] = _Bucket(tokens=self._full, updated=now)
+                if len(buckets) > self.max_keys:
+                    buckets.popitem(last=False)
             else:
+                buckets.move_to_end(key)  # most recently used at the back
                 # Threads may pass slightly out-of-order times: time never runs backwards for a bucket.
-                elapsed = max(0.0, now - bucket.updated)
-                bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_second)
-                bucket.updated = max(bucket.updated, now)
-            self._buckets[key] = bucket  # to the back: most recently used
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
+                if now > bucket.updated:
+                    tokens = bucket.tokens + (now - bucket.updated) * self.rate_per_second
+                    bucket.tokens = tokens if tokens < self._full else self._full
+                    bucket.updated = now
             if bucket.tokens >= 1.0 - _EPSILON:
                 bucket.tokens -= 1.0
                 return ALLOWED
             return Decision(allowed=False, retry_after_seconds=(1.0 - bucket.tokens) / self.rate_per_second)
 
     def _forget_idle(self, now: float) -> None:
-        while self._buckets:
-            oldest = next(iter(self._buckets.values()))
+        # Idle buckets sit at the front; a pass every refill period keeps memory to the keys recently used.
+        buckets = self._buckets
+        while buckets:
+            oldest = next(iter(buckets.values()))
             if now - oldest.updated < self._refill_seconds:
-                return
-            self._buckets.popitem(last=False)
+                break
+            buckets.popitem(last=False)
+        self._next_sweep = now + self._refill_seconds

@@ -321,9 +321,15 @@ class JobRun:
                     self.plan.spec.checkpoint,
                     store=self.store,
                     local=contract.layout(vm.root).checkpoints_dir,
+                    owner=self._account,
                 )
             except Exception:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
+
+    @property
+    def _account(self) -> str:
+        """The job's account, which owns the buckets the run creates: the one its ARN names."""
+        return self.plan.job_arn.split(":")[4]
 
     def _scan_metrics(self, now: dt.datetime) -> None:
         self.metric_series.record(self.plan.job_id, self._metrics.scan([vm.log for vm in self._vms], now))
@@ -372,6 +378,7 @@ class JobRun:
             model_dirs=[p.model_dir for p in roots],
             output_dirs=[p.output_data_dir for p in roots],
             compress=output.compress,
+            owner=self._account,
         )
         return uploaded.model_uri
 
