@@ -124,7 +124,7 @@ def test_a_changed_body_fails_the_signature(api: TestClient) -> None:
 # -- AWS JSON -----------------------------------------------------------------------------------------------
 
 JSON_REFUSALS: list[tuple[str, httpx.Auth | None, int, str]] = [
-    ("unsigned", None, 403, "MissingAuthenticationTokenException"),
+    ("unsigned", None, 400, "MissingAuthenticationTokenException"),
     ("garbage", Garbage(), 400, "IncompleteSignatureException"),
     ("unknown key", UNKNOWN_KEY, 400, "UnrecognizedClientException"),
     ("wrong secret", WRONG_SECRET, 400, "InvalidSignatureException"),
@@ -163,7 +163,7 @@ def test_signature_v4a_is_refused_with_a_clear_message(api: TestClient) -> None:
     }
     response = api.post("/", content=b"{}", headers=headers, auth=None)
     assert response.json()["__type"] == "IncompleteSignatureException"
-    assert "4A is not supported" in response.json()["message"]
+    assert "(SigV4a)" in response.json()["message"]
 
 
 # -- S3 -----------------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_s3_refusals_are_s3_xml(
     assert response.status_code == status
     assert f"<Code>{code}</Code>".encode() in response.content
     assert response.headers["x-amz-request-id"]
-    assert services(api).store.list_buckets() == []
+    assert api.head("/a-bucket", auth=auth(service="s3")).status_code == 404
 
 
 def test_signature_v2_is_refused_on_s3(api: TestClient) -> None:
@@ -192,7 +192,7 @@ def test_signature_v2_is_refused_on_s3(api: TestClient) -> None:
     assert (response.status_code, b"<Code>InvalidRequest</Code>" in response.content) == (400, True)
     assert b"Signature Version 2" in response.content
     query = api.get("/a-bucket/k?AWSAccessKeyId=test&Signature=x&Expires=9999999999", auth=None)
-    assert b"<Code>AuthorizationQueryParametersError</Code>" in query.content
+    assert (query.status_code, b"<Code>InvalidRequest</Code>" in query.content) == (400, True)
 
 
 def test_a_tampered_put_object_stores_nothing(api: TestClient) -> None:

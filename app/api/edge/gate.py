@@ -26,9 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.body import read_limited
 from app.api.edge import audit_trail, refusals, surfaces
-from app.api.edge.interim_sigv4 import AuthFailure, Verified, verify_request
 from app.api.edge.replay import replaying
 from app.api.edge.surfaces import Surface
+from app.auth.sigv4 import Verified, verify_request
+from app.auth.sigv4_errors import AuthFailure, Reason
 from app.auth.throttle import Throttle
 from app.clock import utcnow
 from app.errors import ServiceError
@@ -36,8 +37,7 @@ from app.services import Services
 
 # The clock skew AWS allows between a signature's X-Amz-Date and its arrival.
 MAX_SKEW = dt.timedelta(minutes=15)
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-_MISSING_SHA256 = "Missing required header for this request: x-amz-content-sha256"
+_PRESIGN_REFUSED = "Presigned URLs are accepted only for downloads and the S3 API."
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Edge:
         try:
             admitted = await self._verify(scope, receive, surface, services)
         except AuthFailure as error:
-            response = refusals.refusal(surface, scope, error.reason, error.message)
+            response = refusals.refusal(surface, scope, error)
             audit_trail.refused(services.audit, call, response, key_id=audit_trail.claimed_key(scope))
             await response(scope, receive, send)
             return
@@ -113,19 +113,17 @@ class Edge:
     ) -> _Admitted:
         method, path = scope["method"], scope["path"]
         if surfaces.is_presigned(scope) and not surfaces.presign_allowed(surface, method, path):
-            raise AuthFailure("unsupported", "Presigned URLs are accepted only for downloads and the S3 API.")
-        headers = _headers(scope)
-        if surfaces.streams_body(surface, method, path):
-            body_sha256 = _declared_sha256(headers)
-        else:
+            raise AuthFailure(Reason.UNSUPPORTED, _PRESIGN_REFUSED, presigned=True)
+        body_sha256 = None  # a streamed body: the signature covers its declared hash, the store checks it
+        if not surfaces.streams_body(surface, method, path):
             body = await read_limited(Request(scope, receive))
             body_sha256 = hashlib.sha256(body).hexdigest()
             receive = replaying(body, receive)
         verified = verify_request(
             method=method,
             raw_path=_raw_path(scope),
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
+            query_string=scope.get("query_string", b""),
+            headers=scope["headers"],
             body_sha256=body_sha256,
             keys=services.identities,
             now=self._now(),
@@ -134,28 +132,8 @@ class Edge:
         return _Admitted(verified, receive)
 
 
-def _declared_sha256(headers: dict[str, str]) -> str:
-    """The payload hash a streamed body is signed with; the store checks the body against it."""
-    declared = headers.get("x-amz-content-sha256")
-    if declared is not None:
-        return declared
-    if headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
-        raise AuthFailure("incomplete", _MISSING_SHA256)
-    return UNSIGNED_PAYLOAD  # S3's presigned URLs sign no payload; other forms are refused by the verifier
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """Lowercased names; repeated headers joined with commas, values trimmed, as SigV4 canonicalizes them."""
-    found: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = " ".join(raw_value.decode("latin-1").split())
-        found[name] = f"{found[name]},{value}" if name in found else value
-    return found
-
-
-def _raw_path(scope: Scope) -> str:
+def _raw_path(scope: Scope) -> bytes | str:
     raw: bytes | None = scope.get("raw_path")
     if raw is None:
         return str(scope["path"])
-    return raw.partition(b"?")[0].decode("latin-1")
+    return raw.partition(b"?")[0]

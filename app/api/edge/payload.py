@@ -1,41 +1,60 @@
 """What a streamed body must be checked against, as the edge verified it: the chunk-signature chain of a
-signed aws-chunked upload (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`). The declared `x-amz-content-sha256` of a
-plain body needs nothing from here: the store hashes the body and compares (`app.api.s3.body.verify`)."""
+signed aws-chunked upload (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`). The declared hex
+`x-amz-content-sha256` of a plain body needs nothing from here: the store hashes the body on its worker
+threads and compares before committing (`app.api.s3.body.verify`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 
 from starlette.types import Scope
 
-from app.api.edge.interim_sigv4 import AuthFailure, ChunkSignatures, Verified
-from app.api.s3.chunked import ChunkCheck, ChunkSignatureError
+from app.api.s3.chunked import ChunkSignatureError
+from app.auth.chunk_signatures import ChunkSignatureVerifier
+from app.auth.sigv4 import PayloadMode, Verified
+from app.auth.sigv4_errors import AuthFailure
 
-SIGNED_STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 
-
-def chunk_check(scope: Scope, headers: Mapping[str, str]) -> ChunkCheck | None:
+def chunk_check(scope: Scope) -> SignedChunks | None:
     """The chunk-signature check of a signed streaming upload; None for any other body."""
-    if headers.get("x-amz-content-sha256") != SIGNED_STREAMING:
-        return None
     verified: Verified | None = scope.get("state", {}).get("signature")
-    if verified is None:  # the edge verifies every request that reaches a handler
-        raise ChunkSignatureError("a signed streaming body without a verified request signature")
-    return _Chain(ChunkSignatures(verified))
+    if verified is None:  # open paths have no signature, and no body to store
+        return None
+    verifier = verified.chunk_verifier()
+    if verifier is None:
+        return None
+    return SignedChunks(verifier, trailer=verified.payload is PayloadMode.STREAMING_SIGNED_TRAILER)
 
 
-class _Chain:
-    def __init__(self, signatures: ChunkSignatures) -> None:
-        self._signatures = signatures
+class SignedChunks:
+    """`app.api.s3.chunked.ChunkCheck` over the SigV4 library's verifier; failures as ChunkSignatureError."""
 
-    def begin(self) -> None:
-        self._signatures.begin()
+    def __init__(self, verifier: ChunkSignatureVerifier, *, trailer: bool) -> None:
+        self._verifier = verifier
+        self._trailer = trailer
+
+    def begin_chunk(self, signature: str | None) -> None:
+        with _as_chunk_error():
+            self._verifier.begin_chunk(signature)
 
     def update(self, data: memoryview) -> None:
-        self._signatures.update(data)
+        self._verifier.update(data)
 
-    def end(self, signature: str) -> None:
-        try:
-            self._signatures.end(signature)
-        except AuthFailure as failure:
-            raise ChunkSignatureError(failure.message) from None
+    def end_chunk(self) -> None:
+        with _as_chunk_error():
+            self._verifier.end_chunk()
+
+    def end_body(self, trailers: Mapping[str, str]) -> None:
+        """After the final chunk: its trailing headers' signature, when the body was signed with one."""
+        if self._trailer:
+            with _as_chunk_error():
+                self._verifier.verify_trailers(trailers)
+
+
+@contextlib.contextmanager
+def _as_chunk_error() -> Iterator[None]:
+    try:
+        yield
+    except AuthFailure as failure:
+        raise ChunkSignatureError(failure.message) from None

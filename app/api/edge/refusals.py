@@ -1,10 +1,11 @@
 """A refused request, answered in its surface's protocol with the code and status AWS uses.
 
-- AWS JSON (`POST /`): `{"__type", "message"}` with `x-amzn-ErrorType`; `MissingAuthenticationTokenException`
-  is 403 as on SageMaker, the other authentication errors 400 as JSON-protocol services answer them.
+The codes and statuses are `app.auth.sigv4_errors`'s; this module gives them each surface's form:
+- AWS JSON (`POST /`): `{"__type", "message"}` with `x-amzn-ErrorType` (400, as JSON-protocol services);
 - S3: XML `AccessDenied`, `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `RequestTimeTooSkewed` (403),
-  the malformed-authorization codes (400), `XAmzContentSHA256Mismatch` (400) for a body not the one signed.
-- REST: problem JSON, 401 (with `WWW-Authenticate`) without credentials, 403 for anything wrong.
+  the malformed-authorization codes (400);
+- REST: problem JSON with the JSON protocol's code, 401 (with `WWW-Authenticate`) without credentials, 403
+  for anything wrong.
 """
 
 from __future__ import annotations
@@ -18,45 +19,13 @@ from starlette.types import Scope
 
 from app.api import throttling
 from app.api.aws import protocol
-from app.api.edge.surfaces import Surface, has_query_credentials
+from app.api.edge.surfaces import Surface
 from app.api.rest.responses import problem
 from app.api.s3.routing import error_response as s3_error_response
+from app.auth import sigv4_errors
+from app.auth.sigv4_errors import AuthFailure
 from app.auth.throttle import Decision
 from app.errors import ServiceError
-
-# reason -> (code, HTTP status) on the AWS JSON protocol.
-_JSON = {
-    "missing": ("MissingAuthenticationTokenException", 403),
-    "unknown_key": ("UnrecognizedClientException", 400),
-    "bad_token": ("UnrecognizedClientException", 400),
-    "incomplete": ("IncompleteSignatureException", 400),
-    "unsupported": ("IncompleteSignatureException", 400),
-    "mismatch": ("InvalidSignatureException", 400),
-    "expired": ("InvalidSignatureException", 400),
-    "payload": ("InvalidSignatureException", 400),
-}
-# reason -> (code, HTTP status) on S3, for header signatures; presigned URLs differ where noted below.
-_S3 = {
-    "missing": ("AccessDenied", 403),
-    "unknown_key": ("InvalidAccessKeyId", 403),
-    "bad_token": ("InvalidToken", 400),
-    "incomplete": ("AuthorizationHeaderMalformed", 400),
-    "unsupported": ("InvalidRequest", 400),
-    "mismatch": ("SignatureDoesNotMatch", 403),
-    "expired": ("RequestTimeTooSkewed", 403),
-    "payload": ("XAmzContentSHA256Mismatch", 400),
-}
-_S3_PRESIGNED = {
-    "incomplete": ("AuthorizationQueryParametersError", 400),
-    "unsupported": ("AuthorizationQueryParametersError", 400),
-    "expired": ("AccessDenied", 403),
-}
-_S3_MESSAGES = {
-    "missing": "Access Denied",
-    "unknown_key": "The AWS Access Key Id you provided does not exist in our records.",
-    "mismatch": "The request signature we calculated does not match the signature you provided. "
-    "Check your key and signing method.",
-}
 
 
 class Refused(ServiceError):
@@ -68,22 +37,20 @@ class Refused(ServiceError):
         self.http_status = http_status
 
 
-def refusal(surface: Surface, scope: Scope, reason: str, message: str) -> Response:
+def refusal(surface: Surface, scope: Scope, failure: AuthFailure) -> Response:
     """The response refusing this request, in the protocol of its surface."""
     if surface is Surface.S3:
-        table = {**_S3, **_S3_PRESIGNED} if has_query_credentials(scope) else _S3
-        code, status = table.get(reason, ("AccessDenied", 403))
-        error = Refused(code, _S3_MESSAGES.get(reason, message), status)
+        wire = sigv4_errors.s3_error(failure)
+        error = Refused(wire.code, wire.message, wire.http_status)
         return s3_error_response(Request(scope), error, secrets.token_hex(8).upper())
+    wire = sigv4_errors.json_error(failure)
     if surface is Surface.AWS_JSON:
-        code, status = _JSON.get(reason, ("InvalidSignatureException", 400))
-        return protocol.error_response(Refused(code, message, status), str(uuid.uuid4()))
-    code, _ = _JSON.get(reason, ("InvalidSignatureException", 400))
-    if reason == "missing":
-        response = problem(401, code, message)
+        return protocol.error_response(Refused(wire.code, wire.message, wire.http_status), str(uuid.uuid4()))
+    status = sigv4_errors.rest_status(failure)
+    response = problem(status, wire.code, wire.message)
+    if status == 401:
         response.headers["WWW-Authenticate"] = "AWS4-HMAC-SHA256"
-        return response
-    return problem(403, code, message)
+    return response
 
 
 def failure(surface: Surface, scope: Scope, error: ServiceError) -> Response:

@@ -172,10 +172,7 @@ def sha256_mismatch() -> errors.S3Error:
 
 
 def _decoder(request: Request) -> AwsChunkedDecoder:
-    try:
-        return AwsChunkedDecoder(signatures=chunk_check(request.scope, request.headers))
-    except ChunkSignatureError as exc:
-        raise errors.S3Error("SignatureDoesNotMatch", str(exc), 403) from None
+    return AwsChunkedDecoder(signatures=chunk_check(request.scope))
 
 
 async def _pieces(request: Request, decoder: AwsChunkedDecoder | None) -> AsyncIterator[Sequence[Buffer]]:

@@ -15,6 +15,7 @@ header and trailer lines are buffered. With a `ChunkCheck` (signed streaming upl
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Protocol
 
 _MAX_LINE = 8192
@@ -29,14 +30,15 @@ class ChunkSignatureError(ChunkedError):
 
 
 class ChunkCheck(Protocol):
-    """Verifies the chain of chunk signatures of one body (SigV4 streaming)."""
+    """Verifies the chain of chunk signatures of one body (SigV4 streaming); raises ChunkSignatureError."""
 
-    def begin(self) -> None: ...
+    def begin_chunk(self, signature: str | None) -> None: ...
 
     def update(self, data: memoryview) -> None: ...
 
-    def end(self, signature: str) -> None:
-        """Raise ChunkSignatureError unless `signature` signs the chunk just fed."""
+    def end_chunk(self) -> None: ...
+
+    def end_body(self, trailers: Mapping[str, str]) -> None: ...
 
 
 class _State(enum.Enum):
@@ -53,7 +55,6 @@ class AwsChunkedDecoder:
         self._remaining = 0
         self._line = bytearray()
         self._signatures = signatures
-        self._signature = ""
         self.trailers: dict[str, str] = {}
 
     @property
@@ -109,6 +110,8 @@ class AwsChunkedDecoder:
             self._state = _State.HEADER
         elif not line:  # TRAILER: the empty line ends the body
             self._state = _State.DONE
+            if self._signatures is not None:
+                self._signatures.end_body(self.trailers)
         else:
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
@@ -127,14 +130,18 @@ class AwsChunkedDecoder:
         self._remaining = size
         self._state = _State.DATA if size else _State.TRAILER
         if self._signatures is not None:
-            name, _, value = extension.decode("latin-1").partition("=")
-            if name.strip() != "chunk-signature":
-                raise ChunkSignatureError("aws-chunked chunk without a chunk-signature")
-            self._signature = value.strip()
-            self._signatures.begin()
+            self._signatures.begin_chunk(_chunk_signature(extension))
             if not size:
-                self._end_chunk()
+                self._signatures.end_chunk()
 
     def _end_chunk(self) -> None:
         if self._signatures is not None:
-            self._signatures.end(self._signature)
+            self._signatures.end_chunk()
+
+
+def _chunk_signature(extensions: bytes) -> str | None:
+    for extension in extensions.split(b";"):
+        name, _, value = extension.decode("latin-1").partition("=")
+        if name.strip() == "chunk-signature":
+            return value.strip()
+    return None
