@@ -91,7 +91,7 @@ def curl(*args: str) -> subprocess.CompletedProcess[bytes]:
 
 def test_boto3_sagemaker_refusals_carry_aws_codes(live: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     unsigned = sagemaker(live.url, signature_version=UNSIGNED)
-    assert error_of(unsigned.list_training_jobs)[:2] == ("MissingAuthenticationTokenException", 403)
+    assert error_of(unsigned.list_training_jobs)[:2] == ("MissingAuthenticationTokenException", 400)
     unknown = sagemaker(live.url, key="AKIAUNKNOWNKEY000000")
     assert error_of(unknown.list_training_jobs)[:2] == ("UnrecognizedClientException", 400)
     wrong = sagemaker(live.url, secret="not-the-secret")

@@ -19,8 +19,12 @@ from tests.support.polling import wait_until
 from tests.support.server import ROOT_AUTH, ROOT_KEY, ROOT_SECRET, Server, running_server
 
 CURL_SIGV4 = ["--aws-sigv4", "aws:amz:us-east-1:sagemaker", "--user", f"{ROOT_KEY}:{ROOT_SECRET}"]
-# A streamed body is not hashed ahead of sending: its signature covers the headers alone.
-UNSIGNED = {"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}
+
+
+def declared(sha256: str) -> dict[str, str]:
+    """A streamed body's SHA-256, declared (and signed) ahead: the server checks the bytes against it."""
+    return {"X-Amz-Content-SHA256": sha256}
+
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +55,7 @@ def test_large_object_round_trip_in_constant_memory(server: Server) -> None:
         expected.update(chunk)
     before = peak_rss(server.process.pid)
     with httpx.Client(timeout=60, auth=ROOT_AUTH) as client:
-        put = client.put(url, content=big_body(block), headers=UNSIGNED)
+        put = client.put(url, content=big_body(block), headers=declared(expected.hexdigest()))
         assert put.status_code == 201, put.text
         assert put.json()["sha256"] == expected.hexdigest()
         received = hashlib.sha256()
@@ -75,8 +79,8 @@ def test_curl_upload_download_and_resume(server: Server, tmp_path: Path) -> None
     source.write_bytes(data)
     url = f"{server.url}/v1/objects/curl-bucket/runs/1/weights.bin"
     curl = ["curl", "-fsS", "--max-time", "30", *CURL_SIGV4]
-    # curl signs an upload's headers only; the body is declared unsigned, as S3 allows.
-    upload = ["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-T", str(source)]
+    # curl signs an upload's declared SHA-256 (it does not hash a file it streams).
+    upload = ["-H", f"x-amz-content-sha256: {hashlib.sha256(data).hexdigest()}", "-T", str(source)]
     subprocess.run([*curl, *upload, url], check=True, capture_output=True)
 
     downloads = tmp_path / "downloads"
@@ -109,6 +113,7 @@ def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
             time.sleep(0.05)
             yield b"y" * 1024
 
+    whole = hashlib.sha256(b"x" * (1 << 20) + b"y" * 1024 * 600).hexdigest()
     with running_server(data) as first:
         assert (
             httpx.put(f"{first.url}/v1/objects/uploads/whole", content=b"ok", auth=ROOT_AUTH).status_code
@@ -123,7 +128,7 @@ def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
                     content=body(),
                     timeout=30,
                     auth=ROOT_AUTH,
-                    headers=UNSIGNED,
+                    headers=declared(whole),
                 )
             except httpx.HTTPError as error:
                 errors.append(error)

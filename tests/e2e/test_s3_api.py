@@ -577,7 +577,7 @@ def test_corruption_found_mid_stream_aborts_the_response(
     received = bytearray()
     with (
         pytest.raises(httpx.HTTPError),
-        httpx.stream("GET", f"{endpoint}/{bucket}/rot", timeout=30) as response,
+        httpx.stream("GET", f"{endpoint}/{bucket}/rot", timeout=30, auth=S3_AUTH) as response,
     ):
         assert response.status_code == 200
         for chunk in response.iter_bytes():
