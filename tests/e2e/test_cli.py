@@ -23,7 +23,7 @@ from app.cli import run
 from app.client import SageMakerClient
 from tests.conftest import create_request
 from tests.support.polling import wait_until
-from tests.support.server import Server, free_port, running_server
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, free_port, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,9 @@ def cli(live: Server, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
 
 @pytest.fixture(scope="module")
 def client(live: Server) -> Iterator[SageMakerClient]:
-    with SageMakerClient(endpoint_url=live.url) as sagemaker:
+    with SageMakerClient(
+        endpoint_url=live.url, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET
+    ) as sagemaker:
         yield sagemaker
 
 
