@@ -17,6 +17,7 @@ from app.config import Settings
 from app.db import migrate
 from app.main import create_app
 from app.services import build
+from tests.support.callers import ROOT, AsCaller
 from tests.support.server import Server, running_server
 
 
@@ -28,12 +29,12 @@ def settings(tmp_path: Path) -> Settings:
 @contextmanager
 def idle_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[TestClient]:
     """The real ASGI app driven in-process, over services whose scheduler never runs: a job keeps the
-    status the API (or the test) gives it."""
+    status the API (or the test) gives it. Requests act as the default account's root key."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
     services = build(settings, clock=clock)
     try:
-        with TestClient(create_app(settings, clock=clock, services=services)) as client:
+        with TestClient(AsCaller(create_app(settings, clock=clock, services=services), ROOT)) as client:
             yield client
     finally:
         services.close()

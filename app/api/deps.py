@@ -42,13 +42,18 @@ SettingsDep = Annotated[Settings, Depends(_from_services(lambda s: s.settings))]
 HealthDep = Annotated[HealthCheck, Depends(_from_services(lambda s: s.health))]
 
 
-async def _caller(request: Request) -> Caller:
+def caller_of(request: Request) -> Caller:
+    """The caller the edge verified for this request (the AWS JSON endpoint reads it here too)."""
     # The edge verified the signature before routing (see `app.api.dispatch`); a request that reaches a
     # route without a caller is a wiring defect, so fail closed.
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None:
         raise RuntimeError("request reached a route without an authenticated caller")
     return caller
+
+
+async def _caller(request: Request) -> Caller:
+    return caller_of(request)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

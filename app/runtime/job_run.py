@@ -97,7 +97,13 @@ class JobRun:
             _Vm(
                 plan=p,
                 root=self.work_dir / "vms" / p.id,
-                log=logs.stream_path(self.work_dir, name, p.hostname, epoch),
+                log=logs.stream_path(
+                    self.work_dir,
+                    account_id=self.plan.spec.account_id,
+                    job_name=name,
+                    host=p.hostname,
+                    epoch=epoch,
+                ),
             )
             for p in self.plan.vms
         ]
@@ -110,14 +116,14 @@ class JobRun:
 
     def _run(self) -> Outcome:
         # A stop that landed before a step makes that step's compare-and-set fail: the run ends there.
-        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_name, Secondary.DOWNLOADING):
+        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_id, Secondary.DOWNLOADING):
             return self._stopped_before_start()
         try:
             self._prepare()
         except channels.ChannelError as error:
             return Outcome(Status.FAILED, Secondary.FAILED, f"ClientError: {error}", package=False)
         now = self.clock()
-        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_name, at=now):
+        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_id, at=now):
             return self._stopped_before_start()
         self._training_started = now
         self._launch(now)
@@ -203,7 +209,7 @@ class JobRun:
             now = self.clock()
             if now >= self._deadline:
                 self.lifecycle.transition(
-                    self.plan.job_name, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
+                    self.plan.job_id, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
                 )
                 self._terminate_all()
                 return Outcome(Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED)
@@ -244,7 +250,7 @@ class JobRun:
         model_artifacts = None
         packaged = outcome.package and outcome.status != Status.FAILED
         if packaged and self.lifecycle.begin_upload(
-            self.plan.job_name, completed=outcome.status == Status.COMPLETED
+            self.plan.job_id, completed=outcome.status == Status.COMPLETED
         ):
             try:
                 model_artifacts = self._upload()
