@@ -9,6 +9,11 @@ RUN pip install --no-cache-dir -c constraints.txt -e . \
     && useradd --create-home sagelite && mkdir -p /data && chown sagelite /data
 
 USER sagelite
+# Bound to every address, the server refuses to start without real root credentials: pass them at run
+# time, never in the image, e.g.
+#   docker run -e SAGELITE_ROOT_ACCESS_KEY_ID=AKIA... -e SAGELITE_ROOT_SECRET_ACCESS_KEY=... -p 8000:8000 sagelite
+# The master key (which encrypts stored secrets and objects) is created in /data at first start, or read
+# from SAGELITE_MASTER_KEY_FILE (mount it from a secret store).
 ENV SAGELITE_HOST=0.0.0.0 \
     SAGELITE_DATA_DIR=/data
 VOLUME /data

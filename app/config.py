@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=90, ge=1)
 
     @property
+    def local_url(self) -> str:
+        """Where a process on this machine (a job's VM) reaches the server."""
+        scheme = "https" if self.certfile else "http"
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
 

@@ -88,3 +88,14 @@ class RequestTooLarge(ServiceError):
 
     code = "RequestEntityTooLargeException"
     http_status = 413
+
+
+class Throttled(ServiceError):
+    """The access key's token bucket is empty; AWS JSON services answer 400, REST says 429."""
+
+    code = "ThrottlingException"
+    http_status = 400
+    rest_status = 429
+
+    def __init__(self, message: str = "Rate exceeded") -> None:
+        super().__init__(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import services as service_wiring
-from app.api import s3
+from app.api import cors, s3
 from app.api.dispatch import SageliteApp
-from app.api.rest import health, hosts, jobs, objects, observe, responses
+from app.api.rest import admin, health, hosts, job_credentials, jobs, objects, observe, responses
+from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import migrate
@@ -29,14 +31,18 @@ def create_app(
 
     Without `services`, the lifespan migrates the database, builds the services, starts the scheduler
     and closes everything at exit. With prebuilt `services` (tests that drive the scheduler themselves),
-    the caller owns them: the lifespan only serves them.
+    the caller owns them: the lifespan only serves them. Settings that allow no root key raise
+    `BootstrapError` here, before a server binds its port.
     """
+    bootstrap.check(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         if owned:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            os.umask(0o077)  # as `sagelite serve` does: private files for an in-process server too
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            settings.data_dir.chmod(0o700)  # also when it existed already: what is in it is private
             migrate.upgrade(settings.resolved_database_url)
         app.state.services = service_wiring.build(settings, clock=clock) if services is None else services
         if owned:
@@ -60,7 +66,10 @@ def create_app(
     app.include_router(observe.router)
     app.include_router(hosts.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
+    app.include_router(job_credentials.router)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)
+    cors.install(app, settings.cors_origins)
     return app

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.log import AuditLog
+from app.auth import bootstrap
+from app.auth.identities import IdentityService
+from app.auth.job_credentials import JobCredentialBroker
 from app.clock import Clock, utcnow
 from app.config import Settings
+from app.crypto import keyring as keyrings
 from app.db import session as db
 from app.health import HealthCheck
 from app.hosts import pool, vms
@@ -40,14 +46,22 @@ class Services:
     store: ObjectStore
     supervisor: Supervisor
     scheduler: Scheduler
+    keyring: keyrings.Keyring
+    identities: IdentityService
+    audit: AuditLog
+    job_credentials: JobCredentialBroker
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
         recovery.recover(sessions=self.sessions, lifecycle=self.lifecycle, clock=self.lifecycle.clock)
+        # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
+        self.identities.revoke_all_job_credentials()
         self.scheduler.start()
+        self.audit.start()
 
     def close(self) -> None:
         self.scheduler.close()
+        self.audit.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
         self.store.close()
         self.engine.dispose()
@@ -55,15 +69,22 @@ class Services:
 
 def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | None = None) -> Services:
     """Wire the services over one engine, each given its collaborators. The database must be migrated."""
+    bootstrap.check(settings)  # before anything opens: settings without a usable root key stop here
     engine = db.make_engine(settings.resolved_database_url)
     sessions = db.make_session_factory(engine)
     with sessions.begin() as session:
         vms.sync_hosts(session, pool.configured_hosts(settings))
+    keyring = keyrings.load_or_create(settings.resolved_master_key_file)
+    identities = IdentityService(sessions=sessions, keyring=keyring, clock=clock)
+    bootstrap.ensure_root_key(settings=settings, identities=identities)
+    job_credentials = JobCredentialBroker(
+        issuer=identities, endpoint_url=settings.local_url, region=settings.region, clock=clock
+    )
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
-    store = ObjectStore(settings.data_dir / "objects")
+    store = ObjectStore(settings.data_dir / "objects", keyring=keyring, legacy_owner=settings.account_id)
     metric_series = MetricSeries(sessions=sessions)
     supervisor = Supervisor(
         lifecycle=lifecycle,
@@ -75,6 +96,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         on_finished=wakeup.hint,
+        credentials=job_credentials,
     )
     scheduler = Scheduler(
         sessions=sessions,
@@ -106,4 +128,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         store=store,
         supervisor=supervisor,
         scheduler=scheduler,
+        keyring=keyring,
+        identities=identities,
+        job_credentials=job_credentials,
+        audit=AuditLog(
+            sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
+        ),
     )

@@ -22,6 +22,7 @@ PURE = (
     "app.storage.artifact_layout",
     "app.runtime.contract",
     "app.runtime.sm_env",
+    "app.auth.throttle",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")

@@ -11,7 +11,11 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from app.audit.log import AuditLog
+from app.auth import permissions
 from app.auth.caller import Caller
+from app.auth.identities import IdentityService
+from app.auth.job_credentials import JobCredentialBroker
 from app.config import Settings
 from app.health import HealthCheck
 from app.hosts.service import HostService
@@ -40,6 +44,9 @@ HostsDep = Annotated[HostService, Depends(_from_services(lambda s: s.hosts))]
 StoreDep = Annotated[ObjectStore, Depends(_from_services(lambda s: s.store))]
 SettingsDep = Annotated[Settings, Depends(_from_services(lambda s: s.settings))]
 HealthDep = Annotated[HealthCheck, Depends(_from_services(lambda s: s.health))]
+IdentitiesDep = Annotated[IdentityService, Depends(_from_services(lambda s: s.identities))]
+AuditDep = Annotated[AuditLog, Depends(_from_services(lambda s: s.audit))]
+JobCredentialsDep = Annotated[JobCredentialBroker, Depends(_from_services(lambda s: s.job_credentials))]
 
 
 def caller_of(request: Request) -> Caller:
@@ -57,3 +64,11 @@ async def _caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+async def _admin(caller: CallerDep) -> Caller:
+    return permissions.require_admin(caller)
+
+
+# For operator routes: the caller, who must hold an admin key (403 otherwise).
+AdminDep = Annotated[Caller, Depends(_admin)]

@@ -4,10 +4,13 @@
 - SageMaker's JSON calls (`POST /`) go straight to their endpoint, past FastAPI's routing and
   middleware they do not need: the endpoint renders every error itself, in AWS's form.
 - Everything else (REST, docs) is the FastAPI application.
+
+Middleware that must see every surface (CORS) goes in front of this dispatch: `add_edge_middleware`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,8 +27,16 @@ class SageliteApp(FastAPI):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._aws = request_response(protocol.endpoint)
+        self._entry: ASGIApp = self._dispatch
+
+    def add_edge_middleware(self, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put `wrap(inner)` in front of every surface; the last one added sees requests first."""
+        self._entry = wrap(self._entry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if is_s3_request(scope):
                 s3: ASGIApp = self.state.s3

@@ -1,8 +1,8 @@
 """`sagelite` command line: `serve`, and client commands that call `app.client` (no business logic here).
 
-Exit codes: 0 ok, 1 the server refused the request, 2 bad command line, 3 server unreachable, 4 no such
-job (or VM, bucket, key), 5/6/7 `jobs wait` ended Failed/Stopped/Completed outside `--ok-status`,
-8 `jobs wait --timeout` ran out, 130 interrupted.
+Exit codes: 0 ok, 1 the server refused the request, 2 bad command line (or `serve` settings that allow
+no root key), 3 server unreachable, 4 no such job (or VM, bucket, key, account), 5/6/7 `jobs wait` ended
+Failed/Stopped/Completed outside `--ok-status`, 8 `jobs wait --timeout` ran out, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app.cli import common, infra, jobs, s3, server
+from app.cli import admin, common, infra, jobs, s3, server
 from app.cli.server import serve, serve_command, settings_from
 from app.client import (
     ArtifactError,
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_parser(commands)
     infra.add_parsers(commands)
     s3.add_parser(commands)
+    admin.add_parser(commands)
     return parser
 
 
@@ -50,7 +51,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse, run one command, and turn what went wrong into one line on stderr and an exit code."""
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return serve_command(args)
+        return _serve(args)
     ctx = common.context(args)
     try:
         code: int = args.client_handler(args, ctx)
@@ -78,6 +79,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         return common.OK
     finally:
         ctx.client.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from app.auth.bootstrap import BootstrapError  # light: the server's modules load in `serve` alone
+
+    try:
+        return serve_command(args)
+    except BootstrapError as error:
+        return _fail(str(error), common.USAGE)
 
 
 def _not_found(args: argparse.Namespace, error: ClientError) -> str:

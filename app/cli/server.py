@@ -1,13 +1,20 @@
-"""`sagelite serve`: the API server with its scheduler and executor."""
+"""`sagelite serve`: the API server with its scheduler and executor, over HTTP or (given a certificate and
+its key) HTTPS."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import ssl
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.config import Settings
+
+USAGE = 2  # exit code for a configuration that cannot work, as for a bad command line
 
 
 def add_parser(commands: Any) -> None:
@@ -21,11 +28,23 @@ def add_parser(commands: Any) -> None:
     serve.add_argument(
         "--log-format", choices=["text", "json"], help="text (default, or SAGELITE_LOG_FORMAT) or JSON lines"
     )
+    serve.add_argument(
+        "--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS with (or SAGELITE_CERTFILE)"
+    )
+    serve.add_argument("--keyfile", type=Path, help="its PEM private key, unencrypted (or SAGELITE_KEYFILE)")
     serve.set_defaults(handler=lambda args: serve_command(args))
 
 
+class StartupError(Exception):
+    """The configuration cannot work; said in one line before anything starts."""
+
+
 def serve_command(args: argparse.Namespace) -> int:
-    serve(settings_from(args))
+    try:
+        serve(settings_from(args))
+    except StartupError as error:
+        print(f"sagelite: {error}", file=sys.stderr)
+        return USAGE
     return 0
 
 
@@ -41,6 +60,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "data_dir": args.data_dir,
             "log_level": args.log_level,
             "log_format": args.log_format,
+            "certfile": args.certfile,
+            "keyfile": args.keyfile,
         }.items()
         if value is not None
     }
@@ -53,6 +74,10 @@ def serve(settings: Settings) -> None:
     from app import log_format
     from app.main import create_app
 
+    tls = checked_tls(settings)
+    # Before anything is created: every file the server (and each job it runs) writes is 0600, every
+    # folder 0700 -- database, blobs, logs, VM folders -- whatever a code path forgets to say.
+    os.umask(0o077)
     log_format.configure(level=settings.log_level, log_format=settings.log_format)
     # One worker: the scheduler and executor live in this process (several workers would start several).
     # No log_config: uvicorn's loggers then propagate to the root handler and share its format.
@@ -64,4 +89,47 @@ def serve(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         workers=1,
+        ssl_certfile=tls.certfile,
+        ssl_keyfile=tls.keyfile,
     )
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and key uvicorn serves HTTPS with; neither for plain HTTP."""
+
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+
+def checked_tls(settings: Settings) -> Tls:
+    """The settings' certificate and key, once the pair is known to load; plain HTTP without either."""
+    certfile, keyfile = settings.certfile, settings.keyfile
+    if certfile is None and keyfile is None:
+        return Tls()
+    if certfile is None or keyfile is None:
+        raise StartupError(
+            "HTTPS needs a certificate and its private key: give both --certfile and --keyfile "
+            "(or SAGELITE_CERTFILE and SAGELITE_KEYFILE)"
+        )
+    _check_pair(certfile, keyfile)
+    return Tls(certfile=certfile, keyfile=keyfile)
+
+
+def _check_pair(certfile: Path, keyfile: Path) -> None:
+    # Loading the pair here turns what uvicorn would report as a traceback into one line; the password
+    # callback stops OpenSSL from prompting on the terminal for an encrypted key.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile, password=_no_password)
+    except OSError as error:
+        if isinstance(error, ssl.SSLError):
+            raise StartupError(
+                f"{certfile} and {keyfile} are not a PEM certificate and its unencrypted private key "
+                f"({error.reason or error})"
+            ) from None
+        raise StartupError(f"cannot read {error.filename or certfile}: {error.strerror}") from None
+
+
+def _no_password() -> bytes:
+    raise StartupError("the private key is encrypted; give an unencrypted one (readable by this user only)")

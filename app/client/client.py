@@ -3,7 +3,8 @@
 The AWS operations take and return exactly what boto3's do (keyword arguments, response dicts with
 aware datetimes and `ResponseMetadata`, `ClientError`s, the `training_job_completed_or_stopped` waiter,
 the `list_training_jobs` and `list_tags` paginators). The extras use the `/v1` routes: artifact and
-object transfers, logs, metrics, a waiting loop with progress, hosts and VMs.
+object transfers, logs, metrics, a waiting loop with progress, hosts and VMs, and administration
+(accounts, access keys, the audit trail; see `app.client.admin`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from app.client import artifacts, errors, paginators, rest, sigv4, waiters, wire
+from app.client import admin, artifacts, errors, paginators, rest, sigv4, waiters, wire
 from app.client.transport import DEFAULT_TIMEOUT, Request, RetryPolicy, Transport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
@@ -28,7 +29,7 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 Progress = Callable[[dict[str, Any]], None]
 
 
-class SageMakerClient:
+class SageMakerClient(admin.AdminMethods):
     """A boto3-compatible SageMaker client for sagelite; unsigned unless credentials are given."""
 
     def __init__(

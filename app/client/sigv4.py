@@ -99,7 +99,12 @@ def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
 
 
 def canonical_path(url: str, *, service: str) -> str:
-    path = urlsplit(url).path
+    return canonical_uri(urlsplit(url).path, service=service)
+
+
+def canonical_uri(path: str, *, service: str) -> str:
+    """The canonical URI of a path as it is sent (percent-encoded): S3 signs it as it is; every other
+    service signs it normalized and encoded once more (the server's verifier shares this function)."""
     if service == "s3":
         return path or "/"
     return quote(_remove_dot_segments(path) if path else "/", safe="/~")

@@ -1,18 +1,22 @@
 """HTTP for the client: one `httpx.Client`, SigV4 signing, retries with backoff, `ResponseMetadata`.
 
 Retry policy: a request that never reached the server (connection refused, connect timeout) is tried
-again whatever the operation. Anything that may have reached it (a broken or timed-out connection, 429,
-a 5xx) is tried again only for idempotent operations: a second CreateTrainingJob after a lost answer would
-fail with ResourceInUse, or worse, succeed twice. Waits are exponential with full jitter, or what a
-`Retry-After` header asks for, capped at `max_delay`.
+again whatever the operation, and so is one refused for the request rate (429, or AWS's throttling codes:
+JSON `ThrottlingException` on 400, S3 `SlowDown` on 503), which the server turns away before doing any
+work. Anything else that may have reached it (a broken or timed-out connection, a 5xx) is tried again
+only for idempotent operations: a second CreateTrainingJob after a lost answer would fail with
+ResourceInUse, or worse, succeed twice. Waits are exponential with full jitter, or what a `Retry-After`
+header asks for, capped at `max_delay`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import random
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,10 @@ CHUNK = 1 << 20
 # S3 requests are routed by their signature; without credentials they are signed with these.
 ANONYMOUS = sigv4.Credentials("sagelite", "sagelite")
 _NOT_RETRIED_5XX = frozenset({501, 505})
+# The error codes botocore's retry modes treat as throttling (the few any AWS-compatible server sends).
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "SlowDown"}
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,32 @@ class RetryPolicy:
 
 def retryable_status(status: int) -> bool:
     return status == 429 or (status >= 500 and status not in _NOT_RETRIED_5XX)
+
+
+def throttled(response: httpx.Response) -> bool:
+    """Refused for the request rate, before any work was done: safe to send again, whatever the operation."""
+    if response.status_code == 429:
+        return True
+    if response.status_code not in (400, 503):
+        return False
+    return _error_code(response) in THROTTLING_CODES
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The AWS error code: the `x-amzn-ErrorType` header, a JSON `__type`, or S3's XML `<Code>`."""
+    header: str | None = response.headers.get("x-amzn-errortype")
+    if header:
+        return header.split(":", 1)[0]
+    body = response.read()  # an error body is small, even when the request asked for a stream
+    try:
+        code: object
+        if body.lstrip().startswith(b"<"):
+            code = ET.fromstring(body).findtext("Code")
+        else:
+            code = json.loads(body).get("__type")
+    except (ValueError, ET.ParseError, AttributeError):
+        return None
+    return None if code is None else str(code).rsplit("#", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -124,7 +158,7 @@ class Transport:
                     raise _connection_error(self.endpoint_url, error) from error
                 self._sleep(self.retry.delay(attempt))
                 continue
-            if not (request.idempotent and retryable_status(response.status_code)):
+            if not (throttled(response) or (request.idempotent and retryable_status(response.status_code))):
                 return Reply(response, attempt)
             if last:
                 if request.stream:

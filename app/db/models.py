@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime
@@ -103,3 +114,58 @@ class MetricPoint(Base):
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_metric_points_job", "job_id", "name", "timestamp"),)
+
+
+class Account(Base):
+    """A tenant: every resource belongs to one. The id is 12 digits, as an AWS account's."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AccessKey(Base):
+    """A SigV4 signing key of an account: long-lived (`AKIA…`) or a job's temporary one (`ASIA…`).
+
+    The secret (and a temporary key's session token) are kept wrapped by the master key, bound to the key
+    id, because SigV4 verification needs the secret itself, not a hash of it.
+    """
+
+    __tablename__ = "access_keys"
+
+    access_key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    wrapped_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    is_admin: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Temporary keys only: the job they were issued to, their session token and when they expire.
+    job_name: Mapped[str | None] = mapped_column(String(63))
+    wrapped_session_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_access_keys_job", "account_id", "job_name"),)
+
+
+class AuditEvent(Base):
+    """One mutating call or refusal; refusals of one key (or address) in one minute share a row and a count.
+
+    Append-only: rows are inserted, and deleted only by the retention purge.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    account_id: Mapped[str | None] = mapped_column(String(12))
+    access_key_id: Mapped[str | None] = mapped_column(String(128))
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(128))
+    resource: Mapped[str | None] = mapped_column(String(1024))
+    outcome: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_audit_events_account", "account_id", "time"),)

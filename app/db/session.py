@@ -9,6 +9,7 @@ concurrent writes the queue forms here instead. Reads take no lock and stay conc
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -128,7 +129,9 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     lock = None
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created private before SQLite opens it; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(parsed.database, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         lock = write_lock_for(Path(parsed.database))
     engine = create_engine(
         url,

@@ -38,7 +38,7 @@ def local_host(settings: Settings) -> HostSpec:
     """This machine, with the configured overcommit factors applied to CPU, memory and disk."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     disk = shutil.disk_usage(settings.data_dir).free / GIB
     return HostSpec(
         name=socket.gethostname() or "localhost",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -10,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.storage import artifact_layout, checksums, tar, uris
-from app.storage import errors as storage_errors
 from app.storage.object_store import ObjectStore
 
 
@@ -27,15 +25,16 @@ def upload(
     model_dirs: Sequence[Path],
     output_dirs: Sequence[Path],
     compress: bool,
+    owner: str,
 ) -> Uploaded:
     """Merge the VMs' model and output directories and upload them where `artifact_layout` says.
 
     With `CompressionType: NONE` the model is uploaded file by file under `output/model/`, as SageMaker does.
+    A missing output bucket is created for `owner`, the job's account.
     """
     model_uri = artifact_layout.model_artifacts(output_path, job_name, compressed=compress)
     output_uri = artifact_layout.output_tarball(output_path, job_name)
-    with contextlib.suppress(storage_errors.BucketAlreadyOwnedByYou):
-        store.create_bucket(model_uri.bucket)
+    store.create_bucket(model_uri.bucket, owner=owner)
     with tempfile.TemporaryDirectory(prefix="sagelite-pack-") as scratch:
         model = _merge(model_dirs, Path(scratch) / "model")
         output = _merge(output_dirs, Path(scratch) / "output")

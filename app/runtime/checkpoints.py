@@ -7,12 +7,10 @@ SageMaker also syncs while the job runs; here the copy back happens once, when t
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from app.jobs.spec import CheckpointSpec
 from app.runtime.channels import ChannelError, keys_under
-from app.storage import errors as storage_errors
 from app.storage import uris
 from app.storage.object_store import ObjectStore
 
@@ -29,12 +27,11 @@ def restore(config: CheckpointSpec | None, *, store: ObjectStore, local: Path) -
         store.get_file(base.bucket, key, target)
 
 
-def save(config: CheckpointSpec | None, *, store: ObjectStore, local: Path) -> None:
+def save(config: CheckpointSpec | None, *, store: ObjectStore, local: Path, owner: str) -> None:
     if config is None or not local.is_dir():
         return
     base = _base(config)
-    with contextlib.suppress(storage_errors.BucketAlreadyOwnedByYou):
-        store.create_bucket(base.bucket)
+    store.create_bucket(base.bucket, owner=owner)
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
         store.put_file(base.bucket, base.key + str(path.relative_to(local)), path)
 

@@ -187,9 +187,9 @@ def write_config(spec: VmSpec, root: Path) -> Paths:
     paths = layout(root)
     channels = [paths.channel_dir(channel.name) for channel in spec.channels]
     for directory in (paths.input_config_dir, paths.model_dir, paths.output_data_dir, *channels):
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     for directory in (paths.checkpoints_dir, paths.code_dir):
-        directory.mkdir(exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
     _write_json(paths.hyperparameters_file, dict(spec.hyperparameters))
     _write_json(paths.resource_config_file, resource_config(spec))
     _write_json(paths.input_data_config_file, input_data_config(spec))

@@ -56,8 +56,8 @@ class LocalExecutor:
             wrapper += ["--memory-bytes", str(spec.memory_bytes)]
         if spec.cpus:
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with spec.log_path.open("ab") as log:
+        spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(
                 [*wrapper, "--", *spec.command],
                 cwd=spec.cwd,

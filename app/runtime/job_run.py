@@ -12,6 +12,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +23,18 @@ from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
-from app.runtime import artifacts, channels, checkpoints, contract, failures, logs, sm_env, sources, vm_spec
+from app.runtime import (
+    artifacts,
+    channels,
+    checkpoints,
+    contract,
+    failures,
+    logs,
+    sm_env,
+    sources,
+    vm_env,
+    vm_spec,
+)
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -43,6 +55,21 @@ class JobPlan:
     job_arn: str
     spec: TrainingJobSpec
     vms: tuple[VmPlan, ...]
+
+    @property
+    def account_id(self) -> str:
+        """The job's account: it owns the buckets the run creates, and its credentials act for it."""
+        return self.spec.account_id
+
+
+class JobCredentials(Protocol):
+    """Short-lived credentials for a running job's own account (see `app.auth.job_credentials`)."""
+
+    def grant(self, *, account_id: str, job_name: str, ttl: dt.timedelta) -> dict[str, str]:
+        """Issue them; returns the variables through which the job's VMs find them."""
+        ...
+
+    def revoke(self, *, account_id: str, job_name: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +106,7 @@ class JobRun:
     clock: Clock
     grace_seconds: float
     devices: Devices
+    credentials: JobCredentials
     thread: threading.Thread | None = None
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -99,7 +127,7 @@ class JobRun:
                 root=self.work_dir / "vms" / p.id,
                 log=logs.stream_path(
                     self.work_dir,
-                    account_id=self.plan.spec.account_id,
+                    account_id=self.plan.account_id,
                     job_name=name,
                     host=p.hostname,
                     epoch=epoch,
@@ -157,10 +185,16 @@ class JobRun:
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("SAGELITE_")}
-        # User code that runs `python` must find the service's interpreter (and its numpy) first.
-        base_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), base_env.get("PATH", "")])
+        # Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked
+        # the moment the run ends, whichever comes first.
+        credentials_env = self.credentials.grant(
+            account_id=self.plan.account_id,
+            job_name=self.plan.job_name,
+            ttl=dt.timedelta(seconds=self.plan.spec.max_runtime_seconds + self.grace_seconds + 300),
+        )
         for vm in self._vms:
+            base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=vm.root)
+            base_env |= credentials_env
             vm.cores = self.devices.cores.take(int(vm.plan.vcpus))
             vm.gpus = self.devices.gpus.take(vm.plan.gpus)
             gpu_env = self.devices.gpu_environment(vm.gpus, vm.plan.gpus)
@@ -293,6 +327,7 @@ class JobRun:
                     self.plan.spec.checkpoint,
                     store=self.store,
                     local=contract.layout(vm.root).checkpoints_dir,
+                    owner=self.plan.account_id,
                 )
             except Exception:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
@@ -344,6 +379,7 @@ class JobRun:
             model_dirs=[p.model_dir for p in roots],
             output_dirs=[p.output_data_dir for p in roots],
             compress=output.compress,
+            owner=self.plan.account_id,
         )
         return uploaded.model_uri
 

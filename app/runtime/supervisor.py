@@ -28,7 +28,7 @@ from app.jobs.metric_series import MetricSeries
 from app.jobs.status import Secondary, Status
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor
-from app.runtime.job_run import JobPlan, JobRun
+from app.runtime.job_run import JobCredentials, JobPlan, JobRun
 from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Supervisor:
         clock: Clock,
         stop_grace_seconds: float,
         on_finished: Callable[[], None],
+        credentials: JobCredentials,
     ) -> None:
         self._lifecycle = lifecycle
         self._metric_series = metric_series
@@ -59,6 +60,7 @@ class Supervisor:
         self._clock = clock
         self._grace = stop_grace_seconds
         self._on_finished = on_finished
+        self._credentials = credentials
         self._runs: dict[int, JobRun] = {}  # by job id: names are only unique within an account
         self._runs_lock = threading.Lock()  # guards `_runs` only; never held across a call out
         self._devices = Devices.of_this_machine()
@@ -76,6 +78,7 @@ class Supervisor:
             clock=self._clock,
             grace_seconds=self._grace,
             devices=self._devices,
+            credentials=self._credentials,
         )
         run.thread = threading.Thread(
             # Named by the job's id (`job-<id>`): names are only unique within an account.
@@ -127,9 +130,17 @@ class Supervisor:
             )
             run.abandon()
         finally:
+            self._revoke_credentials(run.plan)
             with self._runs_lock:
                 self._runs.pop(run.plan.job_id, None)
             self._on_finished()
+
+    def _revoke_credentials(self, plan: JobPlan) -> None:
+        # Whatever ended the run, its credentials end with it; a failure here must not lose the run's end.
+        try:
+            self._credentials.revoke(account_id=plan.account_id, job_name=plan.job_name)
+        except Exception:
+            logger.exception("revoking the job's credentials failed", extra={"job": plan.job_name})
 
     def _signal_vm(self, vm_id: str, expected: VmState, new: VmState, sig: int) -> bool:
         with self._sessions.begin() as session:

@@ -1,9 +1,11 @@
-"""Blob files: the immutable bytes of objects and parts, written atomically under random names.
+"""Blob files: the immutable bytes of objects and parts, sealed (`segments`), written atomically under
+random names.
 
-A blob is written to a temp file inside this store's own temp directory (same filesystem), hashed in
-the same pass, fsynced, then renamed to `blobs/<id[:2]>/<id>` and the directory fsynced. Blob files are
-never modified after the rename, so a reader that opened one keeps a consistent view even if the key is
-overwritten and the old blob unlinked meanwhile (POSIX keeps the inode alive while it is open).
+A blob is written to a temp file inside this store's own temp directory (same filesystem), hashed and
+sealed under a data key of its own in the same pass, fsynced, then renamed to `blobs/<id[:2]>/<id>` and
+the directory fsynced. Blob files are never modified after the rename, so a reader that opened one keeps
+a consistent view even if the key is overwritten and the old blob unlinked meanwhile (POSIX keeps the
+inode alive while it is open).
 
 Each `BlobDir` instance owns `tmp/<random>/` and holds an exclusive `flock` on it for its lifetime; at
 start-up every temp directory whose lock can be taken belongs to a dead process (killed uploads), and
@@ -19,24 +21,34 @@ import shutil
 import time
 import uuid
 import zlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
+from app.crypto.keyring import Keyring
 from app.storage.hashing import StreamHasher
 from app.storage.models import Digests
+from app.storage.sealed import SegmentReader, SegmentWriter
 from app.storage.types import Buffer
 
 _COPY_CHUNK = 8 << 20
-_IOV_MAX = 1024
 _WRITEBACK_EVERY = 16 << 20
+
+# read_at(offset, size) of an open object or blob: plaintext bytes.
+ReadAt = Callable[[int, int], bytes]
 
 
 class BlobWriter:
-    """A temp file that hashes (MD5, CRC32, optional extras) what it writes; one producer at a time."""
+    """A temp file that hashes (MD5, CRC32, optional extras) the plaintext it is given and seals it;
+    one producer at a time."""
 
-    def __init__(self, path: Path, extra_hashes: Collection[str] = ()) -> None:
+    def __init__(self, path: Path, keyring: Keyring, extra_hashes: Collection[str] = ()) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            self._sealer = SegmentWriter(self._fd, keyring)
+        except BaseException:
+            self.discard()
+            raise
         self._hasher = StreamHasher(extra_hashes)
         self._crc = 0
         self._size = 0
@@ -51,12 +63,12 @@ class BlobWriter:
         self.write_many((data,))
 
     def write_many(self, chunks: Sequence[Buffer]) -> None:
-        """Hash and append `chunks`: MD5 in the hasher's thread, CRC32 and the write in this one
-        (hashlib, zlib and writev all release the GIL)."""
+        """Hash and append `chunks`: MD5 in the hasher's thread, CRC32, sealing and the writes in this one
+        (hashlib, zlib and writev release the GIL, so the MD5 overlaps the rest)."""
         self._hasher.update(chunks)
         for chunk in chunks:
             self._crc = zlib.crc32(chunk, self._crc)
-        _write_all(self._fd, chunks)
+            self._sealer.write(chunk)
         self._size += sum(len(chunk) for chunk in chunks)
         self._start_writeback()
 
@@ -67,24 +79,26 @@ class BlobWriter:
         sync_file_range(SYNC_FILE_RANGE_WRITE), which Python lacks) and evicts clean ones. A large upload
         thus recycles a few tens of MiB of page cache instead of filling it with fresh pages, which is
         several times cheaper and leaves other cached data alone."""
-        if self._size - self._written_back < _WRITEBACK_EVERY or not hasattr(os, "posix_fadvise"):
+        written = self._sealer.file_bytes
+        if written - self._written_back < _WRITEBACK_EVERY or not hasattr(os, "posix_fadvise"):
             return
-        os.posix_fadvise(self._fd, self._dropped, self._size - self._dropped, os.POSIX_FADV_DONTNEED)
-        self._dropped, self._written_back = self._written_back, self._size
+        os.posix_fadvise(self._fd, self._dropped, written - self._dropped, os.POSIX_FADV_DONTNEED)
+        self._dropped, self._written_back = self._written_back, written
 
-    def copy_from(self, src_fd: int, offset: int, count: int) -> None:
-        """Append `count` bytes of another file from `offset`, hashing them on the way."""
+    def copy_from(self, read_at: ReadAt, offset: int, count: int) -> None:
+        """Append `count` bytes of another object from `offset`, hashing them on the way."""
         end = offset + count
         while offset < end:
-            data = os.pread(src_fd, min(_COPY_CHUNK, end - offset), offset)
+            data = read_at(offset, min(_COPY_CHUNK, end - offset))
             if not data:
-                raise OSError(f"source blob ended {end - offset} bytes early")
+                raise OSError(f"source object ended {end - offset} bytes early")
             self.write(data)
             offset += len(data)
 
     def finish(self) -> Digests:
-        """Flush to stable storage and close; the file is complete but still private."""
+        """Seal the last segment, flush to stable storage and close; the file is complete but private."""
         md5, extra = self._hasher.digests()
+        self._sealer.finish()
         os.fsync(self._fd)
         self._close()
         return Digests(size=self._size, md5=md5, crc32=self._crc, extra=extra)
@@ -104,18 +118,19 @@ class BlobWriter:
 class BlobDir:
     """The `blobs/` and `tmp/` directories under a store root."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keyring: Keyring) -> None:
+        self._keyring = keyring
         self._blobs = root / "blobs"
         self._tmp_root = root / "tmp"
-        self._blobs.mkdir(parents=True, exist_ok=True)
-        self._tmp_root.mkdir(parents=True, exist_ok=True)
+        self._blobs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._tmp_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Sweeping and claiming happen under a lock on tmp/ itself, so a sweeper in another process never
         # sees our directory in the instant between its creation and its lock.
         root_fd = _lock_dir(self._tmp_root)
         try:
             self._sweep_dead_temp_dirs()
             self._tmp = self._tmp_root / uuid.uuid4().hex
-            self._tmp.mkdir()
+            self._tmp.mkdir(mode=0o700)
             self._lock_fd = _lock_dir(self._tmp)
         finally:
             os.close(root_fd)
@@ -128,15 +143,15 @@ class BlobDir:
         return self._blobs / blob_id[:2] / blob_id
 
     def new_writer(self, extra_hashes: Collection[str] = ()) -> BlobWriter:
-        return BlobWriter(self._tmp / uuid.uuid4().hex, extra_hashes)
+        return BlobWriter(self._tmp / uuid.uuid4().hex, self._keyring, extra_hashes)
 
     def publish(self, tmp_path: Path) -> str:
         """Move a finished temp file to its permanent, unique name; returns the new blob id."""
         blob_id = uuid.uuid4().hex
         dest = self.path(blob_id)
-        dest.parent.mkdir(exist_ok=True)
+        dest.parent.mkdir(mode=0o700, exist_ok=True)
         os.rename(tmp_path, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         return blob_id
 
     def link(self, blob_id: str) -> str:
@@ -146,17 +161,19 @@ class BlobDir:
         os.utime(tmp)  # a fresh mtime keeps the orphan sweep's grace period meaningful for copies
         return self.publish(tmp)
 
-    def concat(self, blob_ids: Sequence[str]) -> str:
-        """Concatenate blobs into a new one in the kernel (copy_file_range), fsync and publish it."""
+    def reseal(self, blobs: Sequence[tuple[str, int]]) -> str:
+        """A new blob holding the plaintexts of `(blob id, size)` one after the other, under a new data key
+        (each part has its own), fsynced and published. FileNotFoundError if one of them is gone."""
         tmp = self._tmp / uuid.uuid4().hex
         out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            for blob_id in blob_ids:
-                src = self.open(blob_id)
-                try:
-                    _copy_file(src, out, os.fstat(src).st_size)
-                finally:
-                    os.close(src)
+            sealer = SegmentWriter(out, self._keyring)
+            for blob_id, size in blobs:
+                with contextlib.closing(self.open(blob_id, size)) as part:
+                    step = part.geometry.segment_bytes  # one segment a read: decrypted straight, never joined
+                    for offset in range(0, size, step):
+                        sealer.write(part.read_at(offset, step))
+            sealer.finish()
             os.fsync(out)
         except BaseException:
             os.close(out)
@@ -165,9 +182,15 @@ class BlobDir:
         os.close(out)
         return self.publish(tmp)
 
-    def open(self, blob_id: str) -> int:
-        """An fd to read the blob; raises FileNotFoundError if a concurrent writer just replaced it."""
-        return os.open(self.path(blob_id), os.O_RDONLY | os.O_CLOEXEC)
+    def open(self, blob_id: str, size: int) -> SegmentReader:
+        """A reader of the blob's `size` plaintext bytes; FileNotFoundError if a concurrent writer just
+        replaced it, SealError if its header does not authenticate or its length is wrong."""
+        fd = os.open(self.path(blob_id), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return SegmentReader(fd, self._keyring, size)
+        except BaseException:
+            os.close(fd)
+            raise
 
     def unlink(self, blob_ids: Collection[str]) -> None:
         for blob_id in blob_ids:
@@ -225,39 +248,9 @@ def _try_lock_dir(path: Path) -> int | None:
     return fd
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _write_all(fd: int, chunks: Sequence[Buffer]) -> None:
-    views = [memoryview(chunk).cast("B") for chunk in chunks if len(chunk)]
-    start = 0
-    while start < len(views):
-        written = os.writev(fd, views[start : start + _IOV_MAX])
-        while start < len(views) and written >= len(views[start]):
-            written -= len(views[start])
-            start += 1
-        if written:
-            views[start] = views[start][written:]
-
-
-def _copy_file(src_fd: int, dst_fd: int, count: int) -> None:
-    """Append `count` bytes of `src_fd` to `dst_fd`: in the kernel where it can (Linux copy_file_range;
-    a reflink on filesystems that have them), else through user space."""
-    offset = 0
-    while offset < count:
-        try:
-            copied = os.copy_file_range(src_fd, dst_fd, count - offset, offset)
-        except (OSError, AttributeError):
-            copied = 0  # not Linux, EXDEV, ENOSYS, old kernels: copy through user space
-        if copied <= 0:
-            data = os.pread(src_fd, min(_COPY_CHUNK, count - offset), offset)
-            if not data:
-                raise OSError("blob ended early while concatenating")
-            _write_all(dst_fd, (data,))
-            copied = len(data)
-        offset += copied

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from app.errors import ServiceError
 from app.storage import uris
+
+logger = logging.getLogger(__name__)
 
 
 class StorageError(ServiceError):
@@ -31,6 +35,28 @@ class NoSuchUpload(StorageError):
 class BucketAlreadyOwnedByYou(StorageError):
     code = "BucketAlreadyOwnedByYou"
     http_status = 409
+
+
+class BucketAlreadyExists(StorageError):
+    """Bucket names are global: this one belongs to another account."""
+
+    code = "BucketAlreadyExists"
+    http_status = 409
+
+
+class AccessDenied(StorageError):
+    """The bucket belongs to another account."""
+
+    code = "AccessDenied"
+    http_status = 403
+
+
+class CorruptObject(StorageError):
+    """An object's stored bytes do not authenticate (corrupted, truncated or tampered with): never served.
+    Clients see S3's InternalError; the details go to the log only."""
+
+    code = "InternalError"
+    http_status = 500
 
 
 class BucketNotEmpty(StorageError):
@@ -87,3 +113,9 @@ def check_key(key: str) -> str:
         return uris.check_key(key)
     except uris.UriError as exc:
         raise InvalidName(str(exc), exc.code, Key=key[:1024]) from exc
+
+
+def corrupt(bucket: str, key: str, reason: str) -> CorruptObject:
+    """The error for stored bytes that do not authenticate; what failed goes to the log, not the client."""
+    logger.error("object does not authenticate", extra={"bucket": bucket, "key": key, "reason": reason})
+    return CorruptObject("We encountered an internal error. Please try again.")

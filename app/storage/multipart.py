@@ -1,4 +1,11 @@
-"""Multipart uploads: parts are blobs of their own until CompleteMultipartUpload concatenates them."""
+"""Multipart uploads: parts are blobs of their own until CompleteMultipartUpload joins them.
+
+Each part is sealed under its own data key, so completion reseals: it decrypts the parts in order into one
+new blob under a new key, a pass through user space where the kernel used to copy (copy_file_range).
+Keeping the parts' sealed bytes with a manifest of extents would avoid that pass, at the price of a second
+reading path and a manifest that itself needs authenticating; completion is rare next to reads, and one
+blob per object keeps every read, copy and range the same, so it reseals.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from app.storage import errors
-from app.storage.blobs import BlobDir
+from app.storage.blobs import BlobDir, ReadAt
 from app.storage.errors import check_bucket, check_key
 from app.storage.models import (
     Digests,
@@ -23,6 +30,7 @@ from app.storage.models import (
     now_ms,
 )
 from app.storage.object_index import ObjectIndex, PartRow, UploadRow, dump_meta, load_meta
+from app.storage.segments import SealError
 from app.storage.writer import Writer
 
 MAX_PART_NUMBER = 10_000
@@ -89,11 +97,11 @@ class MultipartUploads:
             return writer.commit()
 
     def copy_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, src_fd: int, start: int, end: int
+        self, bucket: str, key: str, upload_id: str, part_number: int, source: ReadAt, start: int, end: int
     ) -> PartInfo:
-        """UploadPartCopy: bytes `[start, end)` of an open source object (see `ObjectStore.open_object`)."""
+        """UploadPartCopy: bytes `[start, end)` of an open source object (`ObjectReader.read_at`)."""
         with self.open_part_writer(bucket, key, upload_id, part_number) as writer:
-            writer.copy_from(src_fd, start, end - start)
+            writer.copy_from(source, start, end - start)
             return writer.commit()
 
     def list_parts(
@@ -122,9 +130,11 @@ class MultipartUploads:
             upload = self._require_upload(db, bucket, key, upload_id)
             chosen = self._chosen_parts(db, upload_id, parts)
         try:
-            blob_id = self._blobs.concat([part.blob for part in chosen])
+            blob_id = self._blobs.reseal([(part.blob, part.size) for part in chosen])
         except FileNotFoundError as exc:  # aborted, or a part re-uploaded, while we were copying
             raise errors.InvalidPart("A part changed while the upload was being completed.") from exc
+        except SealError as exc:
+            raise errors.corrupt(bucket, key, f"upload {upload_id}: {exc}") from None
         part_blobs: list[str] = []
 
         def claim_upload(db: sqlite3.Connection) -> None:  # fails if a concurrent abort/complete won

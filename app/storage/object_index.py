@@ -7,12 +7,21 @@ replacing a key, completing an upload or deleting a bucket is one transaction; W
 run while one writer commits. One file for the whole store (not one per bucket) so that cross-bucket
 copies and bucket creation/deletion need no multi-file coordination. It is the store's own file, next
 to the blobs it describes, and independent of the service database.
+
+Older index files are upgraded in place when opened, each step idempotent (a crash midway is finished by
+the next start):
+- buckets get an `owner` column (the 12-digit account id; names stay global, as in S3); the buckets of an
+  older index are given to `legacy_owner`, the account every request acted as before accounts existed;
+- `PRAGMA user_version` below `SEALED_VERSION` means blobs written before encryption may be plaintext:
+  the store seals them in place (`legacy.seal_plaintext_blobs`), then records the version. A new index
+  starts at `SEALED_VERSION`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -24,7 +33,8 @@ from app.storage.models import ObjectMeta
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
     name TEXT PRIMARY KEY,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    owner TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS objects (
     bucket TEXT NOT NULL REFERENCES buckets(name),
@@ -60,6 +70,14 @@ CREATE INDEX IF NOT EXISTS parts_by_blob ON parts(blob);
 """
 
 _OBJECT_COLUMNS = "key, blob, size, etag, modified_ms, meta, crc32"
+SEALED_VERSION = 2  # `user_version` once every blob is sealed
+
+
+@dataclass(frozen=True)
+class BucketRow:
+    name: str
+    created_ms: int
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -105,12 +123,31 @@ def load_meta(text: str) -> ObjectMeta:
 class ObjectIndex:
     """All SQL of the store. Connections come from a small pool; each is used by one thread at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, legacy_owner: str) -> None:
         self._path = path
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        # Created private before SQLite opens it; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        with self.write() as db:
+            fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'buckets'").fetchone() is None
+            if not fresh:
+                _add_bucket_owners(db, legacy_owner)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if fresh:
+                db.execute(f"PRAGMA user_version = {SEALED_VERSION}")
+
+    def version(self) -> int:
+        """The schema version (`PRAGMA user_version`); `SEALED_VERSION` once every blob is sealed."""
+        with self.connect() as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_version(self, version: int) -> None:
+        with self.connect() as db:
+            db.execute(f"PRAGMA user_version = {int(version)}")
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -153,14 +190,26 @@ class ObjectIndex:
         row = db.execute("SELECT created_ms FROM buckets WHERE name = ?", (name,)).fetchone()
         return None if row is None else int(row[0])
 
-    def add_bucket(self, db: sqlite3.Connection, name: str, created_ms: int) -> None:
-        db.execute("INSERT INTO buckets (name, created_ms) VALUES (?, ?)", (name, created_ms))
+    def get_bucket(self, db: sqlite3.Connection, name: str) -> BucketRow | None:
+        row = db.execute("SELECT name, created_ms, owner FROM buckets WHERE name = ?", (name,)).fetchone()
+        return None if row is None else BucketRow(str(row[0]), int(row[1]), str(row[2]))
+
+    def add_bucket(self, db: sqlite3.Connection, name: str, created_ms: int, owner: str) -> None:
+        db.execute(
+            "INSERT INTO buckets (name, created_ms, owner) VALUES (?, ?, ?)", (name, created_ms, owner)
+        )
 
     def delete_bucket(self, db: sqlite3.Connection, name: str) -> None:
         db.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
-    def list_buckets(self, db: sqlite3.Connection) -> list[tuple[str, int]]:
-        return [(str(n), int(c)) for n, c in db.execute("SELECT name, created_ms FROM buckets ORDER BY name")]
+    def list_buckets(self, db: sqlite3.Connection, owner: str) -> list[tuple[str, int]]:
+        sql = "SELECT name, created_ms FROM buckets WHERE owner = ? ORDER BY name"
+        return [(str(n), int(c)) for n, c in db.execute(sql, (owner,))]
+
+    def all_blobs(self, db: sqlite3.Connection) -> list[tuple[str, int]]:
+        """(blob id, size) of every blob an object or a part points to."""
+        sql = "SELECT blob, size FROM objects UNION SELECT blob, size FROM parts"
+        return [(str(b), int(n)) for b, n in db.execute(sql)]
 
     def bucket_has_objects(self, db: sqlite3.Connection, name: str) -> bool:
         return db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone() is not None
@@ -256,3 +305,11 @@ class ObjectIndex:
         rows = self.list_parts(db, upload_id, 0, 100_000)
         wanted = set(numbers)
         return {row.part_number: row for row in rows if row.part_number in wanted}
+
+
+def _add_bucket_owners(db: sqlite3.Connection, legacy_owner: str) -> None:
+    """Upgrade 1: an index made before buckets had owners gives them all to `legacy_owner`."""
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(buckets)")}
+    if "owner" not in columns:
+        db.execute("ALTER TABLE buckets ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE buckets SET owner = ?", (legacy_owner,))

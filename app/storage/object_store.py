@@ -3,7 +3,8 @@
 Layout under `root`:
 
     catalog.sqlite3     the index: bucket, key -> blob id, size, ETag, metadata (see `catalog`)
-    blobs/ab/ab12...    object and part bytes, one immutable file per version, random names (see `blobs`)
+    blobs/ab/ab12...    object and part bytes, one immutable file per version, random names (see `blobs`),
+                        each encrypted under a data key of its own (see `segments`)
     tmp/<instance>/     files being written; swept at start-up when their writer's process is gone
 
 Keys never become file paths: they live only in the index, so no key (`../x`, `/etc/passwd`, 1000
@@ -21,43 +22,52 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from app.storage import errors
+from app.crypto.keyring import Keyring
+from app.storage import errors, legacy
 from app.storage.blobs import BlobDir, is_older_than
 from app.storage.errors import check_bucket, check_key
 from app.storage.listing import ListQuery, list_page
 from app.storage.models import BucketInfo, Digests, ListPage, ObjectInfo, ObjectMeta, ms_to_datetime, now_ms
 from app.storage.multipart import MultipartUploads
 from app.storage.object_index import ObjectIndex, ObjectRow, dump_meta, load_meta
+from app.storage.sealed import SegmentReader
+from app.storage.segments import SEGMENT_BYTES, SealError
 from app.storage.writer import Writer
 
 _READ_CHUNK = 1 << 20
+# The account that owns the buckets of a store made before buckets had owners (see `ObjectIndex`): the
+# default account's id (`Settings.account_id`), which every request acted as then.
+LEGACY_OWNER = "123456789012"
 _DROP_BEHIND_MIN = 64 << 20
 _DROP_BEHIND_WINDOW = 16 << 20
 _OPEN_RETRIES = 100  # each retry means a concurrent writer replaced the key between lookup and open
 _ORPHAN_GRACE_S = 3600.0
+_SEGMENT_SLACK = SEGMENT_BYTES + 16  # past the file offset of the last segment: the whole segment
 
 
 class ObjectReader:
-    """An open object: its metadata and a file descriptor on exactly those bytes."""
+    """An open object: its metadata and its plaintext, decrypted segment by segment as it is read."""
 
-    def __init__(self, info: ObjectInfo, fd: int) -> None:
+    def __init__(self, info: ObjectInfo, blob: SegmentReader) -> None:
         self.info = info
-        self._fd = fd
-        # Page cache evicted from this reader's first offset up to here (see `_drop_behind`).
+        self._blob = blob
+        # Page cache evicted from this reader's first file offset up to here (see `_drop_behind`).
         self._dropped: int | None = None
 
-    def fileno(self) -> int:
-        return self._fd
-
     def read_at(self, offset: int, size: int) -> bytes:
-        data = os.pread(self._fd, size, offset)
-        self._drop_behind(offset)
+        """Plaintext `[offset, offset + size)`; CorruptObject, never bytes, if it does not authenticate."""
+        try:
+            data = self._blob.read_at(offset, size)
+        except SealError as exc:
+            raise errors.corrupt(self.info.bucket, self.info.key, str(exc)) from None
+        self._drop_behind(self._blob.file_offset(offset))
         return data
 
     def advise_sequential(self, start: int, end: int) -> None:
         """Tell the kernel `[start, end)` will be read front to back (it doubles the readahead)."""
         if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self._fd, start, end - start, os.POSIX_FADV_SEQUENTIAL)
+            first, last = self._blob.file_offset(start), self._blob.file_offset(end) + _SEGMENT_SLACK
+            os.posix_fadvise(self._blob.fileno(), first, last - first, os.POSIX_FADV_SEQUENTIAL)
 
     def _drop_behind(self, offset: int) -> None:
         """Large objects stream through a small, recycled window of page cache, as they are written
@@ -69,25 +79,29 @@ class ObjectReader:
         if self.info.size < _DROP_BEHIND_MIN or offset - self._dropped < _DROP_BEHIND_WINDOW:
             return
         if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self._fd, self._dropped, offset - self._dropped, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(
+                self._blob.fileno(), self._dropped, offset - self._dropped, os.POSIX_FADV_DONTNEED
+            )
         self._dropped = offset
+
+    def spans(self, start: int, end: int, chunk_size: int = _READ_CHUNK) -> Iterator[tuple[int, int]]:
+        """`(offset, size)` pieces of `[start, end)` cut at multiples of `chunk_size`: with a chunk size that
+        is a multiple of the segment size, each piece decrypts whole segments and no segment twice."""
+        while start < end:
+            size = min(chunk_size - start % chunk_size, end - start)
+            yield start, size
+            start += size
 
     def iter_range(
         self, start: int = 0, end: int | None = None, chunk_size: int = _READ_CHUNK
     ) -> Iterator[bytes]:
         """The bytes `[start, end)` in chunks of at most `chunk_size` (constant memory)."""
         stop = self.info.size if end is None else min(end, self.info.size)
-        while start < stop:
-            data = self.read_at(start, min(chunk_size, stop - start))
-            if not data:
-                raise OSError(f"blob of {self.info.key!r} is shorter than its index entry")
-            yield data
-            start += len(data)
+        for offset, size in self.spans(start, stop, chunk_size):
+            yield self.read_at(offset, size)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            fd, self._fd = self._fd, -1
-            os.close(fd)
+        self._blob.close()
 
     def __enter__(self) -> ObjectReader:
         return self
@@ -101,10 +115,14 @@ class ObjectReader:
 class ObjectStore:
     """Buckets, objects and multipart uploads (`store.uploads`) under one directory."""
 
-    def __init__(self, root: Path, *, min_part_size: int = 5 << 20) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self._blobs = BlobDir(root)
-        self._catalog = ObjectIndex(root / "catalog.sqlite3")
+    def __init__(
+        self, root: Path, *, keyring: Keyring, legacy_owner: str = LEGACY_OWNER, min_part_size: int = 5 << 20
+    ) -> None:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.default_owner = legacy_owner
+        self._blobs = BlobDir(root, keyring)
+        self._catalog = ObjectIndex(root / "catalog.sqlite3", legacy_owner=legacy_owner)
+        legacy.seal_plaintext_blobs(blobs=self._blobs, catalog=self._catalog, keyring=keyring)
         self.uploads = MultipartUploads(self._catalog, self._blobs, self._commit, min_part_size=min_part_size)
         self._sweep_orphans(_ORPHAN_GRACE_S)
 
@@ -122,14 +140,18 @@ class ObjectStore:
 
     # -- buckets ---------------------------------------------------------------------------------
 
-    def create_bucket(self, name: str) -> BucketInfo:
-        """Create an empty bucket; BucketAlreadyOwnedByYou if it exists."""
+    def create_bucket(self, name: str, *, owner: str) -> BucketInfo:
+        """Create an empty bucket owned by the account `owner`. Names are global, as in S3: one another
+        account owns raises BucketAlreadyExists; re-creating one's own returns it (as S3 in us-east-1)."""
         check_bucket(name)
         created_ms = now_ms()
         with self._catalog.write() as db:
-            if self._catalog.bucket_created_ms(db, name) is not None:
-                raise errors.BucketAlreadyOwnedByYou(_OWNED, BucketName=name)
-            self._catalog.add_bucket(db, name, created_ms)
+            existing = self._catalog.get_bucket(db, name)
+            if existing is not None:
+                if existing.owner != owner:
+                    raise errors.BucketAlreadyExists(_TAKEN, BucketName=name)
+                return BucketInfo(name, ms_to_datetime(existing.created_ms))
+            self._catalog.add_bucket(db, name, created_ms, owner)
         return BucketInfo(name, ms_to_datetime(created_ms))
 
     def head_bucket(self, name: str) -> BucketInfo:
@@ -137,9 +159,25 @@ class ObjectStore:
         with self._catalog.connect() as db:
             return BucketInfo(name, ms_to_datetime(self._require_bucket(db, name)))
 
-    def list_buckets(self) -> list[BucketInfo]:
+    def bucket_owner(self, name: str) -> str:
+        """The account that owns the bucket; NoSuchBucket if there is none of that name."""
+        check_bucket(name)
         with self._catalog.connect() as db:
-            return [BucketInfo(name, ms_to_datetime(ms)) for name, ms in self._catalog.list_buckets(db)]
+            bucket = self._catalog.get_bucket(db, name)
+        if bucket is None:
+            raise errors.NoSuchBucket(_NO_BUCKET, BucketName=name)
+        return bucket.owner
+
+    def check_owner(self, bucket: str, owner: str) -> None:
+        """NoSuchBucket if `bucket` does not exist, AccessDenied if an account other than `owner` owns it."""
+        if self.bucket_owner(bucket) != owner:
+            raise errors.AccessDenied("Access Denied", BucketName=bucket)
+
+    def list_buckets(self, *, owner: str) -> list[BucketInfo]:
+        """The buckets the account `owner` owns, by name."""
+        with self._catalog.connect() as db:
+            buckets = self._catalog.list_buckets(db, owner)
+        return [BucketInfo(name, ms_to_datetime(ms)) for name, ms in buckets]
 
     def delete_bucket(self, name: str) -> None:
         """Delete an empty bucket (its unfinished multipart uploads go with it); BucketNotEmpty otherwise."""
@@ -194,10 +232,12 @@ class ObjectStore:
         for _ in range(_OPEN_RETRIES):
             row = self._lookup(bucket, key)
             try:
-                fd = self._blobs.open(row.blob)
+                blob = self._blobs.open(row.blob, row.size)
             except FileNotFoundError:
                 continue  # replaced between the lookup and the open: look again
-            return ObjectReader(self._info(bucket, row), fd)
+            except SealError as exc:
+                raise errors.corrupt(bucket, key, str(exc)) from None
+            return ObjectReader(self._info(bucket, row), blob)
         raise errors.StorageError(f"{key!r} is being rewritten too often to be read")
 
     def read_object(self, bucket: str, key: str) -> bytes:
@@ -220,7 +260,8 @@ class ObjectStore:
     def copy_object(
         self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, meta: ObjectMeta | None = None
     ) -> ObjectInfo:
-        """Copy bytes (a hard link: no data is read) and metadata, or replace the metadata with `meta`.
+        """Copy bytes (a hard link: no data is read; the blob's header carries its wrapped data key, so the
+        copy shares it) and metadata, or replace the metadata with `meta`.
         The copy keeps the source's ETag (S3 recomputes a plain MD5 when copying a multipart object)."""
         check_bucket(dst_bucket)
         check_key(dst_key)
@@ -298,7 +339,7 @@ class ObjectStore:
     def _require_bucket(self, db: sqlite3.Connection, name: str) -> int:
         created = self._catalog.bucket_created_ms(db, name)
         if created is None:
-            raise errors.NoSuchBucket("The specified bucket does not exist", BucketName=name)
+            raise errors.NoSuchBucket(_NO_BUCKET, BucketName=name)
         return created
 
     def _drop_uploads(self, db: sqlite3.Connection, bucket: str) -> list[str]:
@@ -332,5 +373,9 @@ class ObjectStore:
             self._blobs.unlink(stale)
 
 
-_OWNED = "Your previous request to create the named bucket succeeded and you already own it."
+_TAKEN = (
+    "The requested bucket name is not available. The bucket namespace is shared by all users of the "
+    "system. Please select a different name and try again."
+)
+_NO_BUCKET = "The specified bucket does not exist"
 _NOT_EMPTY = "The bucket you tried to delete is not empty"

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from app.storage.blobs import BlobWriter
+from app.storage.blobs import BlobWriter, ReadAt
 from app.storage.models import Digests
 from app.storage.types import Buffer
 
@@ -38,8 +38,8 @@ class Writer(Generic[T]):
     def write_many(self, chunks: Sequence[Buffer]) -> None:
         self._blob.write_many(chunks)
 
-    def copy_from(self, src_fd: int, offset: int, count: int) -> None:
-        self._blob.copy_from(src_fd, offset, count)
+    def copy_from(self, source: ReadAt, offset: int, count: int) -> None:
+        self._blob.copy_from(source, offset, count)
 
     def finish(self) -> Digests:
         """Flush the bytes to disk and return their digests (to check against the client's) before commit."""

@@ -5,7 +5,7 @@ ARN already names (the server's configured account, `123456789012` unless it was
 become unique per account rather than globally.
 
 Revision ID: 5ec0a11d0002
-Revises: 8f63fa59f40d
+Revises: 5ec0a11d0001
 Create Date: 2026-12-02 09:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '5ec0a11d0002'
-down_revision: str | None = '8f63fa59f40d'
+down_revision: str | None = '5ec0a11d0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,7 +20,9 @@ from app.storage import blobs, errors, object_store
 from app.storage.models import ObjectMeta
 from app.storage.object_store import ObjectStore
 from app.storage.tar import pack_dir
+from tests.support.keys import TEST_KEYRING
 
+OWNER = "123456789012"
 PART = 64 << 10  # the store's minimum part size in these tests (S3's is 5 MiB)
 
 
@@ -31,8 +33,8 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(root: Path) -> Iterator[ObjectStore]:
-    with ObjectStore(root, min_part_size=PART) as opened:
-        opened.create_bucket("data")
+    with ObjectStore(root, keyring=TEST_KEYRING, min_part_size=PART) as opened:
+        opened.create_bucket("data", owner=OWNER)
         yield opened
 
 
@@ -118,23 +120,22 @@ def test_missing_things(store: ObjectStore) -> None:
 
 
 def test_bucket_lifecycle(store: ObjectStore) -> None:
-    with pytest.raises(errors.BucketAlreadyOwnedByYou):
-        store.create_bucket("data")
+    assert store.create_bucket("data", owner=OWNER).name == "data"  # one's own: returned, as in us-east-1
     store.put_object("data", "k", b"x")
     with pytest.raises(errors.BucketNotEmpty):
         store.delete_bucket("data")
     store.delete_object("data", "k")
     store.delete_bucket("data")
-    assert store.list_buckets() == []
+    assert store.list_buckets(owner=OWNER) == []
     with pytest.raises(errors.NoSuchBucket):
         store.head_bucket("data")
     with pytest.raises(errors.InvalidName) as raised:
-        store.create_bucket("Not_Valid")
+        store.create_bucket("Not_Valid", owner=OWNER)
     assert raised.value.code == "InvalidBucketName"
 
 
 def test_copy_shares_bytes_and_can_replace_metadata(store: ObjectStore) -> None:
-    store.create_bucket("other")
+    store.create_bucket("other", owner=OWNER)
     original = store.put_object("data", "src", b"payload", ObjectMeta("text/plain", {"a": "1"}))
     copied = store.copy_object("data", "src", "other", "dst")
     replaced = store.copy_object("data", "src", "data", "src", ObjectMeta("application/json"))
@@ -217,7 +218,8 @@ _KILLED_UPLOAD = """
 import os, sys
 from pathlib import Path
 from app.storage.object_store import ObjectStore
-store = ObjectStore(Path(sys.argv[1]))
+from tests.support.keys import TEST_KEYRING
+store = ObjectStore(Path(sys.argv[1]), keyring=TEST_KEYRING)
 writer = store.open_writer("data", "killed")
 writer.write(b"x" * 100_000)
 os._exit(9)  # killed mid-upload: no commit, no abort, no cleanup
@@ -225,15 +227,16 @@ os._exit(9)  # killed mid-upload: no commit, no abort, no cleanup
 
 
 def test_killed_uploads_are_swept_at_startup_but_live_ones_are_not(root: Path) -> None:
-    with ObjectStore(root) as first:
-        first.create_bucket("data")
+    with ObjectStore(root, keyring=TEST_KEYRING) as first:
+        first.create_bucket("data", owner=OWNER)
         live = first.open_writer("data", "live")
         live.write(b"still uploading")
+        ours = temp_files(root)
         killed = subprocess.run([sys.executable, "-c", _KILLED_UPLOAD, str(root)], timeout=60, check=False)
         assert killed.returncode == 9
         assert len(temp_files(root)) == 2  # ours and the dead process's
-        with ObjectStore(root) as second:
-            assert [path.read_bytes() for path in temp_files(root)] == [b"still uploading"]
+        with ObjectStore(root, keyring=TEST_KEYRING) as second:
+            assert temp_files(root) == ours
             assert live.commit().size == len(b"still uploading")  # the live writer's temp file survived
             assert second.read_object("data", "live") == b"still uploading"
             with pytest.raises(errors.NoSuchKey):
@@ -241,8 +244,8 @@ def test_killed_uploads_are_swept_at_startup_but_live_ones_are_not(root: Path) -
 
 
 def test_orphan_blobs_are_swept_after_a_grace_period(root: Path) -> None:
-    with ObjectStore(root) as first:
-        first.create_bucket("data")
+    with ObjectStore(root, keyring=TEST_KEYRING) as first:
+        first.create_bucket("data", owner=OWNER)
         first.put_object("data", "kept", b"kept")
     orphan = root / "blobs" / "ff" / ("ff" + "0" * 30)
     orphan.parent.mkdir(exist_ok=True)
@@ -250,7 +253,7 @@ def test_orphan_blobs_are_swept_after_a_grace_period(root: Path) -> None:
     os.utime(orphan, (time.time() - 7200, time.time() - 7200))
     fresh = orphan.with_name("ff" + "1" * 30)
     fresh.write_bytes(b"another store is about to commit this")
-    with ObjectStore(root) as second:
+    with ObjectStore(root, keyring=TEST_KEYRING) as second:
         assert not orphan.exists()
         assert fresh.exists()
         assert second.read_object("data", "kept") == b"kept"
@@ -393,7 +396,7 @@ def test_paging_matches_a_brute_force_listing(
     store: ObjectStore, keys: list[str], prefix: str, delimiter: str, page: int
 ) -> None:
     bucket = f"list-{next(_counter)}"
-    store.create_bucket(bucket)
+    store.create_bucket(bucket, owner=OWNER)
     for key in keys:
         store.put_object(bucket, key, b"")
     listed: list[str] = []

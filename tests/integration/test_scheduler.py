@@ -339,6 +339,7 @@ def test_fifo_with_backfill_lets_a_small_job_pass_only_if_it_cannot_delay_the_he
 
 
 def test_two_accounts_jobs_of_one_name_are_placed_run_and_stopped_apart(world: World) -> None:
+    world.services.identities.ensure_account(OTHER.account_id, name="other")  # its runs get credentials
     world.create("job-a")
     world.create("job-a", caller=OTHER, OutputDataConfig={"S3OutputPath": "s3://other-bucket/output"})
     assert world.tick() == 2

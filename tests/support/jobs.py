@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from app.crypto.keyring import load_or_create
 from app.storage.object_store import ObjectStore
 from app.storage.uris import parse_s3_uri
 from tests.support.polling import INTERVAL, STALL_GUARD, wait_until
@@ -38,7 +39,8 @@ def wait_terminal(
 def fetch_object(server: Server, uri: str, dest: Path) -> Path:
     """Read an object straight from the server's store (the S3 API has tests of its own)."""
     parsed = parse_s3_uri(uri)
-    with ObjectStore(server.data_dir / "objects") as store:
+    keyring = load_or_create(server.data_dir / "master.key")
+    with ObjectStore(server.data_dir / "objects", keyring=keyring) as store:
         store.get_file(parsed.bucket, parsed.key, dest)
     return dest
 

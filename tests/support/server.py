@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.polling import STALL_GUARD, wait_until
+from tests.support.tls import TlsFiles
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -37,6 +39,14 @@ class Server:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log: Path
+    tls: TlsFiles | None = None  # HTTPS with this certificate, which clients verify against
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx's `verify=` needs to trust this server."""
+        if self.tls is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.tls.certfile))
 
 
 @contextmanager
@@ -46,12 +56,15 @@ def running_server(
     env: Mapping[str, str] | None = None,
     port: int | None = None,
     timeout: float = STALL_GUARD,
+    tls: TlsFiles | None = None,
 ) -> Iterator[Server]:
-    """Run the server in its own process group; kill the whole group on exit."""
+    """Run the server in its own process group; kill the whole group on exit. With `tls`, over HTTPS."""
     port = port or free_port()
     log = data_dir.parent / f"server-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    if tls is not None:
+        command += ["--certfile", str(tls.certfile), "--keyfile", str(tls.keyfile)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -60,7 +73,9 @@ def running_server(
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-    server = Server(url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process, log=log)
+    scheme = "http" if tls is None else "https"
+    url = f"{scheme}://127.0.0.1:{port}"
+    server = Server(url=url, data_dir=data_dir, process=process, log=log, tls=tls)
     try:
         wait_healthy(server, timeout=timeout)
         yield server
@@ -69,18 +84,30 @@ def running_server(
 
 
 def wait_healthy(server: Server, *, timeout: float) -> None:
+    verify = server.verify
+
     def healthy() -> bool:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log.read_text()}")
         try:
-            return httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200
-        except httpx.TransportError:
+            return httpx.get(f"{server.url}/healthz", timeout=1.0, verify=verify).status_code == 200
+        except httpx.TransportError as error:
+            if _certificate_refused(error):
+                raise  # listening, but not with the certificate given: waiting will not help
             return False
 
     try:
         wait_until(healthy, what=f"{server.url}/healthz to answer 200", timeout=timeout)
     except AssertionError as error:
         raise AssertionError(f"{error}\n{server.log.read_text()}") from None
+
+
+def _certificate_refused(error: BaseException | None) -> bool:
+    while error is not None:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def stop(server: Server, *, sig: int = signal.SIGTERM) -> None:

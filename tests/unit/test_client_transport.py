@@ -228,3 +228,76 @@ def test_rest_errors_become_client_errors() -> None:
     assert caught.value.response["Error"]["Message"] == "Training job 'x' does not exist."
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert caught.value.operation_name == "DownloadTrainingJobArtifact"
+
+
+# -- throttling: refused before any work, so retried for every operation ---------------------------
+
+
+def slow_down(**headers: str) -> httpx.Response:
+    body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+    return httpx.Response(503, content=body, headers={"Content-Type": "application/xml", **headers})
+
+
+def test_a_throttled_create_is_sent_again_after_what_retry_after_asks(slept: list[float]) -> None:
+    throttled = aws_error(400, "ThrottlingException", "Rate exceeded", **{"Retry-After": "2"})
+    script = Script(throttled, ok({"TrainingJobArn": "a"}))
+    result = client(script).create_training_job(TrainingJobName="j")
+    assert result["TrainingJobArn"] == "a" and result["ResponseMetadata"]["RetryAttempts"] == 1
+    assert slept == [2.0] and script.bodies[0] == script.bodies[1]
+
+
+def test_throttling_is_read_from_the_body_when_no_header_names_it(slept: list[float]) -> None:
+    namespaced = httpx.Response(400, json={"__type": "com.amazonaws.sagemaker#ThrottlingException"})
+    script = Script(namespaced, ok())
+    client(script).stop_training_job(TrainingJobName="j")
+    assert len(script.requests) == 2 and len(slept) == 1 and 0 <= slept[0] <= 0.1
+
+
+def test_a_throttled_rest_post_is_sent_again(slept: list[float]) -> None:
+    problem = {
+        "type": "about:blank",
+        "title": "ThrottlingException",
+        "status": 429,
+        "code": "ThrottlingException",
+    }
+    script = Script(
+        httpx.Response(429, json=problem, headers={"Retry-After": "1"}), httpx.Response(200, json={})
+    )
+    client(script).pause_vm("vm-1")
+    assert [r.method for r in script.requests] == ["POST", "POST"] and slept == [1.0]
+
+
+def test_s3_slow_down_is_sent_again(slept: list[float]) -> None:
+    script = Script(slow_down(**{"Retry-After": "1"}), httpx.Response(200, content=b"<ListBucketResult/>"))
+    client(script).list_objects_v2(Bucket="b")
+    assert len(script.requests) == 2 and slept == [1.0]
+
+
+def test_a_long_retry_after_is_capped(slept: list[float]) -> None:
+    throttled = aws_error(400, "ThrottlingException", "Rate exceeded", **{"Retry-After": "3600"})
+    client(Script(throttled, ok())).list_training_jobs()
+    assert slept == [5.0]
+
+
+def test_throttled_to_the_last_attempt_gives_up_with_the_throttling_error(slept: list[float]) -> None:
+    script = Script(*(aws_error(400, "ThrottlingException", "Rate exceeded") for _ in range(3)))
+    with pytest.raises(ClientError) as caught:
+        client(script).create_training_job(TrainingJobName="j")
+    assert len(script.requests) == 3 and len(slept) == 2
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+    assert caught.value.response["ResponseMetadata"]["MaxAttemptsReached"] is True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        aws_error(400, "ValidationException", "Rate exceeded"),
+        httpx.Response(503, content=b"<Error><Code>ServiceUnavailable</Code></Error>"),
+        httpx.Response(503, content=b"not xml at all <"),
+    ],
+)
+def test_other_refusals_of_a_create_are_not_sent_again(answer: httpx.Response, slept: list[float]) -> None:
+    script = Script(answer, ok())
+    with pytest.raises(ClientError):
+        client(script).create_training_job(TrainingJobName="j")
+    assert len(script.requests) == 1 and slept == []

@@ -51,7 +51,7 @@ from app.api.rest.responses import JSON, problem
 from app.api.s3 import body as s3_body
 from app.api.s3 import errors as s3_errors
 from app.api.s3 import responses as s3_responses
-from app.api.s3.common import call, meta_from_headers
+from app.api.s3.common import account_of, call, meta_from_headers
 from app.auth.caller import Caller
 from app.errors import NotFound, ServiceError
 from app.jobs.service import TrainingJobService
@@ -184,7 +184,7 @@ async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -
     claimed = _claimed_sha256(request.headers.get(CHECKSUM_HEADER))
     try:
         with _refusals(f"s3://{bucket}/{key}"):
-            existed = await call(_prepare_put, store, bucket, key)
+            existed = await call(_prepare_put, store, bucket, key, account_of(request, store))
             info = await _receive(request, store, bucket, key, claimed)
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is listening; the writer has discarded the bytes
@@ -197,19 +197,23 @@ async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -
         "sha256": sha256,
         "last_modified": info.last_modified,
     }
-    headers = {"ETag": info.etag, CHECKSUM_HEADER: sha256, "Location": quote(f"/v1/objects/{bucket}/{key}")}
+    headers = {
+        "ETag": info.etag,
+        CHECKSUM_HEADER: sha256,
+        "Location": quote(f"/v1/objects/{bucket}/{key}"),
+        **s3_responses.SSE,
+    }
     return JSON(body, status_code=200 if existed else 201, headers=headers)
 
 
-def _prepare_put(store: ObjectStore, bucket: str, key: str) -> bool:
-    """Check both names, create the bucket if missing; whether the key exists already."""
+def _prepare_put(store: ObjectStore, bucket: str, key: str, owner: str) -> bool:
+    """Check both names, create the bucket (for `owner`) if missing; whether the key exists already."""
     storage_errors.check_bucket(bucket)
     storage_errors.check_key(key)
     try:
         store.head_object(bucket, key)
     except storage_errors.NoSuchBucket:
-        with contextlib.suppress(storage_errors.BucketAlreadyOwnedByYou):
-            store.create_bucket(bucket)
+        store.create_bucket(bucket, owner=owner)
         return False
     except storage_errors.NoSuchKey:
         return False

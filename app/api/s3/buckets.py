@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from app.api.s3 import errors, responses, xmlio
 from app.api.s3.body import read_small_body
-from app.api.s3.common import Target, call, int_param
+from app.api.s3.common import Target, account_of, call, int_param
 from app.errors import ServiceError
 from app.storage import errors as storage_errors
 from app.storage.object_store import ObjectStore
@@ -22,7 +22,8 @@ _MAX_XML_BODY = 4 << 20
 
 async def list_buckets(store: ObjectStore, request: Request, target: Target) -> Response:
     prefix = request.query_params.get("prefix")
-    buckets = [b for b in await call(store.list_buckets) if b.name.startswith(prefix or "")]
+    owned = await call(store.list_buckets, owner=account_of(request, store))
+    buckets = [b for b in owned if b.name.startswith(prefix or "")]
     return responses.xml(xmlio.list_buckets(buckets, prefix))
 
 
@@ -30,7 +31,7 @@ async def create_bucket(store: ObjectStore, request: Request, target: Target) ->
     body = await read_small_body(request, _MAX_XML_BODY)
     if body.strip():
         xmlio.parse(body)  # CreateBucketConfiguration: any region is accepted; one store serves them all
-    await call(store.create_bucket, target.bucket)
+    await call(store.create_bucket, target.bucket, owner=account_of(request, store))
     return responses.empty(headers={"Location": f"/{target.bucket}"})
 
 

@@ -9,9 +9,12 @@ from typing import ParamSpec, TypeVar
 
 import anyio.to_thread
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from app.api.s3 import errors
+from app.auth.caller import Caller
 from app.storage.models import DEFAULT_CONTENT_TYPE, STORED_HEADERS, ObjectMeta
+from app.storage.object_store import ObjectStore
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,6 +34,13 @@ class Target:
 async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking store call in the worker threads (SQLite commits and fsyncs must not stall the loop)."""
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+def account_of(request: Request, store: ObjectStore) -> str:
+    """The account a request acts for: the caller's, once the edge has verified one; until then the
+    store's default owner, the account every request acted as before accounts existed."""
+    caller: Caller | None = getattr(request.state, "caller", None)
+    return store.default_owner if caller is None else caller.account_id
 
 
 def meta_from_headers(headers: Mapping[str, str]) -> ObjectMeta:

@@ -18,7 +18,7 @@ async def create_upload(store: ObjectStore, request: Request, target: Target) ->
     upload = await call(store.uploads.create, target.bucket, target.key, meta_from_headers(request.headers))
     algorithm = request.headers.get("x-amz-checksum-algorithm")
     headers = {"x-amz-checksum-algorithm": algorithm} if algorithm else {}
-    return responses.xml(xmlio.initiate_upload(upload), headers=headers)
+    return responses.xml(xmlio.initiate_upload(upload), headers={**responses.SSE, **headers})
 
 
 async def upload_part(store: ObjectStore, request: Request, target: Target) -> Response:
@@ -33,7 +33,7 @@ async def upload_part(store: ObjectStore, request: Request, target: Target) -> R
         extra_hashes=spec.extra_hashes,
     )
     part, echo = await body.receive_and_commit(request, spec, writer)
-    return responses.empty(headers={"ETag": part.etag, **echo})
+    return responses.empty(headers={"ETag": part.etag, **responses.SSE, **echo})
 
 
 async def upload_part_copy(store: ObjectStore, request: Request, target: Target) -> Response:
@@ -43,9 +43,10 @@ async def upload_part_copy(store: ObjectStore, request: Request, target: Target)
     with await call(store.open_object, source.bucket, source.key) as reader:
         start, end = _copy_range(request.headers.get("x-amz-copy-source-range"), reader.info.size)
         part = await call(
-            store.uploads.copy_part, target.bucket, target.key, upload_id, number, reader.fileno(), start, end
+            store.uploads.copy_part, target.bucket, target.key, upload_id, number, reader.read_at, start, end
         )
-    return responses.xml(xmlio.copy_result("CopyPartResult", part.etag, part.last_modified))
+    result = xmlio.copy_result("CopyPartResult", part.etag, part.last_modified)
+    return responses.xml(result, headers=responses.SSE)
 
 
 async def list_parts(store: ObjectStore, request: Request, target: Target) -> Response:
@@ -66,7 +67,7 @@ async def complete_upload(store: ObjectStore, request: Request, target: Target) 
     parts = xmlio.parse_complete(await body.read_small_body(request, _MAX_XML_BODY))
     info = await call(store.uploads.complete, target.bucket, target.key, _upload_id(request), parts)
     location = f"{request.base_url}{target.bucket}/{target.key}"
-    return responses.xml(xmlio.complete_upload(location, info))
+    return responses.xml(xmlio.complete_upload(location, info), headers=responses.SSE)
 
 
 async def abort_upload(store: ObjectStore, request: Request, target: Target) -> Response:

@@ -23,7 +23,7 @@ async def put_object(store: ObjectStore, request: Request, target: Target) -> Re
     meta = meta_from_headers(request.headers)
     writer = await call(store.open_writer, target.bucket, target.key, meta, extra_hashes=spec.extra_hashes)
     info, echo = await body.receive_and_commit(request, spec, writer)
-    return responses.empty(headers={"ETag": info.etag, **echo})
+    return responses.empty(headers={"ETag": info.etag, **responses.SSE, **echo})
 
 
 async def get_object(store: ObjectStore, request: Request, target: Target) -> Response:
@@ -51,7 +51,8 @@ async def copy_object(store: ObjectStore, request: Request, target: Target) -> R
         raise errors.S3Error("InvalidRequest", _COPY_TO_SELF)
     meta: ObjectMeta | None = meta_from_headers(request.headers) if replace else None
     info = await call(store.copy_object, source.bucket, source.key, target.bucket, target.key, meta)
-    return responses.xml(xmlio.copy_result("CopyObjectResult", info.etag, info.last_modified))
+    result = xmlio.copy_result("CopyObjectResult", info.etag, info.last_modified)
+    return responses.xml(result, headers=responses.SSE)
 
 
 def copy_source(header: str) -> Target:

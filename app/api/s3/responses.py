@@ -18,6 +18,8 @@ from app.storage.models import ObjectInfo
 from app.storage.object_store import ObjectReader
 
 XML = "application/xml"
+# Every object is encrypted at rest (app.storage.segments); S3 says so on every response about its bytes.
+SSE = {"x-amz-server-side-encryption": "AES256"}
 _CHUNK = 1 << 20
 _READ_AHEAD = 4  # chunks read ahead of the socket
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
@@ -52,6 +54,7 @@ def object_headers(info: ObjectInfo, *, with_checksum: bool) -> dict[str, str]:
         "ETag": info.etag,
         "Last-Modified": http_date(info.last_modified),
         "Accept-Ranges": "bytes",
+        **SSE,
         **info.meta.headers,
         **{f"x-amz-meta-{name}": value for name, value in info.meta.user_metadata.items()},
     }
@@ -131,7 +134,9 @@ class ObjectBodyResponse(Response):
     disk reads overlap network sends; the kernel is told the access is sequential (larger readahead), and
     large objects do not linger in the page cache (see `ObjectReader.read_at`).
     The object's reader is closed when the response ends, however it ends, and a client that goes away
-    stops the reads (a watcher cancels everything on `http.disconnect`).
+    stops the reads (a watcher cancels everything on `http.disconnect`). Bytes that fail to decrypt
+    (`CorruptObject`) raise out of the response after its start: the server then drops the connection
+    short of `Content-Length`, so a client never takes a partial body for the object.
     """
 
     def __init__(
@@ -175,8 +180,7 @@ class ObjectBodyResponse(Response):
         reader = self._reader
         reader.advise_sequential(self._start, self._end)
         async with chunks:
-            for offset in range(self._start, self._end, _CHUNK):
-                size = min(_CHUNK, self._end - offset)
+            for offset, size in reader.spans(self._start, self._end, _CHUNK):
                 data = await anyio.to_thread.run_sync(reader.read_at, offset, size)
                 if len(data) != size:
                     raise OSError(f"object {reader.info.key!r} is shorter than its index entry")

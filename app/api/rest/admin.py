@@ -1,0 +1,111 @@
+"""`/v1/admin/...`: accounts, access keys and the audit trail, for callers holding an admin key.
+
+Shapes that mirror AWS (IAM's access keys) use its PascalCase names; the audit, sagelite's own operator
+view, uses snake_case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import AdminDep, AuditDep, IdentitiesDep
+from app.api.rest.responses import JSON
+from app.audit.log import MAX_LIMIT
+from app.auth.identities import AccessKeyInfo, AccountInfo, NewAccessKey
+
+router = APIRouter(tags=["administration"], default_response_class=JSON)
+
+AccountId = Annotated[str, Path(pattern=r"^\d{12}$", description="12 digits")]
+
+
+class CreateAccount(BaseModel):
+    name: str = Field(description="1 to 64 letters, digits and +=,.@_-")
+
+
+class CreateAccessKey(BaseModel):
+    admin: bool = Field(default=False, description="an operator key (the administration API)")
+
+
+@router.post("/v1/admin/accounts", status_code=201, summary="Create an account and its first access key")
+async def create_account(body: CreateAccount, identities: IdentitiesDep, _: AdminDep) -> Any:
+    account, key = await run_in_threadpool(identities.create_account, body.name)
+    return {"AccountId": account.account_id, "Name": account.name, **_new_key(key)}
+
+
+@router.get("/v1/admin/accounts", summary="Every account, oldest first")
+async def list_accounts(identities: IdentitiesDep, _: AdminDep) -> Any:
+    return {"Accounts": [_account(a) for a in identities.list_accounts()]}
+
+
+@router.post(
+    "/v1/admin/accounts/{account_id}/keys", status_code=201, summary="Create an access key of the account"
+)
+async def create_access_key(
+    account_id: AccountId, identities: IdentitiesDep, _: AdminDep, body: CreateAccessKey | None = None
+) -> Any:
+    admin = body is not None and body.admin
+    key = await run_in_threadpool(identities.create_access_key, account_id, admin=admin)
+    return {**_new_key(key), "AccountId": key.key.account_id}
+
+
+@router.get("/v1/admin/accounts/{account_id}/keys", summary="The account's access keys, without secrets")
+async def list_account_keys(account_id: AccountId, identities: IdentitiesDep, _: AdminDep) -> Any:
+    return _keys(identities.list_access_keys(account_id))
+
+
+@router.get("/v1/admin/keys", summary="Access keys of every account (or `?account=ID`), without secrets")
+async def list_keys(
+    identities: IdentitiesDep,
+    _: AdminDep,
+    account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+) -> Any:
+    return _keys(identities.list_access_keys(account))
+
+
+@router.delete(
+    "/v1/admin/keys/{access_key_id}", status_code=204, summary="Revoke an access key (within a second)"
+)
+async def revoke_key(access_key_id: str, identities: IdentitiesDep, _: AdminDep) -> Response:
+    await run_in_threadpool(identities.revoke, access_key_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/admin/audit", summary="Audit events, newest first")
+async def audit_events(
+    audit: AuditDep,
+    _: AdminDep,
+    account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    since: Annotated[dt.datetime | None, Query(description="ISO 8601; UTC when no offset")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Any:
+    events = await run_in_threadpool(audit.events, account_id=account, since=since, limit=limit)
+    return {"events": [asdict(event) for event in events]}
+
+
+def _account(account: AccountInfo) -> dict[str, Any]:
+    return {"AccountId": account.account_id, "Name": account.name, "CreateDate": account.created_at}
+
+
+def _new_key(new: NewAccessKey) -> dict[str, Any]:
+    return {"AccessKeyId": new.key.access_key_id, "SecretAccessKey": new.secret_access_key}
+
+
+def _keys(keys: list[AccessKeyInfo]) -> dict[str, Any]:
+    return {
+        "AccessKeyMetadata": [
+            {
+                "AccessKeyId": key.access_key_id,
+                "AccountId": key.account_id,
+                "Status": "Active" if key.revoked_at is None else "Inactive",
+                "Admin": key.is_admin,
+                "CreateDate": key.created_at,
+            }
+            for key in keys
+        ]
+    }

@@ -1,0 +1,1 @@
+"""The audit trail: every mutating call and every refused request, append-only, with a retention."""
