@@ -25,6 +25,7 @@ from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
 from app.runtime import (
     artifacts,
+    bucket_access,
     channels,
     checkpoints,
     contract,
@@ -35,6 +36,7 @@ from app.runtime import (
     vm_env,
     vm_spec,
 )
+from app.runtime.bucket_access import BucketAccess
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -148,7 +150,7 @@ class JobRun:
             return self._stopped_before_start()
         try:
             self._prepare()
-        except channels.ChannelError as error:
+        except (channels.ChannelError, bucket_access.AccessDenied) as error:
             return Outcome(Status.FAILED, Secondary.FAILED, f"ClientError: {error}", package=False)
         now = self.clock()
         if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_id, at=now):
@@ -159,6 +161,8 @@ class JobRun:
 
     def _prepare(self) -> None:
         job = self.plan.spec
+        access = BucketAccess(store=self.store, account_id=self.plan.account_id)
+        self._check_buckets(access)
         hosts = tuple(vm.plan.hostname for vm in self._vms)
         for index, vm in enumerate(self._vms):
             spec = vm_spec.for_vm(
@@ -177,11 +181,23 @@ class JobRun:
             channels.fetch_all(
                 job.channels,
                 store=self.store,
+                access=access,
                 data_dir=paths.input_data_dir,
                 host_index=index,
                 host_count=len(hosts),
             )
             vm.env = sm_env.environment(spec, vm.root)
+
+    def _check_buckets(self, access: BucketAccess) -> None:
+        """Before anything is fetched or trained: every bucket the job names must be its account's."""
+        job = self.plan.spec
+        reads = [c.s3.uri for c in job.channels if c.s3 is not None]
+        reads.append(sources.submit_directory(job.hyperparameters))
+        if job.checkpoint is not None:
+            reads.append(job.checkpoint.s3_uri)
+        for uri in reads:
+            access.require_uri(uri, operation=bucket_access.READ)
+        access.require_uri(job.output.s3_output_path, operation=bucket_access.WRITE)
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)

@@ -360,6 +360,93 @@ def test_two_accounts_jobs_of_one_name_are_placed_run_and_stopped_apart(world: W
     assert world.usage() == {}
 
 
+# -- buckets belong to the job's account ------------------------------------------------------------------
+
+DENIED = "ClientError: An error occurred (AccessDenied) when calling the {} operation: Access Denied"
+
+
+def channel(uri: str, data_type: str = "S3Prefix") -> dict[str, Any]:
+    return {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": uri, "S3DataType": data_type}}}
+
+
+@pytest.fixture
+def theirs(world: World) -> World:
+    """The other account owns the bucket `theirs`, with an object under `data/`."""
+    world.services.identities.ensure_account(OTHER.account_id, name="other")
+    world.services.store.create_bucket("theirs", owner=OTHER.account_id)
+    world.services.store.put_object("theirs", "data/train.csv", b"1,2,3\n")
+    return world
+
+
+def test_the_output_bucket_a_job_creates_belongs_to_the_jobs_account(theirs: World) -> None:
+    world = theirs
+    world.create("mine", OutputDataConfig={"S3OutputPath": "s3://mine-out/output"})
+    world.create("job", caller=OTHER, OutputDataConfig={"S3OutputPath": "s3://their-out/output"})
+    assert world.tick() == 2
+    world.settle()
+    world.finish("mine")
+    world.finish("job")
+    world.settle()
+    assert world.state("mine") == ("Completed", "Completed")
+    assert world.services.store.bucket_owner("mine-out") == ROOT.account_id
+    assert world.services.store.bucket_owner("their-out") == OTHER.account_id
+
+
+@pytest.mark.parametrize(
+    ("extra", "operation"),
+    [
+        ({"InputDataConfig": [channel("s3://theirs/data/")]}, "GetObject"),
+        ({"OutputDataConfig": {"S3OutputPath": "s3://theirs/output"}}, "PutObject"),
+        ({"CheckpointConfig": {"S3Uri": "s3://theirs/checkpoints/"}}, "GetObject"),
+        (
+            {"HyperParameters": {"sagemaker_submit_directory": '"s3://theirs/code/sourcedir.tar.gz"'}},
+            "GetObject",
+        ),
+    ],
+    ids=["channel", "output", "checkpoint", "code"],
+)
+def test_a_job_naming_another_accounts_bucket_fails_as_on_aws(
+    theirs: World, extra: dict[str, Any], operation: str
+) -> None:
+    world = theirs
+    world.create("squatter", **extra)
+    assert world.tick() == 1
+    world.settle()
+    described = world.services.jobs.describe("squatter", caller=ROOT)
+    assert (described["TrainingJobStatus"], described["FailureReason"]) == (
+        "Failed",
+        DENIED.format(operation),
+    )
+    assert "ModelArtifacts" not in described
+    assert all(world.executor.process(vm.id) is None for vm in world.vms("squatter")), "no VM started"
+    assert [o.key for o in world.services.store.list_objects("theirs").objects] == ["data/train.csv"]
+    assert world.usage() == {}
+
+
+def test_a_manifest_cannot_reach_into_another_accounts_bucket(theirs: World) -> None:
+    world = theirs
+    store = world.services.store
+    store.create_bucket("mine", owner=ROOT.account_id)
+    store.put_object("mine", "manifest.json", b'[{"prefix": "s3://theirs/data/"}, "train.csv"]')
+    world.create("reader", InputDataConfig=[channel("s3://mine/manifest.json", "ManifestFile")])
+    assert world.tick() == 1
+    world.settle()
+    described = world.services.jobs.describe("reader", caller=ROOT)
+    assert (described["TrainingJobStatus"], described["FailureReason"]) == (
+        "Failed",
+        DENIED.format("GetObject"),
+    )
+
+
+def test_the_owners_job_reads_its_own_bucket(theirs: World) -> None:
+    world = theirs
+    world.create("reader", caller=OTHER, InputDataConfig=[channel("s3://theirs/data/")])
+    assert world.tick() == 1
+    world.settle()
+    described = world.services.jobs.describe("reader", caller=OTHER)
+    assert described["SecondaryStatus"] == "Training"
+
+
 # -- stopping and failing --------------------------------------------------------------------------------
 
 
