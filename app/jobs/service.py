@@ -80,6 +80,7 @@ class TrainingJobService:
         """Record a new job of the caller's account, queued as InProgress / Pending; wake the scheduler."""
         _check_semantics(request)
         _check_role(request["RoleArn"], caller)
+        _check_local_sources(request, caller)
         stored = schemas.with_defaults(request)
         account_id = caller.account_id
         job_spec = spec.from_request(stored, account_id=account_id)
@@ -245,6 +246,20 @@ def _check_role(role_arn: str, caller: Caller) -> None:
         raise AccessDenied(
             f"Account {caller.account_id} is not authorized to perform: iam:PassRole on resource: {role_arn}"
         )
+
+
+def _check_local_sources(request: dict[str, Any], caller: Caller) -> None:
+    """`file://` channels and code (a local extension) read the server's own disk, where every account's
+    data and the master key live: only operators (admin keys) may name them."""
+    if caller.is_admin:
+        return
+    channels = [
+        c["DataSource"].get("S3DataSource", {}).get("S3Uri", "") for c in request.get("InputDataConfig", [])
+    ]
+    code = request.get("HyperParameters", {}).get("sagemaker_submit_directory", "")
+    local = [uri for uri in [*channels, code] if "file://" in uri]
+    if local:
+        raise AccessDenied(f"Only an administrator may read the server's files; {local[0]} is not allowed.")
 
 
 def _list_query(params: dict[str, Any], filters: dict[str, Any]) -> repository.ListQuery:

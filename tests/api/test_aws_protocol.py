@@ -19,7 +19,7 @@ from app.clock import FakeClock
 from app.config import Settings
 from app.wire import model, tokens
 from tests.conftest import create_request, idle_app
-from tests.support.callers import OTHER, OTHER_ACCOUNT, client_as, role_arn
+from tests.support.callers import OTHER, OTHER_ACCOUNT, USER, client_as, role_arn
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -678,3 +678,26 @@ def test_a_role_of_another_account_is_access_denied(api: TestClient, other: Test
     fails(other, "CreateTrainingJob", create_request("job-1"), "AccessDeniedException")
     assert call(api, "ListTrainingJobs", {})["TrainingJobSummaries"] == []
     assert call(other, "ListTrainingJobs", {})["TrainingJobSummaries"] == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///etc/"}},
+                }
+            ]
+        },
+        {"HyperParameters": {"sagemaker_submit_directory": '"file:///var/lib/sagelite"'}},
+    ],
+    ids=["channel", "code"],
+)
+def test_only_admins_may_read_the_servers_files(api: TestClient, overrides: dict[str, Any]) -> None:
+    user = client_as(api, USER)
+    message = fails(user, "CreateTrainingJob", create_request("job-1", **overrides), "AccessDeniedException")
+    assert "file://" in message
+    assert call(user, "ListTrainingJobs", {})["TrainingJobSummaries"] == []
+    call(api, "CreateTrainingJob", create_request("job-1", **overrides))  # the root key is an admin
