@@ -162,6 +162,7 @@ async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -
     """Stream an object, as an attachment named after the key's last segment. Supports `Range` (206, 416),
     `If-Range` and conditional requests; `x-checksum-sha256` when the object was uploaded through `PUT`."""
     with _refusals(f"s3://{bucket}/{key}"):
+        await call(store.check_owner, bucket, account_of(request))
         reader = await call(store.open_object, bucket, key)
     return _download(request, reader, filename=key.rstrip("/").rpartition("/")[2] or bucket)
 
@@ -184,7 +185,7 @@ async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -
     claimed = _claimed_sha256(request.headers.get(CHECKSUM_HEADER))
     try:
         with _refusals(f"s3://{bucket}/{key}"):
-            existed = await call(_prepare_put, store, bucket, key, account_of(request, store))
+            existed = await call(_prepare_put, store, bucket, key, account_of(request))
             info = await _receive(request, store, bucket, key, claimed)
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is listening; the writer has discarded the bytes
@@ -207,14 +208,17 @@ async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -
 
 
 def _prepare_put(store: ObjectStore, bucket: str, key: str, owner: str) -> bool:
-    """Check both names, create the bucket (for `owner`) if missing; whether the key exists already."""
+    """Check both names, create the bucket (for `owner`) if missing, refuse another account's bucket;
+    whether the key exists already."""
     storage_errors.check_bucket(bucket)
     storage_errors.check_key(key)
     try:
-        store.head_object(bucket, key)
+        store.check_owner(bucket, owner)
     except storage_errors.NoSuchBucket:
         store.create_bucket(bucket, owner=owner)
         return False
+    try:
+        store.head_object(bucket, key)
     except storage_errors.NoSuchKey:
         return False
     return True

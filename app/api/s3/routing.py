@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.s3 import buckets, errors, multipart, object_operations, responses, xmlio
+from app.api.s3 import buckets, common, errors, multipart, object_operations, responses, xmlio
 from app.api.s3.common import Target
 from app.errors import ServiceError
 from app.storage.object_store import ObjectStore
@@ -82,6 +82,7 @@ async def _respond(store: ObjectStore, request: Request) -> Response | None:
     try:
         target = _target(request.scope)
         handler = route(request.method, target, request.query_params, request.headers)
+        await common.authorize(store, request, target, creating=handler is buckets.create_bucket)
         response = await handler(store, request, target)
     except ClientDisconnect:
         return None  # nobody to answer; the handler has already discarded what it was writing
