@@ -35,7 +35,7 @@ from tests.e2e.test_hostile_jobs import (  # noqa: E402
     wait_training,
 )
 from tests.support.jobs import entrypoint_job, wait_terminal  # noqa: E402
-from tests.support.server import Server, running_server  # noqa: E402
+from tests.support.server import ROOT_AUTH, Server, running_server  # noqa: E402
 
 EVIL_METRICS = {
     "evil": r"loss=((a+)+)$",
@@ -71,7 +71,7 @@ def huge_line(server: Server, mib: int) -> tuple[int, int, float]:
     wait_training(client, "huge-line")
     received, started = 0, time.perf_counter()
     url = f"{server.url}/v1/training-jobs/huge-line/logs"
-    with httpx.stream("GET", url, params={"follow": "true"}, timeout=120) as response:
+    with httpx.stream("GET", url, params={"follow": "true"}, timeout=120, auth=ROOT_AUTH) as response:
         for chunk in response.iter_bytes():
             received += len(chunk)
             peak = max(peak, rss_bytes(server.process.pid))

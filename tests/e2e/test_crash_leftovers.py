@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import sagemaker_client
 from tests.support.jobs import entrypoint_job
 from tests.support.polling import wait_until
-from tests.support.server import running_server
+from tests.support.server import ROOT_AUTH, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,9 @@ def test_restart_after_kill_9_removes_the_dead_runs_vm_and_scratch_folders(tmp_p
             client = sagemaker_client(first.url)
             client.create_training_job(**entrypoint_job("crashed", SCRIPT))
             [vm] = wait_until(
-                lambda: httpx.get(f"{first.url}/v1/vms", params={"job": "crashed"}).json()["vms"],
+                lambda: httpx.get(f"{first.url}/v1/vms", params={"job": "crashed"}, auth=ROOT_AUTH).json()[
+                    "vms"
+                ],
                 until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
                 what="the VM to run",
             )
@@ -65,7 +67,7 @@ def test_restart_after_kill_9_removes_the_dead_runs_vm_and_scratch_folders(tmp_p
             wait_until(lambda: not alive(vm_pid), what="the orphaned VM to be killed and reaped")
             job = sagemaker_client(second.url).describe_training_job(TrainingJobName="crashed")
             assert job["TrainingJobStatus"] == "Failed"
-            assert any((data / "logs" / "crashed").glob("*.log"))  # the logs stay
+            assert any((data / "logs" / "123456789012" / "crashed").glob("*.log"))  # the logs stay
     finally:
         if vm_pid is not None:
             with contextlib.suppress(ProcessLookupError):

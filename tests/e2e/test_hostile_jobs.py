@@ -16,11 +16,12 @@ import pytest
 from tests.conftest import sagemaker_client
 from tests.support.jobs import entrypoint_job, wait_terminal
 from tests.support.polling import wait_until
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, Server, running_server
 
 pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
+ACCOUNT = "123456789012"  # the root key's account, whose jobs these are
 HUGE_LINE_BYTES = 300 * MIB  # bench/hostile_jobs.py runs the 1.5 GB
 LOG_CAP_BYTES = 512 * MIB  # above the huge line, so all of it is kept and read back
 
@@ -115,7 +116,7 @@ def test_a_pathological_metric_regex_leaves_the_api_responsive_and_metrics_worki
     assert p99(latencies) < 0.5, f"/healthz p99 {p99(latencies) * 1000:.0f} ms while the job ran"
     final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
     assert final == {"loss": pytest.approx(1 / 60, abs=1e-4), "acc": 0.59}
-    series = httpx.get(f"{live.url}/v1/training-jobs/evil-regex/metrics").json()["metrics"]
+    series = httpx.get(f"{live.url}/v1/training-jobs/evil-regex/metrics", auth=ROOT_AUTH).json()["metrics"]
     assert len(series["loss"]) == 60 and len(series["acc"]) == 60
 
 
@@ -131,7 +132,7 @@ def test_a_huge_line_without_newline_is_streamed_back_with_flat_server_memory(li
     peak = baseline
     received = 0
     url = f"{live.url}/v1/training-jobs/huge-line/logs"
-    with httpx.stream("GET", url, params={"follow": "true"}, timeout=60) as response:
+    with httpx.stream("GET", url, params={"follow": "true"}, timeout=60, auth=ROOT_AUTH) as response:
         assert response.status_code == 200
         for chunk in response.iter_bytes():
             received += len(chunk)
@@ -158,9 +159,9 @@ def test_output_past_the_per_vm_cap_is_cut_and_marked_and_the_job_goes_on(capped
     client.create_training_job(**entrypoint_job("over-cap", script))
     job = wait_terminal(client, "over-cap")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    [log] = (capped.data_dir / "logs" / "over-cap").glob("*.log")
+    [log] = (capped.data_dir / "logs" / ACCOUNT / "over-cap").glob("*.log")
     marker = f"[sagelite] log truncated at {MIB} bytes".encode()
     assert MIB < log.stat().st_size < MIB + 200
-    lines = httpx.get(f"{capped.url}/v1/training-jobs/over-cap/logs").content.splitlines()
+    lines = httpx.get(f"{capped.url}/v1/training-jobs/over-cap/logs", auth=ROOT_AUTH).content.splitlines()
     assert lines[-1].startswith(b"[algo-1] " + marker)
     assert b"the end" not in lines[-1]

@@ -71,7 +71,8 @@ def test_tail_picks_up_what_was_appended_and_a_missing_file_is_empty(tmp_path: P
 
 def test_streams_are_ordered_by_host_then_start(tmp_path: Path) -> None:
     for host, epoch in (("algo-2", 5), ("algo-1", 9), ("algo-1", 3)):
-        path = logs.stream_path(tmp_path, "job", host, epoch)
+        path = logs.stream_path(tmp_path, account_id="123456789012", job_name="job", host=host, epoch=epoch)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
-    assert [s.name for s in logs.streams(tmp_path, "job")] == ["job/algo-1-3", "job/algo-1-9", "job/algo-2-5"]
+    found = logs.streams(tmp_path, account_id="123456789012", job_name="job")
+    assert [s.name for s in found] == ["job/algo-1-3", "job/algo-1-9", "job/algo-2-5"]
