@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
     # The JSON API never needs large bodies; reject bigger ones before reading them.
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Arrays and objects nested deeper than this in a JSON body are refused (400) before validation;
+    # SageMaker's deepest request shape nests about 8 levels.
+    max_json_depth: int = Field(default=64, ge=8, le=512)
     log_level: str = "info"
     # text for people at a terminal; json (one object per line) for log shippers.
     log_format: LogFormat = "text"

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.routing import request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api import last_resort
 from app.api.aws import protocol
 from app.api.s3 import is_s3_request
 
@@ -34,7 +35,7 @@ class SageliteApp(FastAPI):
         self._entry = wrap(self._entry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._entry(scope, receive, send)
+        await last_resort.guarded(self._entry, scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

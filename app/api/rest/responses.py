@@ -37,6 +37,11 @@ async def request_validation_error(_: Request, error: Exception) -> Response:
     return problem(400, "ValidationException", details)
 
 
+async def unexpected_error(_: Request, error: Exception) -> Response:
+    """Anything else a route raised: 500 as problem JSON (the server's log has the traceback)."""
+    return problem(500, "InternalFailure", "An internal error occurred.")
+
+
 async def http_error(_: Request, error: Exception) -> Response:
     """Errors the framework raises itself (unknown route, wrong method) as problem JSON too."""
     assert isinstance(error, StarletteHTTPException)
