@@ -158,3 +158,11 @@ def _assert_rest_internal_failure(status: int, content_type: str, body: dict[str
     assert status == 500
     assert content_type == "application/problem+json"
     assert body["code"] == "InternalFailure" and body["title"] == "InternalFailure" and body["status"] == 500
+
+
+def test_a_wrong_method_names_the_allowed_ones(api: TestClient) -> None:
+    response = api.put("/v1/training-jobs")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    allowed = set(response.headers["allow"].replace(" ", "").split(","))
+    assert "POST" in allowed and "PUT" not in allowed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from app.client import sigv4
 
 ROOT = sigv4.Credentials("test", "test")
@@ -32,3 +34,38 @@ def signed_headers(
         now=dt.datetime.now(dt.UTC),
     )
     return {**given, **added}
+
+
+def signing_app(app: ASGIApp, *, base_url: str = "http://testserver") -> ASGIApp:
+    """`app` behind a client that signs every HTTP request it passes on (fuzzers build requests we cannot
+    sign before they are serialized): the body is read whole, signed, and replayed to `app`."""
+
+    async def signed(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        url = base_url + raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+        kept = [(k, v) for k, v in scope["headers"] if k not in (b"host", b"authorization", b"x-amz-date")]
+        added = signed_headers(method=scope["method"], url=url, body=body)
+        headers = kept + [(k.lower().encode(), v.encode()) for k, v in added.items()]
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app({**scope, "headers": headers}, replay, send)
+
+    return signed
