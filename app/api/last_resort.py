@@ -15,9 +15,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.aws import protocol
+from app.api.edge import surfaces
 from app.api.rest import responses as rest_responses
-from app.api.s3 import is_s3_request, xmlio
 from app.api.s3 import responses as s3_responses
+from app.api.s3 import xmlio
 from app.api.s3.errors import S3Error
 from app.errors import ServiceError
 
@@ -50,12 +51,13 @@ async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
 
 def internal_error(scope: Scope) -> Response:
     """A 500 in the protocol the request was sent in."""
-    if is_s3_request(scope):
+    surface = surfaces.classify(scope)
+    if surface is surfaces.Surface.S3:
         request_id = secrets.token_hex(8).upper()
         error = S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
         body = xmlio.error(error, request_id, scope["path"])
         headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id, "Connection": "close"}
         return s3_responses.xml(body, 500, headers)
-    if scope["path"] == "/" and scope["method"] == "POST":
+    if surface is surfaces.Surface.AWS_JSON:
         return protocol.error_response(ServiceError(INTERNAL_MESSAGE), protocol.new_request_id())
     return rest_responses.problem(500, "InternalFailure", INTERNAL_MESSAGE)

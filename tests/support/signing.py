@@ -22,12 +22,14 @@ def signed_headers(
     headers: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """`headers` plus Host and the signature for this request; `url` must be sent exactly as given."""
-    given = {"Host": sigv4.host_header(url), **(headers or {})}
+    # The payload's hash is a signed header on every surface (streaming REST routes require it).
+    payload_sha256 = hashlib.sha256(body).hexdigest()
+    given = {"Host": sigv4.host_header(url), "X-Amz-Content-SHA256": payload_sha256, **(headers or {})}
     added = sigv4.sign(
         method=method,
         url=url,
         headers=given,
-        payload_sha256=hashlib.sha256(body).hexdigest(),
+        payload_sha256=payload_sha256,
         credentials=ROOT,
         region=REGION,
         service=service,
