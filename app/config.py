@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
     # The JSON API never needs large bodies; reject bigger ones before reading them.
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Arrays and objects nested deeper than this in a JSON body are refused (400) before validation;
+    # SageMaker's deepest request shape nests about 8 levels.
+    max_json_depth: int = Field(default=64, ge=8, le=512)
+    # Connection hygiene (app/connection_limits.py). A request's line and headers must arrive within
+    # header_timeout of its first byte (or of the connection); a body that stops for body_timeout is cut
+    # off. Responses (log streams) are never timed. Past max_connections, new connections get 503.
+    header_timeout_seconds: float = Field(default=10.0, gt=0.0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0.0)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=4096, ge=1)
     log_level: str = "info"
     # text for people at a terminal; json (one object per line) for log shippers.
     log_format: LogFormat = "text"

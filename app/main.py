@@ -71,5 +71,6 @@ def create_app(
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)
+    app.add_exception_handler(Exception, responses.unexpected_error)
     cors.install(app, settings.cors_origins)
     return app

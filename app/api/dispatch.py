@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.routing import request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api import last_resort
 from app.api.aws import protocol
 from app.api.edge.gate import Edge
 from app.api.edge.surfaces import Surface, classify
@@ -40,7 +41,7 @@ class SageliteApp(FastAPI):
         self._entry = wrap(self._entry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._entry(scope, receive, send)
+        await last_resort.guarded(self._entry, scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

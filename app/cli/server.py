@@ -71,7 +71,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    from app import log_format
+    from app import connection_limits, log_format
     from app.main import create_app
 
     tls = checked_tls(settings)
@@ -91,6 +91,14 @@ def serve(settings: Settings) -> None:
         workers=1,
         ssl_certfile=tls.certfile,
         ssl_keyfile=tls.keyfile,
+        **connection_limits.uvicorn_options(
+            connection_limits.ConnectionLimits(
+                header_timeout=settings.header_timeout_seconds,
+                body_timeout=settings.body_timeout_seconds,
+                max_connections=settings.max_connections,
+            ),
+            keep_alive_timeout=settings.keep_alive_timeout_seconds,
+        ),
     )
 
 

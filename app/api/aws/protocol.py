@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from app.api import encoding
 from app.api.aws.operations import HANDLERS, READ_ONLY
-from app.api.body import parse_json, read_limited
+from app.api.body import read_json
 from app.api.deps import caller_of
 from app.errors import ServiceError, UnknownOperation
 from app.wire.validate import validate
@@ -28,11 +28,11 @@ TARGET_PREFIX = "SageMaker."
 
 
 async def endpoint(request: Request) -> Response:
-    request_id = str(uuid.uuid4())
+    request_id = new_request_id()
     try:
         caller = caller_of(request)
         operation = _operation(request.headers.get("x-amz-target"))
-        params = validate(operation, parse_json(await read_limited(request)))
+        params = validate(operation, await read_json(request))
         services = request.app.state.services
         handler = HANDLERS[operation]
         if operation in READ_ONLY:
@@ -46,6 +46,10 @@ async def endpoint(request: Request) -> Response:
         logger.exception("unhandled error", extra={"request_id": request_id})
         return error_response(ServiceError("An internal error occurred."), request_id)
     return Response(body, headers={"x-amzn-RequestId": request_id}, media_type=CONTENT_TYPE)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
 
 
 def error_response(error: ServiceError, request_id: str) -> Response:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.api.body import parse_json, read_limited
+from app.api.body import read_json
 from app.api.deps import CallerDep, JobsDep
 from app.api.rest.responses import JSON
 from app.wire.validate import validate
@@ -32,7 +32,7 @@ _JSON_OBJECT_BODY = {
 )
 async def create(request: Request, jobs: JobsDep, caller: CallerDep) -> Any:
     # Read here rather than through FastAPI's Body, so the size limit applies before the body is read.
-    params = validate("CreateTrainingJob", parse_json(await read_limited(request)))
+    params = validate("CreateTrainingJob", await read_json(request))
     return await run_in_threadpool(jobs.create, params, caller=caller)
 
 

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
@@ -51,7 +51,7 @@ from app.api.rest.responses import JSON, problem
 from app.api.s3 import body as s3_body
 from app.api.s3 import errors as s3_errors
 from app.api.s3 import responses as s3_responses
-from app.api.s3.common import account_of, call, meta_from_headers
+from app.api.s3.common import account_of, call, decoded_path, meta_from_headers
 from app.auth.caller import Caller
 from app.errors import NotFound, ServiceError
 from app.jobs.service import TrainingJobService
@@ -156,8 +156,22 @@ def _uncompressed(name: str, model: str) -> str:
 # -- objects -------------------------------------------------------------------------------------
 
 
-@router.get("/v1/objects/{bucket}/{key:path}", summary="Download an object", responses=_DOWNLOAD_RESPONSES)
-@router.head("/v1/objects/{bucket}/{key:path}", summary="Headers of an object")
+def _strict_path(request: Request) -> None:
+    """Refuse (400 `InvalidURI`) a path with a broken escape or invalid UTF-8 before the key is used:
+    Starlette's decoding would turn the bytes into U+FFFD, and different keys would name one object."""
+    decoded_path(request.scope)
+
+
+_STRICT_PATH = [Depends(_strict_path)]
+
+
+@router.get(
+    "/v1/objects/{bucket}/{key:path}",
+    summary="Download an object",
+    responses=_DOWNLOAD_RESPONSES,
+    dependencies=_STRICT_PATH,
+)
+@router.head("/v1/objects/{bucket}/{key:path}", summary="Headers of an object", dependencies=_STRICT_PATH)
 async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -> Response:
     """Stream an object, as an attachment named after the key's last segment. Supports `Range` (206, 416),
     `If-Range` and conditional requests; `x-checksum-sha256` when the object was uploaded through `PUT`."""
@@ -173,6 +187,7 @@ async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -
     openapi_extra=_UPLOAD_BODY,
     response_class=JSON,
     status_code=201,
+    dependencies=_STRICT_PATH,
     responses={
         200: {"description": "The key existed and was replaced"},
         400: {"description": "Invalid bucket name or key (`..` segments), or `BadDigest` (problem JSON)"},

@@ -21,9 +21,11 @@ class JSON(Response):
         return encoding.rest_json(content)
 
 
-def problem(status: int, code: str, detail: str) -> Response:
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
     body = {"type": "about:blank", "title": code, "status": status, "detail": detail, "code": code}
-    return Response(encoding.rest_json(body), status_code=status, media_type="application/problem+json")
+    return Response(
+        encoding.rest_json(body), status_code=status, headers=headers, media_type="application/problem+json"
+    )
 
 
 async def service_error(_: Request, error: Exception) -> Response:
@@ -37,8 +39,15 @@ async def request_validation_error(_: Request, error: Exception) -> Response:
     return problem(400, "ValidationException", details)
 
 
+async def unexpected_error(_: Request, error: Exception) -> Response:
+    """Anything else a route raised: 500 as problem JSON (the server's log has the traceback)."""
+    return problem(500, "InternalFailure", "An internal error occurred.")
+
+
 async def http_error(_: Request, error: Exception) -> Response:
     """Errors the framework raises itself (unknown route, wrong method) as problem JSON too."""
     assert isinstance(error, StarletteHTTPException)
     title = HTTPStatus(error.status_code).phrase.replace(" ", "")
-    return problem(error.status_code, title, str(error.detail))
+    # The router's own headers stay: `Allow` on a 405 (FastAPI names the methods of the last route that
+    # matched the path; several routes serving one path are not all named yet).
+    return problem(error.status_code, title, str(error.detail), dict(error.headers or {}))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 import anyio.to_thread
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.types import Scope
 
 from app.api.s3 import errors
 from app.auth.caller import Caller
@@ -20,6 +22,8 @@ from app.storage.object_store import ObjectStore
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# A `%` not followed by two hex digits: percent-decoding would keep it as it is, silently.
+_BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 _MAX_USER_METADATA = 2048
 _META_PREFIX = "x-amz-meta-"
 
@@ -30,6 +34,20 @@ class Target:
 
     bucket: str
     key: str
+
+
+def decoded_path(scope: Scope) -> str:
+    """The request's path, percent-decoded from the raw bytes as UTF-8; `InvalidURI` (400) for a broken
+    escape or bytes that are not UTF-8, as S3 answers -- never U+FFFD, which would make different keys
+    collide."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    raw = raw.partition(b"?")[0]
+    if _BROKEN_ESCAPE.search(raw):
+        raise errors.invalid_uri()
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.invalid_uri() from None
 
 
 async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -52,3 +52,7 @@ def precondition_failed(condition: str) -> S3Error:
         412,
         Condition=condition,
     )
+
+
+def invalid_uri() -> S3Error:
+    return S3Error("InvalidURI", "Couldn't parse the specified URI.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
@@ -19,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.s3 import buckets, common, errors, multipart, object_operations, responses, xmlio
-from app.api.s3.common import Target
+from app.api.s3.common import Target, decoded_path
 from app.errors import ServiceError
 from app.storage.object_store import ObjectStore
 
@@ -149,13 +148,7 @@ def _object_table(query: QueryParams, headers: Mapping[str, str]) -> Mapping[str
 
 def _target(scope: Scope) -> Target:
     """Bucket and key from the raw (still percent-encoded) path, so `%2F` and `+` survive exactly."""
-    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
-    raw = raw.partition(b"?")[0]
-    try:
-        path = unquote_to_bytes(raw).decode("utf-8")
-    except UnicodeDecodeError:
-        raise errors.S3Error("InvalidURI", "Couldn't parse the specified URI.") from None
-    bucket, _, key = path.lstrip("/").partition("/")
+    bucket, _, key = decoded_path(scope).lstrip("/").partition("/")
     return Target(bucket, key)
 
 
