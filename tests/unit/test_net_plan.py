@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 
 import pytest
 
+from app.config import Settings
 from app.runtime.oci import net_plan, net_policy
+from app.runtime.oci.network import JobNetwork
 
 POOL = IPv4Network("10.213.0.0/16")
 
@@ -106,3 +109,24 @@ def test_egress_masquerades_and_admits_only_replies() -> None:
     assert 'ip saddr 10.213.1.0/24 oifname != "sl-abcd-001" masquerade' in rules
     assert 'oifname "sl-abcd-001" ct state established,related accept' in rules
     assert rules.index("established") < rules.index('oifname "sl-abcd-001" drop')
+
+
+def test_a_job_network_is_built_from_the_settings_without_touching_the_host(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, vm_egress="allow", vm_network_pool=IPv4Network("10.50.0.0/20"))
+    network = JobNetwork.from_settings(settings, server_url="http://127.0.0.1:8123")
+    with pytest.raises(KeyError, match="no network"):
+        network.gateway_url("unknown")
+    network.detach("unknown")  # nothing attached: nothing to do
+    network.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pool_smaller_than_one_job_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="smaller"):
+        JobNetwork(
+            state_dir=tmp_path,
+            pool=IPv4Network("10.50.0.0/25"),
+            egress="deny",
+            plugin_dir=tmp_path,
+            relay_to=None,
+        )

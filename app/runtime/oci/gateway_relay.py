@@ -2,30 +2,27 @@
 
 The server keeps its one public bind (loopback by default); for each non-isolated job a listener on that
 job's gateway address (an address only that job's bridge carries) copies bytes to and from the server's
-own port. It is TCP only, so TLS, SigV4 and streaming pass through untouched. All relays share one
-event loop on a daemon thread of their own, so they neither block on nor depend on the API's loop.
+own port. It is TCP only, so TLS, SigV4 and streaming pass through untouched. It runs on threads of its
+own (one accepting per job, two copying per connection, each mostly asleep in a system call), so it
+neither waits on nor is slowed by the API's event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import socket
 import threading
-from collections.abc import Coroutine
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-T = TypeVar("T")
-CHUNK_BYTES = 64 * 1024
-# Opening or closing a listener is a bind or a close on a local socket.
-CONTROL_TIMEOUT_SECONDS = 10.0
+CHUNK_BYTES = 256 * 1024
 
 
 @dataclass(slots=True)
 class _Listener:
-    server: asyncio.Server
-    connections: set[asyncio.Task[None]] = field(default_factory=set)
+    listening: socket.socket
+    closed: bool = False
+    # Both ends of every open connection, so that closing the listener can cut them.
+    ends: set[socket.socket] = field(default_factory=set)
 
 
 class GatewayRelay:
@@ -34,84 +31,80 @@ class GatewayRelay:
     def __init__(self, *, target: tuple[str, int]) -> None:
         self._target = target
         self._listeners: dict[str, _Listener] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def open(self, *, key: str, address: str) -> int:
         """Listens on `address` (a free port) for the job `key`; returns the port."""
-        listener = self._call(self._listen(address))
+        listener = _Listener(listening=socket.create_server((address, 0)))
         with self._lock:
             self._listeners[key] = listener
-        port: int = listener.server.sockets[0].getsockname()[1]
+        threading.Thread(target=self._accept, args=(listener,), name=f"relay-{key}", daemon=True).start()
+        port: int = listener.listening.getsockname()[1]
         return port
 
     def close(self, key: str) -> None:
         """Stops listening for the job and cuts its open connections; unknown keys are ignored."""
         with self._lock:
             listener = self._listeners.pop(key, None)
-        if listener is not None:
-            self._call(self._shut(listener))
+            if listener is None:
+                return
+            listener.closed = True
+            ends = list(listener.ends)
+        for end in [listener.listening, *ends]:
+            _cut(end)  # wakes the threads blocked on them, which then close them
 
     def shutdown(self) -> None:
-        """Closes every listener and stops the relay thread."""
-        for key in list(self._listeners):
+        """Closes every listener."""
+        with self._lock:
+            keys = list(self._listeners)
+        for key in keys:
             self.close(key)
-        with self._lock:
-            loop, self._loop = self._loop, None
-        if loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
 
-    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
-        return future.result(timeout=CONTROL_TIMEOUT_SECONDS)
+    def _accept(self, listener: _Listener) -> None:
+        with listener.listening:
+            while True:
+                try:
+                    client, _ = listener.listening.accept()
+                except OSError:  # the listener was cut
+                    return
+                threading.Thread(target=self._serve, args=(listener, client), daemon=True).start()
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                threading.Thread(target=self._loop.run_forever, name="gateway-relay", daemon=True).start()
-            return self._loop
-
-    async def _listen(self, address: str) -> _Listener:
-        listener: _Listener | None = None
-
-        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            assert listener is not None
-            task = asyncio.current_task()
-            assert task is not None
-            listener.connections.add(task)
+    def _serve(self, listener: _Listener, client: socket.socket) -> None:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(client)
             try:
-                await self._relay(reader, writer)
+                upstream = stack.enter_context(socket.create_connection(self._target))
+            except OSError:
+                return  # the server is down: the client sees its connection close
+            if not self._track(listener, client, upstream):
+                return
+            try:
+                to_server = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
+                to_server.start()
+                _pump(upstream, client)
+                to_server.join()
             finally:
-                listener.connections.discard(task)
+                with self._lock:
+                    listener.ends.difference_update((client, upstream))
 
-        listener = _Listener(server=await asyncio.start_server(accept, address, 0))
-        return listener
-
-    async def _shut(self, listener: _Listener) -> None:
-        listener.server.close()
-        for task in list(listener.connections):
-            task.cancel()
-        await listener.server.wait_closed()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
-        except OSError:
-            writer.close()
-            return
-        try:
-            await asyncio.gather(_pump(reader, upstream_writer), _pump(upstream_reader, writer))
-        finally:
-            for end in (writer, upstream_writer):
-                end.close()
+    def _track(self, listener: _Listener, client: socket.socket, upstream: socket.socket) -> bool:
+        """Registers a connection, unless its job's listener closed meanwhile."""
+        with self._lock:
+            if listener.closed:
+                return False
+            listener.ends.update((client, upstream))
+            return True
 
 
-async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+def _pump(source: socket.socket, sink: socket.socket) -> None:
     """Copies until end of stream, then half-closes the other side (HTTP clients may rely on it)."""
-    with contextlib.suppress(ConnectionError):
-        while chunk := await source.read(CHUNK_BYTES):
-            sink.write(chunk)
-            await sink.drain()
-        if sink.can_write_eof():
-            sink.write_eof()
+    buffer = memoryview(bytearray(CHUNK_BYTES))
+    with contextlib.suppress(OSError):
+        while received := source.recv_into(buffer):
+            sink.sendall(buffer[:received])
+        sink.shutdown(socket.SHUT_WR)
+
+
+def _cut(end: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        end.shutdown(socket.SHUT_RDWR)

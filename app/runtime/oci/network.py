@@ -80,13 +80,15 @@ class JobNetwork:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JobNetwork:
+    def from_settings(cls, settings: Settings, *, server_url: str | None = None) -> JobNetwork:
+        """`server_url` is where the server really listens, when that is not settings.local_url (a
+        server started on port 0 knows its port only once bound)."""
         return cls(
             state_dir=settings.data_dir / "network",
             pool=settings.vm_network_pool,
             egress=settings.vm_egress,
             plugin_dir=settings.cni_plugin_dir,
-            relay_to=settings.local_url,
+            relay_to=server_url or settings.local_url,
         )
 
     @property
@@ -242,13 +244,13 @@ class JobNetwork:
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_CALLS) as pool:
             steps = [pool.submit(self._unplug_vm, slot=slot, name=name) for name in names]
             steps.append(pool.submit(host_net.delete_table, table))
+            bridge = net_plan.bridge_name(owner=self._owner, slot=slot)
+            steps.append(pool.submit(host_net.delete_link, bridge))
             for step in steps:
                 step.result()
-        bridge = net_plan.bridge_name(owner=self._owner, slot=slot)
         for link in host_net.list_links():
             if link.master == bridge:  # a veth whose namespace vanished without CNI DEL
                 host_net.delete_link(link.name)
-        host_net.delete_link(bridge)
         shutil.rmtree(self._ipam_dir / bridge, ignore_errors=True)
 
     def _unplug_vm(self, *, slot: int, name: str) -> None:
