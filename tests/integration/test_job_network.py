@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -288,3 +289,20 @@ def test_detach_and_sweep_leave_nothing_behind(networks: Callable[..., JobNetwor
     assert list((tmp_path / "server" / "ipam").iterdir()) == []
     assert kept.netns_path.exists(), "a sweep removes only its own server's networks"
     neighbour.detach("kept")
+
+
+def test_jobs_attached_at_once_get_subnets_of_their_own(networks: Callable[..., JobNetwork]) -> None:
+    network, neighbour = networks(), networks(state="neighbour")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        attached = list(
+            pool.map(
+                lambda job: (network if job % 2 else neighbour).attach(
+                    job_key=f"job-{job}", hostnames=["algo-1", "algo-2"], isolated=False
+                ),
+                range(4),
+            )
+        )
+    subnets = {IPv4Network(f"{vms['algo-1'].ip}/24", strict=False) for vms in attached}
+    assert len(subnets) == 4
+    for job in range(4):
+        (network if job % 2 else neighbour).detach(f"job-{job}")

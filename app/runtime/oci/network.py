@@ -97,10 +97,14 @@ class JobNetwork:
 
     def attach(self, *, job_key: str, hostnames: Sequence[str], isolated: bool) -> dict[str, VmNet]:
         """Creates the job's network and one namespace per host name; returns each VM's part of it."""
-        with self._lock:
-            if job_key in self._jobs:
-                raise ValueError(f"job {job_key!r} already has a network")
+        if not hostnames:
+            raise ValueError("a job network needs at least one host")
+        # The whole attach holds the machine lock: a slot is taken from the moment its bridge exists,
+        # and a sweep (which takes the lock too) never sees a network half made.
         with host_net.machine_lock(self._lock_path):
+            with self._lock:
+                if job_key in self._jobs:
+                    raise ValueError(f"job {job_key!r} already has a network")
             slot = self._free_slot()
             subnet = net_plan.subnet_of(pool=self._pool, slot=slot)
             names = tuple(
@@ -108,16 +112,12 @@ class JobNetwork:
             )
             try:
                 addresses = self._plug(slot=slot, subnet=subnet, names=names, isolated=isolated)
+                gateway_url = self._fence(job_key=job_key, slot=slot, subnet=subnet, isolated=isolated)
             except BaseException:
                 self._unplug(slot=slot, names=names)
                 raise
-        try:
-            gateway_url = self._fence(job_key=job_key, slot=slot, subnet=subnet, isolated=isolated)
-        except BaseException:
-            self._unplug(slot=slot, names=names)
-            raise
-        with self._lock:
-            self._jobs[job_key] = _Job(slot=slot, subnet=subnet, netns=names, gateway_url=gateway_url)
+            with self._lock:
+                self._jobs[job_key] = _Job(slot=slot, subnet=subnet, netns=names, gateway_url=gateway_url)
         hosts = net_plan.hosts_text(dict(zip(hostnames, addresses, strict=True)))
         logger.info("network attached", extra={"job": job_key, "subnet": str(subnet), "isolated": isolated})
         return {
@@ -147,9 +147,15 @@ class JobNetwork:
     def sweep(self) -> None:
         """Removes every namespace, bridge, veth, table and address record of this server's networks
         that no attached job owns: what a crash left behind."""
-        with self._lock:
-            live = {job.slot for job in self._jobs.values()}
-        slots = {
+        with host_net.machine_lock(self._lock_path):
+            with self._lock:
+                live = {job.slot for job in self._jobs.values()}
+            for slot in sorted(self._slots_found() - live):
+                self._unplug(slot=slot, names=self._leftover_netns(slot))
+                logger.info("network swept", extra={"slot": slot})
+
+    def _slots_found(self) -> set[int]:
+        return {
             parsed[1]
             for name in [
                 *host_net.list_netns(),
@@ -159,9 +165,6 @@ class JobNetwork:
             ]
             if (parsed := net_plan.parse_name(name)) is not None and parsed[0] == self._owner
         }
-        for slot in sorted(slots - live):
-            self._unplug(slot=slot, names=self._leftover_netns(slot))
-            logger.info("network swept", extra={"slot": slot})
 
     def close(self) -> None:
         """Detaches every job still attached and stops the relay thread."""
@@ -173,11 +176,18 @@ class JobNetwork:
             self._relay.shutdown()
 
     def _free_slot(self) -> int:
-        taken = [
+        """Free: no bridge of any server holds it, and nothing of ours is left in it (from a crash in
+        the middle of a detach, before a sweep)."""
+        taken = {
             parsed[1]
             for link in host_net.list_links()
             if link.is_bridge and (parsed := net_plan.parse_name(link.name)) is not None
-        ]
+        }
+        taken |= {
+            parsed[1]
+            for name in [*host_net.list_netns(), *(path.name for path in self._ipam_dir.glob("*"))]
+            if (parsed := net_plan.parse_name(name)) is not None and parsed[0] == self._owner
+        }
         return net_plan.pick_slot(pool=self._pool, taken=taken, in_use=host_net.host_networks())
 
     def _plug(
@@ -239,19 +249,20 @@ class JobNetwork:
 
     def _unplug(self, *, slot: int, names: Sequence[str]) -> None:
         """Best effort: every step runs even if another failed. Each deletion waits for the kernel to
-        retire a device or a rule set, so the VMs and the rules go together, and the bridge after them."""
+        retire a device or a rule set, so the VMs and the rules go together. The bridge goes last: while
+        it exists its slot stays taken, so no new job can reuse names this one is still removing."""
         table = net_plan.table_name(owner=self._owner, slot=slot)
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_CALLS) as pool:
             steps = [pool.submit(self._unplug_vm, slot=slot, name=name) for name in names]
             steps.append(pool.submit(host_net.delete_table, table))
-            bridge = net_plan.bridge_name(owner=self._owner, slot=slot)
-            steps.append(pool.submit(host_net.delete_link, bridge))
             for step in steps:
                 step.result()
+        bridge = net_plan.bridge_name(owner=self._owner, slot=slot)
+        shutil.rmtree(self._ipam_dir / bridge, ignore_errors=True)
         for link in host_net.list_links():
             if link.master == bridge:  # a veth whose namespace vanished without CNI DEL
                 host_net.delete_link(link.name)
-        shutil.rmtree(self._ipam_dir / bridge, ignore_errors=True)
+        host_net.delete_link(bridge)
 
     def _unplug_vm(self, *, slot: int, name: str) -> None:
         attachment = cni.Attachment(
