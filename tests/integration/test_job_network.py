@@ -100,12 +100,12 @@ def networks(tmp_path: Path, server_port: int) -> Iterator[Callable[..., JobNetw
         network.sweep()
 
 
-def _in_netns(netns: Path, *argv: str) -> list[str]:
+def _in_netns(netns: Path | str, *argv: str) -> list[str]:
     return ["nsenter", f"--net={netns}", "--", sys.executable, str(PROBE), *argv]
 
 
 @contextmanager
-def serving(netns: Path, *, host: str = "0.0.0.0", port: int = 5000) -> Iterator[None]:
+def serving(netns: Path | str, *, host: str = "0.0.0.0", port: int = 5000) -> Iterator[None]:
     process = subprocess.Popen(_in_netns(netns, "serve", host, str(port)), stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -116,7 +116,9 @@ def serving(netns: Path, *, host: str = "0.0.0.0", port: int = 5000) -> Iterator
         process.wait()
 
 
-def connect(netns: Path, host: str, port: int = 5000, *, hosts_text: str | None = None, tmp: Path) -> str:
+def connect(
+    netns: Path | str, host: str, port: int = 5000, *, hosts_text: str | None = None, tmp: Path
+) -> str:
     argv = [host, str(port), str(BLOCKED_SECONDS)]
     if hosts_text is not None:
         hosts_file = tmp / "hosts"
@@ -287,7 +289,7 @@ def test_detach_and_sweep_leave_nothing_behind(networks: Callable[..., JobNetwor
     assert _leftovers(owner) == []
     assert _veths(owner) == []
     assert list((tmp_path / "server" / "ipam").iterdir()) == []
-    assert kept.netns_path.exists(), "a sweep removes only its own server's networks"
+    assert Path(kept.netns_path).exists(), "a sweep removes only its own server's networks"
     neighbour.detach("kept")
 
 

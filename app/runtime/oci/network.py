@@ -36,9 +36,9 @@ MAX_PARALLEL_CALLS = 16
 
 @dataclass(frozen=True, slots=True)
 class VmNet:
-    """One VM's place on its job's network."""
+    """One VM's place on its job's network. `netns_path` is a string, as the OCI runtime spec takes it."""
 
-    netns_path: Path
+    netns_path: str
     ip: str
     hosts_file_text: str
 
@@ -121,7 +121,7 @@ class JobNetwork:
         hosts = net_plan.hosts_text(dict(zip(hostnames, addresses, strict=True)))
         logger.info("network attached", extra={"job": job_key, "subnet": str(subnet), "isolated": isolated})
         return {
-            hostname: VmNet(netns_path=host_net.NETNS_DIR / name, ip=str(address), hosts_file_text=hosts)
+            hostname: VmNet(netns_path=str(host_net.NETNS_DIR / name), ip=str(address), hosts_file_text=hosts)
             for hostname, name, address in zip(hostnames, names, addresses, strict=True)
         }
 
