@@ -111,9 +111,12 @@ class JobNetwork:
                 net_plan.netns_name(owner=self._owner, slot=slot, index=i) for i in range(len(hostnames))
             )
             try:
-                addresses = self._plug(slot=slot, subnet=subnet, names=names, isolated=isolated)
-                gateway_url = self._fence(job_key=job_key, slot=slot, subnet=subnet, isolated=isolated)
+                addresses, gateway_url = self._plug(
+                    job_key=job_key, slot=slot, subnet=subnet, names=names, isolated=isolated
+                )
             except BaseException:
+                if self._relay is not None:
+                    self._relay.close(job_key)
                 self._unplug(slot=slot, names=names)
                 raise
             with self._lock:
@@ -191,19 +194,21 @@ class JobNetwork:
         return net_plan.pick_slot(pool=self._pool, taken=taken, in_use=host_net.host_networks())
 
     def _plug(
-        self, *, slot: int, subnet: IPv4Network, names: Sequence[str], isolated: bool
-    ) -> list[IPv4Address]:
+        self, *, job_key: str, slot: int, subnet: IPv4Network, names: Sequence[str], isolated: bool
+    ) -> tuple[list[IPv4Address], str | None]:
         """The first VM brings the bridge up (the plugin creates it and gives it the gateway address);
-        the others then join it at once, each call in a thread of its own."""
+        then the other VMs join it and the fence goes up side by side, each in a thread of its own.
+        Returns the VMs' addresses and the gateway URL."""
         first = self._plug_vm(slot=slot, subnet=subnet, index=0, name=names[0], isolated=isolated)
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_CALLS) as pool:
-            others = pool.map(
-                lambda index: self._plug_vm(
-                    slot=slot, subnet=subnet, index=index, name=names[index], isolated=isolated
-                ),
-                range(1, len(names)),
-            )
-            return [first, *others]
+            fence = pool.submit(self._fence, job_key=job_key, slot=slot, subnet=subnet, isolated=isolated)
+            others = [
+                pool.submit(
+                    self._plug_vm, slot=slot, subnet=subnet, index=index, name=names[index], isolated=isolated
+                )
+                for index in range(1, len(names))
+            ]
+            return [first, *(other.result() for other in others)], fence.result()
 
     def _plug_vm(
         self, *, slot: int, subnet: IPv4Network, index: int, name: str, isolated: bool
