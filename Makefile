@@ -4,7 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint typecheck bench-api clean
+.PHONY: run test quick lint typecheck bench-api clean vm-network-packages
+
+# What the OCI executor's job networks need from Debian: the CNI plugins (bridge, host-local, loopback),
+# nftables for the rules that fence each job, iproute2 for network namespaces. Installed only when run as
+# root on a machine with apt, and only when something is missing; elsewhere the process executor serves.
+VM_NETWORK_PACKAGES := containernetworking-plugins nftables iproute2 util-linux
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) vm-network-packages
 	$(BIN)/sagelite serve
 
 lint: $(STAMP)
@@ -22,12 +27,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck vm-network-packages
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.
 quick: $(STAMP)
 	$(BIN)/pytest tests/unit tests/api tests/integration tests/test_architecture.py
+
+vm-network-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && ! { [ -x /usr/lib/cni/bridge ] && command -v nft >/dev/null && command -v ip >/dev/null \
+	         && command -v nsenter >/dev/null; }; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(VM_NETWORK_PACKAGES); \
+	fi
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py

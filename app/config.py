@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +55,14 @@ class Settings(BaseSettings):
     max_log_bytes_per_vm: int = Field(default=1024**3, ge=4096)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
+
+    # VM networks (OCI executor). Each job gets a /24 of this pool on a bridge of its own; its VMs reach
+    # each other and the server (through a relay on the bridge's gateway address), and nothing else
+    # unless egress is allowed (a default route, masqueraded behind the host).
+    vm_egress: Literal["deny", "allow"] = "deny"
+    vm_network_pool: IPv4Network = IPv4Network("10.213.0.0/16")
+    # Where Debian's containernetworking-plugins puts the CNI plugins.
+    cni_plugin_dir: Path = Path("/usr/lib/cni")
 
     # Security. The root (admin) key of the default account; with neither set, a server bound to loopback
     # creates `test` / `test` (as local AWS emulators do) and any other server refuses to start.
