@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
@@ -22,6 +23,8 @@ from tests.support.signing import signing_app
 
 # Enough to reach every status each operation documents, within about a minute on two cores.
 EXAMPLES_PER_OPERATION = 30
+# The conformance run is expected to fail (see below): a few examples per operation show that it still does.
+CONFORMANCE_EXAMPLES = 5
 
 
 class ServedApp:
@@ -66,6 +69,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 # untyped responses (ST108); admin routes need the SigV4 edge (its branch) for a caller.
 @pytest.mark.xfail(strict=True, reason="the OpenAPI document does not describe the REST API yet (issue 12.6)")
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=CONFORMANCE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_rest_operation_conforms(case: schemathesis.Case) -> None:
     case.call_and_validate()
+
+
+# Whatever the document says, no input may make any operation answer 5xx: this one must pass today.
+@schema.parametrize()
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_rest_operation_answers_a_server_error(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=[not_a_server_error])
