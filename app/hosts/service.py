@@ -9,6 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import NotFound, ValidationError
 from app.hosts import vms
+from app.wire import pages
+from app.wire.pages import Page, PageRequest
+
+# What a token was issued for: a token of one list is refused by another.
+_HOSTS = {"list": "hosts"}
 
 
 class VmControl(Protocol):
@@ -24,15 +29,23 @@ class HostService:
         self._sessions = sessions
         self._vm_control = vm_control
 
-    def list_hosts(self) -> list[vms.HostCapacity]:
-        """Every host with its capacity and what its live VMs hold."""
+    def list_hosts(self, page: PageRequest | None = None) -> Page[vms.HostCapacity]:
+        """Hosts by name with their capacity and what their live VMs hold, a page at a time."""
+        page = page or PageRequest()
+        after = page.after(filters=_HOSTS, kinds=(str,))
         with self._sessions() as session:
-            return vms.capacities(session)
+            found = vms.capacities(session, after=None if after is None else after[0], limit=page.fetch)
+        return pages.cut([([h.name], h) for h in found], request=page, filters=_HOSTS)
 
-    def list_vms(self, *, job_name: str | None = None) -> list[vms.VmInfo]:
-        """VMs newest first; only one job's when `job_name` is given."""
+    def list_vms(self, *, job_name: str | None = None, page: PageRequest | None = None) -> Page[vms.VmInfo]:
+        """VMs newest job first, a page at a time; only one job's when `job_name` is given."""
+        page = page or PageRequest()
+        filters = {"list": "vms", "job": job_name}
+        after = page.after(filters=filters, kinds=(int, str, str))
+        cursor = None if after is None else (after[0], after[1], after[2])
         with self._sessions() as session:
-            return vms.infos(session, job_name=job_name)
+            found = vms.infos(session, job_name=job_name, after=cursor, limit=page.fetch)
+        return pages.cut([(list(c), vm) for c, vm in found], request=page, filters=filters)
 
     def get_vm(self, vm_id: str) -> vms.VmInfo:
         """One VM; NotFound if no VM has this id."""

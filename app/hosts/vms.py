@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Host, TrainingJob, Vm
@@ -111,20 +111,25 @@ def usage_by_host(session: Session) -> dict[str, Usage]:
     return {host: Usage(float(c), float(m), float(g), float(d)) for host, c, m, g, d in rows}
 
 
-def hosts(session: Session) -> list[Host]:
-    return list(session.scalars(select(Host).order_by(Host.name)))
+def hosts(session: Session, *, after: str | None = None, limit: int | None = None) -> list[Host]:
+    """Hosts by name; a page of them: `limit` hosts named after `after`."""
+    statement = select(Host).order_by(Host.name).limit(limit)
+    if after is not None:
+        statement = statement.where(Host.name > after)
+    return list(session.scalars(statement))
 
 
 def live_vms(session: Session) -> list[Vm]:
     return list(session.scalars(select(Vm).where(Vm.state.in_(LIVE))))
 
 
-def capacities(session: Session) -> list[HostCapacity]:
-    """Every host by name, with its capacity and what its live VMs hold."""
+def capacities(session: Session, *, after: str | None = None, limit: int | None = None) -> list[HostCapacity]:
+    """Hosts by name (a page: `limit` of them named after `after`), with their capacity and what their
+    live VMs hold."""
     usage = usage_by_host(session)
     return [
         HostCapacity(h.name, Usage(h.vcpus, h.memory_gib, h.gpus, h.disk_gib), usage.get(h.name, Usage()))
-        for h in hosts(session)
+        for h in hosts(session, after=after, limit=limit)
     ]
 
 
@@ -143,13 +148,31 @@ _VM_INFO = select(
 ).join(TrainingJob, Vm.job_id == TrainingJob.id)
 
 
-def infos(session: Session, *, job_name: str | None = None) -> list[VmInfo]:
-    """VMs, newest first (latest deadline), or only those of the job named `job_name` (any case)."""
-    statement = _VM_INFO
+# Where a VM sits in the listing order: its job's row id (newest job first), then hostname and id. None of
+# them ever changes, so pages stay stable while VMs start, stop and are added.
+VmCursor = tuple[int, str, str]
+
+
+def infos(
+    session: Session, *, job_name: str | None = None, after: VmCursor | None = None, limit: int | None = None
+) -> list[tuple[VmCursor, VmInfo]]:
+    """VMs, newest job first, or only those of the job named `job_name` (any case); a page of them when
+    given `limit` and the cursor of the row before it. Each VM comes with its own cursor."""
+    statement = _VM_INFO.add_columns(Vm.job_id.label("job_id"))
     if job_name is not None:
         statement = statement.where(TrainingJob.name_key == jobs_repository.name_key(job_name))
-    rows = session.execute(statement.order_by(Vm.deadline_at.desc(), Vm.hostname))
-    return [VmInfo(**row._mapping) for row in rows]
+    if after is not None:
+        job_id, hostname, vm_id = after
+        statement = statement.where(
+            or_(Vm.job_id < job_id, and_(Vm.job_id == job_id, tuple_(Vm.hostname, Vm.id) > (hostname, vm_id)))
+        )
+    rows = session.execute(statement.order_by(Vm.job_id.desc(), Vm.hostname, Vm.id).limit(limit))
+    found = []
+    for row in rows:
+        fields = dict(row._mapping)
+        job_id = fields.pop("job_id")
+        found.append(((job_id, fields["hostname"], fields["id"]), VmInfo(**fields)))
+    return found
 
 
 def info(session: Session, vm_id: str) -> VmInfo | None:

@@ -49,14 +49,13 @@ def rest(tmp_path: Path) -> Iterator[TestClient]:
         assert client.post("/v1/training-jobs", json=create_request("Job-1")).status_code == 201
         with client.app.state.services.sessions.begin() as session:  # type: ignore[attr-defined]
             session.add(_vm("vm-a", state=VmState.RUNNING, deadline=100))
-            session.add(_vm("vm-b", state=VmState.TERMINATED, deadline=200))
+            session.add(_vm("vm-b", state=VmState.TERMINATED, deadline=200, hostname="algo-2"))
         yield client
 
 
-def _vm(vm_id: str, *, state: VmState, deadline: int) -> Vm:
-    return vm_row(
-        vm_id, job_id=1, state=state, started_at=START, deadline_at=START + dt.timedelta(seconds=deadline)
-    )
+def _vm(vm_id: str, *, state: VmState, deadline: int, hostname: str = "algo-1") -> Vm:
+    at = START + dt.timedelta(seconds=deadline)
+    return vm_row(vm_id, job_id=1, state=state, started_at=START, deadline_at=at, hostname=hostname)
 
 
 def test_hosts_show_capacity_allocated_and_free(rest: TestClient) -> None:
@@ -70,13 +69,44 @@ def test_hosts_show_capacity_allocated_and_free(rest: TestClient) -> None:
     )
 
 
-def test_vms_newest_first_and_by_job(rest: TestClient) -> None:
+def test_vms_newest_job_first_and_by_job(rest: TestClient) -> None:
     listed = rest.get("/v1/vms").json()["vms"]
-    assert [vm["id"] for vm in listed] == ["vm-b", "vm-a"]
-    assert listed[1] == VM_A
-    assert listed[0]["ended_at"] == "2026-01-01T00:00:00Z"
-    assert [vm["id"] for vm in rest.get("/v1/vms", params={"job": "job-1"}).json()["vms"]] == ["vm-b", "vm-a"]
+    assert [vm["id"] for vm in listed] == ["vm-a", "vm-b"]  # one job: by hostname, then id
+    assert listed[0] == VM_A
+    assert listed[1]["ended_at"] == "2026-01-01T00:00:00Z"
+    assert [vm["id"] for vm in rest.get("/v1/vms", params={"job": "job-1"}).json()["vms"]] == ["vm-a", "vm-b"]
     assert rest.get("/v1/vms", params={"job": "other"}).json() == {"vms": []}
+
+
+def test_vms_and_hosts_are_paginated_with_max_results_and_next_token(rest: TestClient) -> None:
+    first = rest.get("/v1/vms", params={"MaxResults": 1}).json()
+    assert [vm["id"] for vm in first["vms"]] == ["vm-a"] and isinstance(first["NextToken"], str)
+    second = rest.get("/v1/vms", params={"MaxResults": 1, "NextToken": first["NextToken"]}).json()
+    assert second == {"vms": [rest.get("/v1/vms/vm-b").json()]}  # no NextToken on the last page
+    assert "NextToken" not in rest.get("/v1/hosts", params={"MaxResults": 1}).json()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "detail"),
+    [
+        ("/v1/vms", {"NextToken": "garbage"}, "Invalid pagination token"),
+        ("/v1/vms", {"MaxResults": 0}, "MaxResults"),
+        ("/v1/vms", {"MaxResults": 101}, "MaxResults"),
+        ("/v1/hosts", {"NextToken": "e30"}, "Invalid pagination token"),  # base64 of {}
+    ],
+)
+def test_bad_pages_are_400_problems(
+    rest: TestClient, path: str, params: dict[str, object], detail: str
+) -> None:
+    response = rest.get(path, params=params)
+    assert response.status_code == 400, response.text
+    assert response.json()["title"] == "ValidationException" and detail in response.json()["detail"]
+
+
+def test_a_token_of_one_filter_is_refused_with_another(rest: TestClient) -> None:
+    token = rest.get("/v1/vms", params={"MaxResults": 1}).json()["NextToken"]
+    response = rest.get("/v1/vms", params={"MaxResults": 1, "NextToken": token, "job": "other"})
+    assert response.status_code == 400 and "filters" in response.json()["detail"]
 
 
 def test_one_vm_and_unknown_vms(rest: TestClient) -> None:

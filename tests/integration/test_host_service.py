@@ -15,6 +15,7 @@ from app.hosts import vms
 from app.hosts.pool import HostSpec
 from app.hosts.service import HostService
 from app.hosts.vms import Usage, VmState
+from app.wire.pages import PageRequest
 from tests.support.rows import vm_row
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -65,20 +66,49 @@ def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:
 
 
 def test_hosts_count_only_live_vms_as_allocated(service: HostService) -> None:
-    h1, h2 = service.list_hosts()
+    h1, h2 = service.list_hosts().items
     assert (h1.name, h1.capacity, h1.allocated) == ("h1", Usage(8, 32, 1, 100), Usage(2, 8, 0, 1))
     assert h1.free == Usage(6, 24, 1, 99)
     assert (h2.name, h2.allocated, h2.free) == ("h2", Usage(2, 8, 0, 1), Usage(2, 8, 0, 49))
 
 
 def test_vms_are_listed_newest_first_with_their_job(service: HostService) -> None:
-    assert [(vm.id, vm.job) for vm in service.list_vms()] == [
+    assert [(vm.id, vm.job) for vm in service.list_vms().items] == [
         ("vm-b", "Job-2"),
         ("vm-c", "Job-2"),
         ("vm-a", "job-1"),
     ]
-    assert [vm.id for vm in service.list_vms(job_name="job-2")] == ["vm-b", "vm-c"]
-    assert service.list_vms(job_name="job-3") == []
+    assert [vm.id for vm in service.list_vms(job_name="job-2").items] == ["vm-b", "vm-c"]
+    assert service.list_vms(job_name="job-3").items == []
+
+
+def test_vms_come_in_pages_that_neither_skip_nor_repeat(
+    service: HostService, sessions: sessionmaker[Session], create_job: Callable[[str], int]
+) -> None:
+    first = service.list_vms(page=PageRequest(max_results=2))
+    assert [vm.id for vm in first.items] == ["vm-b", "vm-c"] and first.next_token
+    # A VM of a newer job arrives between the pages: it belongs before the cursor, so the walk goes on.
+    with sessions.begin() as session:
+        session.add(_vm("vm-d", create_job("job-3"), state=VmState.RUNNING, deadline=50))
+    second = service.list_vms(page=PageRequest(max_results=2, next_token=first.next_token))
+    assert ([vm.id for vm in second.items], second.next_token) == (["vm-a"], None)
+
+
+def test_a_token_is_refused_with_other_filters_or_corrupt(service: HostService) -> None:
+    token = service.list_vms(page=PageRequest(max_results=1)).next_token
+    with pytest.raises(ValidationError, match="filters"):
+        service.list_vms(job_name="job-2", page=PageRequest(max_results=1, next_token=token))
+    with pytest.raises(ValidationError, match="Invalid pagination token"):
+        service.list_vms(page=PageRequest(next_token="not-a-token"))
+    with pytest.raises(ValidationError, match="filters"):
+        service.list_hosts(PageRequest(next_token=token))  # a VM cursor is no host cursor
+
+
+def test_hosts_come_in_pages_by_name(service: HostService) -> None:
+    first = service.list_hosts(PageRequest(max_results=1))
+    assert [h.name for h in first.items] == ["h1"]
+    second = service.list_hosts(PageRequest(max_results=1, next_token=first.next_token))
+    assert ([h.name for h in second.items], second.next_token) == (["h2"], None)
 
 
 def test_one_vm_or_not_found(service: HostService) -> None:

@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import HostsDep
+from app.api.rest import paging
+from app.api.rest.paging import PageDep
 from app.api.rest.responses import JSON
 from app.hosts import vms
 
@@ -16,13 +18,15 @@ router = APIRouter(tags=["hosts and VMs"], default_response_class=JSON)
 
 
 @router.get("/v1/hosts", summary="Hosts with their capacity, what live VMs hold, and what is free")
-async def list_hosts(hosts: HostsDep) -> Any:
-    return {"hosts": [_host(h) for h in hosts.list_hosts()]}
+async def list_hosts(hosts: HostsDep, page: PageDep) -> Any:
+    found = await run_in_threadpool(hosts.list_hosts, page)
+    return paging.listing("hosts", found, [_host(h) for h in found.items])
 
 
-@router.get("/v1/vms", summary="VMs, newest first; `?job=NAME` keeps one job's")
-async def list_vms(hosts: HostsDep, job: str | None = None) -> Any:
-    return {"vms": [asdict(vm) for vm in hosts.list_vms(job_name=job)]}
+@router.get("/v1/vms", summary="VMs, newest job first; `?job=NAME` keeps one job's")
+async def list_vms(hosts: HostsDep, page: PageDep, job: str | None = None) -> Any:
+    found = await run_in_threadpool(hosts.list_vms, job_name=job, page=page)
+    return paging.listing("vms", found, [asdict(vm) for vm in found.items])
 
 
 @router.get("/v1/vms/{vm_id}", summary="One VM")
