@@ -111,6 +111,12 @@ def usage_by_host(session: Session) -> dict[str, Usage]:
     return {host: Usage(float(c), float(m), float(g), float(d)) for host, c, m, g, d in rows}
 
 
+def count_by_state(session: Session) -> dict[str, int]:
+    """How many VMs are in each state (terminated ones included: they are kept as history)."""
+    rows = session.execute(select(Vm.state, func.count()).group_by(Vm.state))
+    return {state: int(count) for state, count in rows}
+
+
 def hosts(session: Session, *, after: str | None = None, limit: int | None = None) -> list[Host]:
     """Hosts by name; a page of them: `limit` hosts named after `after`."""
     statement = select(Host).order_by(Host.name).limit(limit)
