@@ -8,10 +8,12 @@ are added, and a token is refused (400) when it is corrupt or replayed with othe
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from app.errors import ValidationError
 from app.wire import tokens
 
 T = TypeVar("T")
@@ -32,6 +34,16 @@ class PageRequest:
             return None
         return tokens.decode(self.next_token, filters, kinds=kinds)
 
+    def after_time_and_id(self, *, filters: dict[str, Any]) -> tuple[dt.datetime, str] | None:
+        """The cursor of a list ordered by creation time, then id (as `time_and_id` wrote it)."""
+        after = self.after(filters=filters, kinds=(str, str))
+        if after is None:
+            return None
+        try:
+            return dt.datetime.fromisoformat(after[0]), after[1]
+        except ValueError:
+            raise ValidationError("Invalid pagination token") from None
+
     @property
     def fetch(self) -> int:
         """How many rows to read: one more than a page, to know whether another page follows."""
@@ -42,6 +54,11 @@ class PageRequest:
 class Page(Generic[T]):
     items: list[T]
     next_token: str | None
+
+
+def time_and_id(created_at: dt.datetime, row_id: str) -> list[Any]:
+    """A cursor of a list ordered by creation time, then id."""
+    return [created_at.isoformat(), row_id]
 
 
 def cut(rows: Sequence[tuple[list[Any], T]], *, request: PageRequest, filters: dict[str, Any]) -> Page[T]:
