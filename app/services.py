@@ -120,7 +120,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     )
     jobs = TrainingJobService(
         sessions=sessions,
-        identity=Identity(region=settings.region, account_id=settings.account_id),
+        identity=Identity(region=settings.region),
         lifecycle=lifecycle,
         hinter=wakeup,
         stopper=supervisor,

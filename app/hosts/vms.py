@@ -1,6 +1,8 @@
 """The VM-and-host repository: VM states, and every query over hosts and the VMs carved out of them.
 
 Capacity in use is never stored: it is derived from the live VMs, so it cannot drift from them.
+A VM belongs to its job's account: reads for a caller take an `AccountScope`, the caller's account or,
+for operators only, `ALL_ACCOUNTS` spelled out.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Host, TrainingJob, Vm
@@ -27,6 +29,15 @@ class VmState(StrEnum):
 
 
 LIVE = (VmState.PROVISIONING, VmState.RUNNING, VmState.PAUSED)
+
+
+@dataclass(frozen=True, slots=True)
+class AllAccounts:
+    """Every account's VMs: what an operator (an admin caller) sees."""
+
+
+ALL_ACCOUNTS = AllAccounts()
+AccountScope = str | AllAccounts  # one account's id, or ALL_ACCOUNTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,7 @@ class VmInfo:
 
     id: str
     job: str
+    account_id: str
     host: str
     instance_type: str
     hostname: str
@@ -143,6 +155,7 @@ def capacities(session: Session, *, after: str | None = None, limit: int | None 
 _VM_INFO = select(
     Vm.id,
     TrainingJob.name.label("job"),
+    TrainingJob.account_id,
     Vm.host,
     Vm.instance_type,
     Vm.hostname,
@@ -154,19 +167,39 @@ _VM_INFO = select(
 ).join(TrainingJob, Vm.job_id == TrainingJob.id)
 
 
+def _in_scope(account_id: AccountScope) -> ColumnElement[bool]:
+    """The rows of the scope: one account's, or (spelled out as ALL_ACCOUNTS) every account's."""
+    return true() if isinstance(account_id, AllAccounts) else TrainingJob.account_id == account_id
+
+
 # Where a VM sits in the listing order: its job's row id (newest job first), then hostname and id. None of
 # them ever changes, so pages stay stable while VMs start, stop and are added.
 VmCursor = tuple[int, str, str]
 
 
 def infos(
-    session: Session, *, job_name: str | None = None, after: VmCursor | None = None, limit: int | None = None
+    session: Session, *, account_id: AccountScope, job_name: str | None = None, live: bool = False
+) -> list[VmInfo]:
+    """The scope's VMs, newest job first; only those of the jobs named `job_name` (any case), only live
+    ones if `live`."""
+    return [vm for _, vm in info_page(session, account_id=account_id, job_name=job_name, live=live)]
+
+
+def info_page(
+    session: Session,
+    *,
+    account_id: AccountScope,
+    job_name: str | None = None,
+    live: bool = False,
+    after: VmCursor | None = None,
+    limit: int | None = None,
 ) -> list[tuple[VmCursor, VmInfo]]:
-    """VMs, newest job first, or only those of the job named `job_name` (any case); a page of them when
-    given `limit` and the cursor of the row before it. Each VM comes with its own cursor."""
-    statement = _VM_INFO.add_columns(Vm.job_id.label("job_id"))
+    """As `infos`, a page of them: `limit` VMs after the cursor `after`, each with its own cursor."""
+    statement = _VM_INFO.add_columns(Vm.job_id.label("job_id")).where(_in_scope(account_id))
     if job_name is not None:
         statement = statement.where(TrainingJob.name_key == jobs_repository.name_key(job_name))
+    if live:
+        statement = statement.where(Vm.state.in_(LIVE))
     if after is not None:
         job_id, hostname, vm_id = after
         statement = statement.where(
@@ -181,8 +214,9 @@ def infos(
     return found
 
 
-def info(session: Session, vm_id: str) -> VmInfo | None:
-    row = session.execute(_VM_INFO.where(Vm.id == vm_id)).one_or_none()
+def info(session: Session, vm_id: str, *, account_id: AccountScope) -> VmInfo | None:
+    """One VM of the scope; None for an unknown id and for another account's VM alike."""
+    row = session.execute(_VM_INFO.where(_in_scope(account_id), Vm.id == vm_id)).one_or_none()
     return None if row is None else VmInfo(**row._mapping)
 
 

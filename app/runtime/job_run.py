@@ -25,6 +25,7 @@ from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
 from app.runtime import (
     artifacts,
+    bucket_access,
     channels,
     checkpoints,
     contract,
@@ -35,6 +36,7 @@ from app.runtime import (
     vm_env,
     vm_spec,
 )
+from app.runtime.bucket_access import BucketAccess
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -58,8 +60,8 @@ class JobPlan:
 
     @property
     def account_id(self) -> str:
-        """The job's account, from its ARN (`arn:aws:sagemaker:<region>:<account>:training-job/<name>`)."""
-        return self.job_arn.split(":")[4]
+        """The job's account: it owns the buckets the run creates, and its credentials act for it."""
+        return self.spec.account_id
 
 
 class JobCredentials(Protocol):
@@ -125,7 +127,13 @@ class JobRun:
             _Vm(
                 plan=p,
                 root=self.work_dir / "vms" / p.id,
-                log=logs.stream_path(self.work_dir, name, p.hostname, epoch),
+                log=logs.stream_path(
+                    self.work_dir,
+                    account_id=self.plan.account_id,
+                    job_name=name,
+                    host=p.hostname,
+                    epoch=epoch,
+                ),
             )
             for p in self.plan.vms
         ]
@@ -138,14 +146,14 @@ class JobRun:
 
     def _run(self) -> Outcome:
         # A stop that landed before a step makes that step's compare-and-set fail: the run ends there.
-        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_name, Secondary.DOWNLOADING):
+        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_id, Secondary.DOWNLOADING):
             return self._stopped_before_start()
         try:
             self._prepare()
-        except channels.ChannelError as error:
+        except (channels.ChannelError, bucket_access.AccessDenied) as error:
             return Outcome(Status.FAILED, Secondary.FAILED, f"ClientError: {error}", package=False)
         now = self.clock()
-        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_name, at=now):
+        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_id, at=now):
             return self._stopped_before_start()
         self._training_started = now
         self._launch(now)
@@ -153,6 +161,8 @@ class JobRun:
 
     def _prepare(self) -> None:
         job = self.plan.spec
+        access = BucketAccess(store=self.store, account_id=self.plan.account_id)
+        self._check_buckets(access)
         hosts = tuple(vm.plan.hostname for vm in self._vms)
         for index, vm in enumerate(self._vms):
             spec = vm_spec.for_vm(
@@ -171,11 +181,23 @@ class JobRun:
             channels.fetch_all(
                 job.channels,
                 store=self.store,
+                access=access,
                 data_dir=paths.input_data_dir,
                 host_index=index,
                 host_count=len(hosts),
             )
             vm.env = sm_env.environment(spec, vm.root)
+
+    def _check_buckets(self, access: BucketAccess) -> None:
+        """Before anything is fetched or trained: every bucket the job names must be its account's."""
+        job = self.plan.spec
+        reads = [c.s3.uri for c in job.channels if c.s3 is not None]
+        reads.append(sources.submit_directory(job.hyperparameters))
+        if job.checkpoint is not None:
+            reads.append(job.checkpoint.s3_uri)
+        for uri in reads:
+            access.require_uri(uri, operation=bucket_access.READ)
+        access.require_uri(job.output.s3_output_path, operation=bucket_access.WRITE)
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
@@ -237,7 +259,7 @@ class JobRun:
             now = self.clock()
             if now >= self._deadline:
                 self.lifecycle.transition(
-                    self.plan.job_name, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
+                    self.plan.job_id, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
                 )
                 self._terminate_all()
                 return Outcome(Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED)
@@ -278,7 +300,7 @@ class JobRun:
         model_artifacts = None
         packaged = outcome.package and outcome.status != Status.FAILED
         if packaged and self.lifecycle.begin_upload(
-            self.plan.job_name, completed=outcome.status == Status.COMPLETED
+            self.plan.job_id, completed=outcome.status == Status.COMPLETED
         ):
             try:
                 model_artifacts = self._upload()
@@ -321,15 +343,10 @@ class JobRun:
                     self.plan.spec.checkpoint,
                     store=self.store,
                     local=contract.layout(vm.root).checkpoints_dir,
-                    owner=self._account,
+                    owner=self.plan.account_id,
                 )
             except Exception:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
-
-    @property
-    def _account(self) -> str:
-        """The job's account, which owns the buckets the run creates: the one its ARN names."""
-        return self.plan.job_arn.split(":")[4]
 
     def _scan_metrics(self, now: dt.datetime) -> None:
         self.metric_series.record(self.plan.job_id, self._metrics.scan([vm.log for vm in self._vms], now))
@@ -378,7 +395,7 @@ class JobRun:
             model_dirs=[p.model_dir for p in roots],
             output_dirs=[p.output_data_dir for p in roots],
             compress=output.compress,
-            owner=self._account,
+            owner=self.plan.account_id,
         )
         return uploaded.model_uri
 

@@ -21,8 +21,13 @@ from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 
+def submit_directory(hyperparameters: Mapping[str, str]) -> str:
+    """Where the job's code is (`sagemaker_submit_directory`, JSON-encoded by the SDK); "" for none."""
+    return _decoded(hyperparameters.get("sagemaker_submit_directory"))
+
+
 def fetch_code(hyperparameters: Mapping[str, str], *, store: ObjectStore, code_dir: Path) -> None:
-    source = _decoded(hyperparameters.get("sagemaker_submit_directory"))
+    source = submit_directory(hyperparameters)
     if not source:
         return
     code_dir.mkdir(parents=True, exist_ok=True)

@@ -35,32 +35,32 @@ def recover(*, sessions: sessionmaker[Session], lifecycle: JobLifecycle, clock: 
             if vm.pid is not None and _is_our_vm(vm.pid, vm.id):
                 signal_group(vm.pid, signal.SIGKILL)
             vms.terminate(session, vm.id, now=clock(), exit_code=None)
-        interrupted = repository.interrupted(session)
+        interrupted = repository.interrupted_of_all_accounts(session)
     for job in interrupted:
         _settle(lifecycle, job)
 
 
 def _settle(lifecycle: JobLifecycle, job: InterruptedJob) -> None:
-    name = job.name
+    job_id = job.id
     if job.status == Status.STOPPING:
-        lifecycle.transition(name, status=Status.STOPPED, secondary=Secondary.STOPPED)
+        lifecycle.transition(job_id, status=Status.STOPPED, secondary=Secondary.STOPPED)
     elif job.secondary == Secondary.STARTING:
         # Claimed, but nothing ran yet: queue it again; no retry is used up.
         lifecycle.transition(
-            name, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, message=REQUEUED_MESSAGE
+            job_id, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, message=REQUEUED_MESSAGE
         )
     elif job.retries_left > 0:
         lifecycle.transition(
-            name,
+            job_id,
             status=Status.IN_PROGRESS,
             secondary=Secondary.RESTARTING,
             message="Restarting the training job after the service restarted",
         )
     else:
         lifecycle.transition(
-            name, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON
+            job_id, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON
         )
-    logger.info("recovered", extra={"job": name, "was": job.secondary})
+    logger.info("recovered", extra={"job": job.name, "job_id": job_id, "was": job.secondary})
 
 
 def _is_our_vm(pid: int, vm_id: str) -> bool:

@@ -14,7 +14,7 @@ from app.telemetry.gauges import Snapshot
 def read_snapshot(*, sessions: sessionmaker[Session], store: ObjectStore) -> Snapshot:
     """Jobs by status, the queue, VMs by state, every host's capacity and allocation, the store's totals."""
     with sessions() as session:
-        jobs = jobs_repository.count_by_status(session)
+        jobs = jobs_repository.count_by_status_of_all_accounts(session)
         vm_states = vms.count_by_state(session)
         hosts = vms.capacities(session)
     by_status: dict[str, int] = {}

@@ -8,23 +8,26 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from app.client.auth import SigV4Auth
+from app.client.sigv4 import Credentials
 from app.config import Settings
 from app.log_format import JsonFormatter, TextFormatter
 from app.services import Services
 from tests.conftest import create_request
-from tests.support.caller_asgi import app_with_callers, signed_as
+from tests.support.callers import ROOT as ROOT_CALLER
+from tests.support.callers import USER, auth_for, client_as
+from tests.support.server import ROOT_KEY, ROOT_SECRET
+from tests.support.signed_app import signed_app
 
-ROOT = signed_as("test")
+ROOT = auth_for(ROOT_CALLER)
+ROOT_S3 = SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), service="s3")
 TOKEN = "scrape-token-for-tests"
 ACCESS_LOGGER = "app.api.access_log"
-S3_SIGNED = {
-    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, Signature=0"
-}
 
 
 @pytest.fixture
 def operator(settings: Settings) -> Iterator[tuple[TestClient, Services]]:
-    with app_with_callers(Settings(data_dir=settings.data_dir, metrics_token=TOKEN)) as running:
+    with signed_app(Settings(data_dir=settings.data_dir, metrics_token=TOKEN)) as running:
         yield running
 
 
@@ -33,33 +36,29 @@ def client(operator: tuple[TestClient, Services]) -> TestClient:
     return operator[0]
 
 
-def _user_headers(services: Services) -> dict[str, str]:
-    _, key = services.identities.create_account("team-a")
-    return signed_as(key.key.access_key_id)
-
-
 # -- /metrics --------------------------------------------------------------------------------------
 
 
 def test_metrics_are_for_admins_and_the_token_only(operator: tuple[TestClient, Services]) -> None:
-    client, services = operator
-    anonymous = client.get("/metrics")
-    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
-    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/metrics", headers=_user_headers(services)).status_code == 403
-    for headers in (ROOT, {"Authorization": f"Bearer {TOKEN}"}):
-        answer = client.get("/metrics", headers=headers)
+    client, _ = operator
+    assert client.get("/metrics").status_code == 401  # the edge: no signature
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer wrong"})  # the route: not the token
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Bearer")
+    assert client_as(client, USER).get("/metrics").status_code == 403
+    signed = client.get("/metrics", auth=ROOT)
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    for answer in (signed, scraped):
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain; version=")
 
 
 def test_without_a_configured_token_no_bearer_is_accepted(settings: Settings) -> None:
-    with app_with_callers(settings) as (client, _):
+    with signed_app(settings) as (client, _):
         assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
-        assert client.get("/metrics", headers=ROOT).status_code == 200
+        assert client.get("/metrics", auth=ROOT).status_code == 200
 
 
 def _series(client: TestClient) -> dict[str, float]:
-    text = client.get("/metrics", headers=ROOT).text
+    text = client.get("/metrics", auth=ROOT).text
     return {
         line.rpartition(" ")[0]: float(line.rpartition(" ")[2])
         for line in text.splitlines()
@@ -68,12 +67,12 @@ def _series(client: TestClient) -> dict[str, float]:
 
 
 def test_requests_are_counted_by_operation_and_status(client: TestClient) -> None:
-    client.post("/v1/training-jobs", json=create_request("counted"), headers=ROOT)
-    client.get("/v1/training-jobs/counted", headers=ROOT)
-    client.get("/v1/training-jobs/missing", headers=ROOT)
+    client.post("/v1/training-jobs", json=create_request("counted"), auth=ROOT)
+    client.get("/v1/training-jobs/counted", auth=ROOT)
+    client.get("/v1/training-jobs/missing", auth=ROOT)
     aws = {"X-Amz-Target": "SageMaker.DescribeTrainingJob", "Content-Type": "application/x-amz-json-1.1"}
-    client.post("/", content=b'{"TrainingJobName": "counted"}', headers=aws | ROOT)
-    client.post("/", content=b"{}", headers=aws | ROOT | {"X-Amz-Target": "SageMaker.NoSuchThing"})
+    client.post("/", content=b'{"TrainingJobName": "counted"}', headers=aws, auth=ROOT)
+    client.post("/", content=b"{}", headers=aws | {"X-Amz-Target": "SageMaker.NoSuchThing"}, auth=ROOT)
     series = _series(client)
     assert series['sagelite_requests_total{operation="POST /v1/training-jobs",status="201"}'] == 1
     assert series['sagelite_requests_total{operation="GET /v1/training-jobs/{name}",status="200"}'] == 1
@@ -87,8 +86,8 @@ def test_state_gauges_are_read_at_scrape_time(client: TestClient) -> None:
     before = _series(client)
     assert before['sagelite_jobs{status="InProgress"}'] == 0 and before["sagelite_database_up"] == 1
     assert before['sagelite_vms{state="Running"}'] == 0 and before["sagelite_object_store_objects"] == 0
-    client.post("/v1/training-jobs", json=create_request("queued"), headers=ROOT)
-    client.put("/v1/objects/bucket-a/data.csv", content=b"12345", headers=ROOT)
+    client.post("/v1/training-jobs", json=create_request("queued"), auth=ROOT)
+    client.put("/v1/objects/bucket-a/data.csv", content=b"12345", auth=ROOT)
     after = _series(client)
     assert after['sagelite_jobs{status="InProgress"}'] == 1 and after["sagelite_queue_depth"] == 1
     assert (after["sagelite_object_store_objects"], after["sagelite_object_store_bytes"]) == (1, 5)
@@ -100,11 +99,11 @@ def test_state_gauges_are_read_at_scrape_time(client: TestClient) -> None:
 
 
 def test_healthz_details_are_for_admins(operator: tuple[TestClient, Services]) -> None:
-    client, services = operator
+    client, _ = operator
     # Idle services: no scheduler loop runs, so the report is unhealthy, and says why to an admin only.
     assert client.get("/healthz").json() == {"status": "unhealthy"}
-    assert client.get("/healthz", headers=_user_headers(services)).json() == {"status": "unhealthy"}
-    detailed = client.get("/healthz", headers=ROOT)
+    assert client_as(client, USER).get("/healthz").json() == {"status": "unhealthy"}
+    detailed = client.get("/healthz", auth=ROOT)
     assert detailed.status_code == 503 and detailed.headers["cache-control"] == "no-store"
     checks = detailed.json()["checks"]
     assert {name: check["status"] for name, check in checks.items()} == {
@@ -127,10 +126,10 @@ def test_every_surface_is_logged_once_with_its_operation(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
-    rest = client.get("/v1/vms", headers=ROOT)
-    aws = client.post("/", content=b"{}", headers=ROOT | {"X-Amz-Target": "SageMaker.ListTrainingJobs"})
-    s3 = client.put("/logged-bucket", headers=S3_SIGNED)
-    missing = client.get("/v1/nowhere", headers=ROOT)
+    rest = client.get("/v1/vms", auth=ROOT)
+    aws = client.post("/", content=b"{}", headers={"X-Amz-Target": "SageMaker.ListTrainingJobs"}, auth=ROOT)
+    s3 = client.put("/logged-bucket", auth=ROOT_S3)
+    missing = client.get("/v1/nowhere", auth=ROOT)
     records = _access_records(caplog)
     assert [(r.operation, r.status) for r in records] == [  # type: ignore[attr-defined]
         ("GET /v1/vms", 200),
@@ -149,7 +148,7 @@ def test_an_unknown_operation_is_a_warning_naming_its_target(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
-    client.post("/", content=b"{}", headers=ROOT | {"X-Amz-Target": "SageMaker.CreateEverything"})
+    client.post("/", content=b"{}", headers={"X-Amz-Target": "SageMaker.CreateEverything"}, auth=ROOT)
     [record] = _access_records(caplog)
     assert (record.levelname, record.getMessage()) == ("WARNING", "request for an unknown operation")
     assert (record.operation, record.target, record.status) == ("unknown", "SageMaker.CreateEverything", 400)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import s3_client, wait_terminal
 from tests.support.polling import wait_until
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, Server, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -92,8 +92,10 @@ def test_every_request_has_one_access_log_line(tmp_path: Path, log_format: str) 
     with running_server(tmp_path / "data", env=env) as server:
         aws = sagemaker_client(server.url).list_training_jobs()
         s3_client(server.url).create_bucket(Bucket="logged")
-        rest = httpx.get(f"{server.url}/v1/vms", params={"MaxResults": 5})
-        unknown = httpx.post(f"{server.url}/", headers={"X-Amz-Target": "SageMaker.Nope"}, content=b"{}")
+        rest = httpx.get(f"{server.url}/v1/vms", params={"MaxResults": 5}, auth=ROOT_AUTH)
+        unknown = httpx.post(
+            f"{server.url}/", headers={"X-Amz-Target": "SageMaker.Nope"}, content=b"{}", auth=ROOT_AUTH
+        )
         request_ids = [
             aws["ResponseMetadata"]["RequestId"],
             rest.headers["x-amzn-requestid"],
@@ -117,6 +119,7 @@ def test_every_request_has_one_access_log_line(tmp_path: Path, log_format: str) 
         assert [ours[0]["request_id"], ours[2]["request_id"], ours[3]["request_id"]] == request_ids
         assert ours[3]["level"] == "WARNING" and ours[3]["target"] == "SageMaker.Nope"
         assert all(e["client"] == "127.0.0.1" and e["duration_ms"] >= 0 for e in ours)
+        assert all(e["account"] == "123456789012" for e in ours)  # the verified caller's
         assert ours[2]["bytes_out"] == len(rest.content) and ours[2]["path"] == "/v1/vms"
     else:
         ours = [line for line in lines if "path=/healthz" not in line]

@@ -18,7 +18,6 @@ from app.main import create_app
 from app.runtime.supervisor import RunsHealth
 from app.scheduler.loop import Liveness
 from app.services import Services, build
-from tests.support.caller_asgi import CallerFromCredential
 from tests.support.polling import wait_until
 
 LIMITS = HealthLimits(stale_pass_seconds=60, min_free_disk_bytes=0)
@@ -95,8 +94,7 @@ def services(settings: Settings) -> Iterator[Services]:
 
 def test_healthz_answers_503_when_the_database_is_unreachable(services: Services, settings: Settings) -> None:
     services.scheduler.start()  # the real loop (closed with the services): the database alone will fail
-    app = CallerFromCredential(create_app(settings, services=services), services)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings, services=services)) as client:
         wait_until(
             lambda: client.get("/healthz").json(), until=lambda b: b == {"status": "ok"}, what="health"
         )

@@ -12,7 +12,7 @@ from app.crypto.keyring import load_or_create
 from app.storage.object_store import ObjectStore
 from app.storage.uris import parse_s3_uri
 from tests.support.polling import INTERVAL, STALL_GUARD, wait_until
-from tests.support.server import Server
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -50,7 +50,7 @@ def s3_client(url: str) -> Any:
         "s3",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        aws_access_key_id=ROOT_KEY,
+        aws_secret_access_key=ROOT_SECRET,
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
     )
