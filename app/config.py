@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # Audit events older than this are deleted.
     audit_retention_days: int = Field(default=90, ge=1)
 
+    # Operations. A bearer token Prometheus scrapes `/metrics` with (admins' signed requests need none).
+    metrics_token: SecretStr | None = None
+    # `/healthz` reports unhealthy when the data directory's file system has less free space than this.
+    health_min_free_disk_mib: int = Field(default=512, ge=0)
+
     @property
     def local_url(self) -> str:
         """Where a process on this machine (a job's VM) reaches the server."""

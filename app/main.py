@@ -12,14 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import services as service_wiring
-from app.api import cors, s3
+from app.api import access_log, cors, s3
 from app.api.dispatch import SageliteApp
-from app.api.rest import admin, health, hosts, job_credentials, jobs, objects, observe, responses
+from app.api.rest import admin, health, hosts, job_credentials, jobs, objects, observe, prometheus, responses
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
 from app.db import migrate
 from app.errors import ServiceError
+from app.telemetry.metrics import Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def create_app(
     app.include_router(observe.router)
     app.include_router(hosts.router)
     app.include_router(health.router)
+    app.include_router(prometheus.router)
     app.include_router(admin.router)
     app.include_router(job_credentials.router)
     app.add_exception_handler(ServiceError, responses.service_error)
@@ -73,4 +75,16 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, responses.http_error)
     app.add_exception_handler(Exception, responses.unexpected_error)
     cors.install(app, settings.cors_origins)
+    # Last, so outermost: it sees every request, CORS preflights and edge refusals included.
+    app.add_edge_middleware(
+        lambda inner: access_log.AccessLog(
+            inner, telemetry=lambda: _telemetry(app), routes=lambda: app.routes
+        )
+    )
     return app
+
+
+def _telemetry(app: SageliteApp) -> Telemetry | None:
+    """The running server's metrics; None before the lifespan has built the services."""
+    running: service_wiring.Services | None = getattr(app.state, "services", None)
+    return None if running is None else running.telemetry

@@ -16,7 +16,7 @@ from app.clock import Clock, utcnow
 from app.config import Settings
 from app.crypto import keyring as keyrings
 from app.db import session as db
-from app.health import HealthCheck
+from app.health import HealthCheck, HealthLimits
 from app.hosts import pool, vms
 from app.hosts.service import HostService
 from app.jobs.lifecycle import JobLifecycle
@@ -31,6 +31,13 @@ from app.scheduler.wakeup import Wakeup
 from app.storage.object_store import ObjectStore
 from app.storage.upload_expiry import UploadExpiry
 from app.tags.service import TagService
+from app.telemetry import snapshot
+from app.telemetry.gauges import StateGauges
+from app.telemetry.metrics import Telemetry
+
+# The scheduler passes at least every `scheduler_interval_seconds`; a pass this much older means it is stuck.
+STALE_PASS_INTERVALS = 10
+STALE_PASS_MIN_SECONDS = 60.0
 
 
 @dataclass
@@ -52,6 +59,7 @@ class Services:
     audit: AuditLog
     job_credentials: JobCredentialBroker
     upload_expiry: UploadExpiry
+    telemetry: Telemetry
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
@@ -95,6 +103,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
     store = ObjectStore(settings.data_dir / "objects", keyring=keyring, legacy_owner=settings.account_id)
     metric_series = MetricSeries(sessions=sessions)
+    telemetry = Telemetry()
+    telemetry.register(StateGauges(lambda: snapshot.read_snapshot(sessions=sessions, store=store)))
     supervisor = Supervisor(
         lifecycle=lifecycle,
         metric_series=metric_series,
@@ -116,6 +126,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         interval_seconds=settings.scheduler_interval_seconds,
+        observer=telemetry,
     )
     jobs = TrainingJobService(
         sessions=sessions,
@@ -134,7 +145,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         tags=TagService(sessions=sessions, resource_exists=jobs.owns),
         metric_series=metric_series,
         hosts=HostService(sessions=sessions, vm_control=supervisor),
-        health=HealthCheck(sessions=sessions),
+        health=_health_check(settings, sessions=sessions, scheduler=scheduler, supervisor=supervisor),
         store=store,
         supervisor=supervisor,
         scheduler=scheduler,
@@ -146,7 +157,24 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
             clock=clock,
             max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
         ),
+        telemetry=telemetry,
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),
+    )
+
+
+def _health_check(
+    settings: Settings, *, sessions: sessionmaker[Session], scheduler: Scheduler, supervisor: Supervisor
+) -> HealthCheck:
+    stale = max(STALE_PASS_MIN_SECONDS, STALE_PASS_INTERVALS * settings.scheduler_interval_seconds)
+    limits = HealthLimits(
+        stale_pass_seconds=stale, min_free_disk_bytes=settings.health_min_free_disk_mib << 20
+    )
+    return HealthCheck(
+        sessions=sessions,
+        scheduler=scheduler.liveness,
+        executor=supervisor.health,
+        data_dir=settings.data_dir,
+        limits=limits,
     )

@@ -23,6 +23,8 @@ from app.clock import Clock
 from app.crypto.keyring import Keyring, UnwrapError
 from app.db.models import AccessKey, Account
 from app.errors import NotFound, ResourceInUse, ValidationError
+from app.wire import pages
+from app.wire.pages import Page, PageRequest
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +115,14 @@ class IdentityService:
                 repository.add_account(session, account)
         return _account_info(account)
 
-    def list_accounts(self) -> list[AccountInfo]:
-        """Every account, oldest first."""
+    def list_accounts(self, page: PageRequest | None = None) -> Page[AccountInfo]:
+        """Accounts, oldest first, a page at a time."""
+        page = page or PageRequest()
+        after = page.after_time_and_id(filters=_ACCOUNTS)
         with self._sessions() as session:
-            return [_account_info(a) for a in repository.accounts(session)]
+            found = [_account_info(a) for a in repository.accounts(session, after=after, limit=page.fetch)]
+        rows = [(pages.time_and_id(a.created_at, a.account_id), a) for a in found]
+        return pages.cut(rows, request=page, filters=_ACCOUNTS)
 
     # -- long-lived keys -----------------------------------------------------------------------------
 
@@ -148,12 +154,21 @@ class IdentityService:
             key = repository.get_key(session, access_key_id)
             return None if key is None else _key_info(key)
 
-    def list_access_keys(self, account_id: str | None = None) -> list[AccessKeyInfo]:
-        """Long-lived keys, revoked ones included, of one account (which must exist) or of all."""
+    def list_access_keys(
+        self, account_id: str | None = None, *, page: PageRequest | None = None
+    ) -> Page[AccessKeyInfo]:
+        """Long-lived keys, revoked ones included, of one account (which must exist) or of all, oldest
+        first, a page at a time."""
+        page = page or PageRequest()
+        filters = {"list": "keys", "account": account_id}
+        after = page.after_time_and_id(filters=filters)
         with self._sessions() as session:
             if account_id is not None:
                 _require_account(session, account_id)
-            return [_key_info(k) for k in repository.long_lived_keys(session, account_id=account_id)]
+            keys = repository.long_lived_keys(session, account_id=account_id, after=after, limit=page.fetch)
+            found = [_key_info(k) for k in keys]
+        rows = [(pages.time_and_id(k.created_at, k.access_key_id), k) for k in found]
+        return pages.cut(rows, request=page, filters=filters)
 
     def revoke(self, access_key_id: str) -> None:
         """Revoke the key: refused from now on in this process, within a second in any other."""
@@ -278,6 +293,10 @@ def _require_account(session: Session, account_id: str) -> None:
 def _token_context(access_key_id: str) -> bytes:
     # Distinct from the secret's context, so the two wrapped values cannot be swapped.
     return b"session-token:" + access_key_id.encode()
+
+
+# What a token was issued for: a token of one list is refused by another.
+_ACCOUNTS = {"list": "accounts"}
 
 
 def _account_info(account: Account) -> AccountInfo:

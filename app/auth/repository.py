@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.db.models import AccessKey, Account
@@ -18,9 +18,16 @@ def account_named(session: Session, name: str) -> Account | None:
     return session.scalars(select(Account).where(Account.name == name)).first()
 
 
-def accounts(session: Session) -> list[Account]:
-    """Every account, oldest first."""
-    return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
+# A page's place in a list ordered by creation time, then id: the (time, id) of the row before it.
+After = tuple[dt.datetime, str] | None
+
+
+def accounts(session: Session, *, after: After = None, limit: int | None = None) -> list[Account]:
+    """Accounts, oldest first; a page of `limit` of them after the `after` cursor."""
+    statement = select(Account).order_by(Account.created_at, Account.id).limit(limit)
+    if after is not None:
+        statement = statement.where(tuple_(Account.created_at, Account.id) > after)
+    return list(session.scalars(statement))
 
 
 def add_account(session: Session, account: Account) -> None:
@@ -35,12 +42,19 @@ def add_key(session: Session, key: AccessKey) -> None:
     session.add(key)
 
 
-def long_lived_keys(session: Session, *, account_id: str | None) -> list[AccessKey]:
-    """The long-lived keys (jobs' temporary ones left out), of one account or of all, oldest first."""
+def long_lived_keys(
+    session: Session, *, account_id: str | None, after: After = None, limit: int | None = None
+) -> list[AccessKey]:
+    """The long-lived keys (jobs' temporary ones left out), of one account or of all, oldest first; a page
+    of `limit` of them after the `after` cursor."""
     statement = select(AccessKey).where(AccessKey.job_name.is_(None))
     if account_id is not None:
         statement = statement.where(AccessKey.account_id == account_id)
-    return list(session.scalars(statement.order_by(AccessKey.created_at, AccessKey.access_key_id)))
+    if after is not None:
+        statement = statement.where(tuple_(AccessKey.created_at, AccessKey.access_key_id) > after)
+    return list(
+        session.scalars(statement.order_by(AccessKey.created_at, AccessKey.access_key_id).limit(limit))
+    )
 
 
 def revoke(session: Session, access_key_id: str, *, at: dt.datetime) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.cli import common, output
 from app.cli.common import Context
+from app.client import rest
 
 
 def add_parser(commands: Any) -> None:
@@ -43,7 +44,7 @@ def create_account(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def list_accounts(args: argparse.Namespace, ctx: Context) -> int:
-    accounts = ctx.client.list_accounts()
+    accounts = rest.every_page(ctx.client.list_accounts, "Accounts")
     if ctx.json:
         output.emit_json(accounts)
         return common.OK
@@ -58,7 +59,7 @@ def create_access_key(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def list_access_keys(args: argparse.Namespace, ctx: Context) -> int:
-    keys = ctx.client.list_access_keys(args.account)
+    keys = rest.every_page(ctx.client.list_access_keys, "AccessKeyMetadata", account_id=args.account)
     if ctx.json:
         output.emit_json(keys)
         return common.OK

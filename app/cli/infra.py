@@ -7,6 +7,7 @@ from typing import Any
 
 from app.cli import common, output
 from app.cli.common import Context
+from app.client import rest
 
 RESOURCES = (("vcpus", "VCPUS"), ("memory_gib", "MEMORY GIB"), ("gpus", "GPUS"), ("disk_gib", "DISK GIB"))
 
@@ -24,7 +25,7 @@ def add_parsers(commands: Any) -> None:
 
 
 def list_hosts(args: argparse.Namespace, ctx: Context) -> int:
-    hosts = ctx.client.list_hosts()
+    hosts = rest.every_page(ctx.client.list_hosts, "hosts")
     if ctx.json:
         output.emit_json(hosts)
         return common.OK
@@ -37,7 +38,7 @@ def list_hosts(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def list_vms(args: argparse.Namespace, ctx: Context) -> int:
-    vms = ctx.client.list_vms(job=args.job)
+    vms = rest.every_page(ctx.client.list_vms, "vms", job=args.job)
     if ctx.json:
         output.emit_json(vms)
         return common.OK

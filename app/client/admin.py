@@ -25,9 +25,12 @@ class AdminMethods:
         """`{"AccountId", "Name", "AccessKeyId", "SecretAccessKey"}`: the account and its first key."""
         return self._admin_post("CreateAccount", "/v1/admin/accounts", {"name": name})
 
-    def list_accounts(self) -> dict[str, Any]:
-        """`{"Accounts": [{"AccountId", "Name", "CreateDate"}, ...]}`, oldest first."""
-        document = rest.get_json(self._transport, "ListAccounts", "/v1/admin/accounts")
+    def list_accounts(
+        self, *, max_results: int | None = None, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """`{"Accounts": [{"AccountId", "Name", "CreateDate"}, ...], "NextToken"?}`: a page, oldest first."""
+        query = rest.page_query(max_results=max_results, next_token=next_token)
+        document = rest.get_json(self._transport, "ListAccounts", "/v1/admin/accounts", query=query)
         return _with_dates(document, "Accounts", "CreateDate")
 
     def create_access_key(self, account_id: str, *, admin: bool = False) -> dict[str, Any]:
@@ -35,14 +38,16 @@ class AdminMethods:
         path = f"/v1/admin/accounts/{wire.segment(account_id)}/keys"
         return self._admin_post("CreateAccessKey", path, {"admin": admin})
 
-    def list_access_keys(self, account_id: str | None = None) -> dict[str, Any]:
-        """`{"AccessKeyMetadata": [{"AccessKeyId", "AccountId", "Status", "Admin", "CreateDate"}]}`, of
-        one account or of all; never a secret."""
-        if account_id is None:
-            document = rest.get_json(self._transport, "ListAccessKeys", "/v1/admin/keys")
-        else:
-            path = f"/v1/admin/accounts/{wire.segment(account_id)}/keys"
-            document = rest.get_json(self._transport, "ListAccessKeys", path)
+    def list_access_keys(
+        self, account_id: str | None = None, *, max_results: int | None = None, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """`{"AccessKeyMetadata": [{"AccessKeyId", "AccountId", "Status", "Admin", "CreateDate"}],
+        "NextToken"?}`: a page of one account's keys or of all; never a secret."""
+        query = rest.page_query(max_results=max_results, next_token=next_token)
+        path = (
+            "/v1/admin/keys" if account_id is None else f"/v1/admin/accounts/{wire.segment(account_id)}/keys"
+        )
+        document = rest.get_json(self._transport, "ListAccessKeys", path, query=query)
         return _with_dates(document, "AccessKeyMetadata", "CreateDate")
 
     def revoke_access_key(self, access_key_id: str) -> None:

@@ -249,13 +249,17 @@ class SageMakerClient(admin.AdminMethods):
         rest.raise_for_status(reply, "ListObjectsV2")
         return rest.list_objects_v2(reply.response.content)
 
-    def list_hosts(self) -> dict[str, Any]:
-        """`{"hosts": [{"name", "capacity", "allocated", "free"}, ...]}`."""
-        return rest.get_json(self._transport, "ListHosts", "/v1/hosts")
+    def list_hosts(self, *, max_results: int | None = None, next_token: str | None = None) -> dict[str, Any]:
+        """`{"hosts": [{"name", "capacity", "allocated", "free"}, ...], "NextToken"?}`: a page, by name."""
+        query = rest.page_query(max_results=max_results, next_token=next_token)
+        return rest.get_json(self._transport, "ListHosts", "/v1/hosts", query=query)
 
-    def list_vms(self, *, job: str | None = None) -> dict[str, Any]:
-        """`{"vms": [...]}`, newest first; `job` keeps one training job's."""
+    def list_vms(
+        self, *, job: str | None = None, max_results: int | None = None, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """`{"vms": [...], "NextToken"?}`: a page, newest job first; `job` keeps one training job's."""
         query = [] if job is None else [("job", job)]
+        query += rest.page_query(max_results=max_results, next_token=next_token)
         return rest.get_json(self._transport, "ListVms", "/v1/vms", query=query)
 
     def pause_vm(self, vm_id: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,24 @@ def get_json(
 ) -> dict[str, Any]:
     reply = transport.send(Request(operation, "GET", path, query=query, idempotent=True))
     return json_of(reply, operation)
+
+
+def page_query(*, max_results: int | None, next_token: str | None) -> list[tuple[str, str]]:
+    """The `MaxResults` and `NextToken` query parameters of a REST list, those given."""
+    query = [] if max_results is None else [("MaxResults", str(max_results))]
+    return query + ([] if next_token is None else [("NextToken", next_token)])
+
+
+def every_page(list_page: Callable[..., dict[str, Any]], key: str, **kwargs: Any) -> dict[str, Any]:
+    """`{key: items}` of every page `list_page(**kwargs, next_token=...)` hands out, in order."""
+    items: list[Any] = []
+    token: str | None = None
+    while True:
+        page = list_page(**kwargs, next_token=token)
+        items.extend(page[key])
+        token = page.get("NextToken")
+        if not token:
+            return {key: items}
 
 
 def post_json(transport: Transport, operation: str, path: str) -> dict[str, Any]:

@@ -15,6 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.caller import Caller
 from app.errors import NotFound, ValidationError
 from app.hosts import vms
+from app.wire import pages
+from app.wire.pages import Page, PageRequest
+
+# What a token was issued for: a token of one list is refused by another.
+_HOSTS = {"list": "hosts"}
 
 
 class VmControl(Protocol):
@@ -43,19 +48,34 @@ class HostService:
         self._sessions = sessions
         self._vm_control = vm_control
 
-    def list_hosts(self, *, caller: Caller) -> list[HostView]:
-        """Every host with its capacity and what its live VMs hold; to admins, also those VMs."""
+    def list_hosts(self, *, caller: Caller, page: PageRequest | None = None) -> Page[HostView]:
+        """Hosts by name with their capacity and what their live VMs hold, a page at a time; to admins,
+        also those VMs."""
+        page = page or PageRequest()
+        after = page.after(filters=_HOSTS, kinds=(str,))
         with self._sessions() as session:
-            capacities = vms.capacities(session)
+            capacities = vms.capacities(session, after=None if after is None else after[0], limit=page.fetch)
             live = vms.infos(session, account_id=vms.ALL_ACCOUNTS, live=True) if caller.is_admin else None
-        if live is None:
-            return [HostView(host=c, vms=None) for c in capacities]
-        return [HostView(host=c, vms=tuple(v for v in live if v.host == c.name)) for c in capacities]
+        views = [
+            HostView(host=c, vms=None if live is None else tuple(v for v in live if v.host == c.name))
+            for c in capacities
+        ]
+        return pages.cut([([v.host.name], v) for v in views], request=page, filters=_HOSTS)
 
-    def list_vms(self, *, caller: Caller, job_name: str | None = None) -> list[vms.VmInfo]:
-        """The caller's VMs (an admin's: all) newest first; only one job's when `job_name` is given."""
+    def list_vms(
+        self, *, caller: Caller, job_name: str | None = None, page: PageRequest | None = None
+    ) -> Page[vms.VmInfo]:
+        """The caller's VMs (an admin's: all) newest job first, a page at a time; only one job's when
+        `job_name` is given."""
+        page = page or PageRequest()
+        filters = {"list": "vms", "job": job_name}
+        after = page.after(filters=filters, kinds=(int, str, str))
+        cursor = None if after is None else (after[0], after[1], after[2])
         with self._sessions() as session:
-            return vms.infos(session, account_id=scope_of(caller), job_name=job_name)
+            found = vms.info_page(
+                session, account_id=scope_of(caller), job_name=job_name, after=cursor, limit=page.fetch
+            )
+        return pages.cut([(list(c), vm) for c, vm in found], request=page, filters=filters)
 
     def get_vm(self, vm_id: str, *, caller: Caller) -> vms.VmInfo:
         """One of the caller's VMs; NotFound if it has none with this id."""

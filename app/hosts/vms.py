@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Host, TrainingJob, Vm
@@ -123,20 +123,31 @@ def usage_by_host(session: Session) -> dict[str, Usage]:
     return {host: Usage(float(c), float(m), float(g), float(d)) for host, c, m, g, d in rows}
 
 
-def hosts(session: Session) -> list[Host]:
-    return list(session.scalars(select(Host).order_by(Host.name)))
+def count_by_state(session: Session) -> dict[str, int]:
+    """How many VMs are in each state (terminated ones included: they are kept as history)."""
+    rows = session.execute(select(Vm.state, func.count()).group_by(Vm.state))
+    return {state: int(count) for state, count in rows}
+
+
+def hosts(session: Session, *, after: str | None = None, limit: int | None = None) -> list[Host]:
+    """Hosts by name; a page of them: `limit` hosts named after `after`."""
+    statement = select(Host).order_by(Host.name).limit(limit)
+    if after is not None:
+        statement = statement.where(Host.name > after)
+    return list(session.scalars(statement))
 
 
 def live_vms(session: Session) -> list[Vm]:
     return list(session.scalars(select(Vm).where(Vm.state.in_(LIVE))))
 
 
-def capacities(session: Session) -> list[HostCapacity]:
-    """Every host by name, with its capacity and what its live VMs hold."""
+def capacities(session: Session, *, after: str | None = None, limit: int | None = None) -> list[HostCapacity]:
+    """Hosts by name (a page: `limit` of them named after `after`), with their capacity and what their
+    live VMs hold."""
     usage = usage_by_host(session)
     return [
         HostCapacity(h.name, Usage(h.vcpus, h.memory_gib, h.gpus, h.disk_gib), usage.get(h.name, Usage()))
-        for h in hosts(session)
+        for h in hosts(session, after=after, limit=limit)
     ]
 
 
@@ -161,18 +172,46 @@ def _in_scope(account_id: AccountScope) -> ColumnElement[bool]:
     return true() if isinstance(account_id, AllAccounts) else TrainingJob.account_id == account_id
 
 
+# Where a VM sits in the listing order: its job's row id (newest job first), then hostname and id. None of
+# them ever changes, so pages stay stable while VMs start, stop and are added.
+VmCursor = tuple[int, str, str]
+
+
 def infos(
     session: Session, *, account_id: AccountScope, job_name: str | None = None, live: bool = False
 ) -> list[VmInfo]:
-    """The scope's VMs, newest first (latest deadline); only those of the jobs named `job_name` (any
-    case), only live ones if `live`."""
-    statement = _VM_INFO.where(_in_scope(account_id))
+    """The scope's VMs, newest job first; only those of the jobs named `job_name` (any case), only live
+    ones if `live`."""
+    return [vm for _, vm in info_page(session, account_id=account_id, job_name=job_name, live=live)]
+
+
+def info_page(
+    session: Session,
+    *,
+    account_id: AccountScope,
+    job_name: str | None = None,
+    live: bool = False,
+    after: VmCursor | None = None,
+    limit: int | None = None,
+) -> list[tuple[VmCursor, VmInfo]]:
+    """As `infos`, a page of them: `limit` VMs after the cursor `after`, each with its own cursor."""
+    statement = _VM_INFO.add_columns(Vm.job_id.label("job_id")).where(_in_scope(account_id))
     if job_name is not None:
         statement = statement.where(TrainingJob.name_key == jobs_repository.name_key(job_name))
     if live:
         statement = statement.where(Vm.state.in_(LIVE))
-    rows = session.execute(statement.order_by(Vm.deadline_at.desc(), Vm.hostname))
-    return [VmInfo(**row._mapping) for row in rows]
+    if after is not None:
+        job_id, hostname, vm_id = after
+        statement = statement.where(
+            or_(Vm.job_id < job_id, and_(Vm.job_id == job_id, tuple_(Vm.hostname, Vm.id) > (hostname, vm_id)))
+        )
+    rows = session.execute(statement.order_by(Vm.job_id.desc(), Vm.hostname, Vm.id).limit(limit))
+    found = []
+    for row in rows:
+        fields = dict(row._mapping)
+        job_id = fields.pop("job_id")
+        found.append(((job_id, fields["hostname"], fields["id"]), VmInfo(**fields)))
+    return found
 
 
 def info(session: Session, vm_id: str, *, account_id: AccountScope) -> VmInfo | None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, String, bindparam, cast, select, tuple_, update
+from sqlalchemy import Connection, Row, String, bindparam, cast, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,6 +126,16 @@ def get_row(session: Session | Connection, *, account_id: str, name: str) -> Row
 
 def get_by_id(session: Session, job_id: int) -> TrainingJob | None:
     return session.get(TrainingJob, job_id)
+
+
+def count_by_status_of_all_accounts(session: Session) -> dict[tuple[str, str], int]:
+    """How many jobs of every account are in each (status, secondary status): the operators' gauge."""
+    rows = session.execute(
+        select(TrainingJob.status, TrainingJob.secondary_status, func.count()).group_by(
+            TrainingJob.status, TrainingJob.secondary_status
+        )
+    )
+    return {(status, secondary): int(count) for status, secondary, count in rows}
 
 
 def queued_keys_of_all_accounts(session: Session) -> list[QueueKey]:

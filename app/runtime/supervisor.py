@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +34,16 @@ from app.runtime.job_run import JobCredentials, JobPlan, JobRun
 from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunsHealth:
+    """The executor as the health check sees it: runs in flight, and when one last crashed (monotonic)."""
+
+    executor: str
+    runs: int
+    crashed_runs: int
+    last_crash_at: float | None
 
 
 class Supervisor:
@@ -66,6 +78,8 @@ class Supervisor:
         self._runs: dict[int, JobRun] = {}  # by job id: names are only unique within an account
         self._runs_lock = threading.Lock()  # guards `_runs` only; never held across a call out
         self._devices = Devices.of_this_machine()
+        self._crashed_runs = 0
+        self._last_crash_at: float | None = None
 
     def start(self, plan: JobPlan) -> None:
         """Drive a job the scheduler has claimed (its VMs are reserved and committed)."""
@@ -120,11 +134,21 @@ class Supervisor:
             if run.thread is not None:
                 run.thread.join(timeout)
 
+    def health(self) -> RunsHealth:
+        with self._runs_lock:
+            runs = len(self._runs)
+        name = type(self._executor).__name__
+        return RunsHealth(
+            executor=name, runs=runs, crashed_runs=self._crashed_runs, last_crash_at=self._last_crash_at
+        )
+
     def _drive(self, run: JobRun) -> None:
         try:
             run.run()
         except Exception:
             logger.exception("job run crashed", extra={"job": run.plan.job_name})
+            self._crashed_runs += 1
+            self._last_crash_at = time.monotonic()
             self._lifecycle.transition(
                 run.plan.job_id,
                 status=Status.FAILED,

@@ -47,6 +47,22 @@ class RunStarter(Protocol):
     def start(self, plan: JobPlan) -> None: ...
 
 
+class PassObserver(Protocol):
+    """Told how long each pass of the loop took and how long each placed job waited (the metrics)."""
+
+    def scheduler_pass(self, seconds: float) -> None: ...
+
+    def placed(self, wait_seconds: float) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Liveness:
+    """Whether the loop thread runs, and how long ago its last pass ended (None before the first)."""
+
+    running: bool
+    seconds_since_pass: float | None
+
+
 class Scheduler:
     def __init__(
         self,
@@ -58,8 +74,11 @@ class Scheduler:
         clock: Clock,
         stop_grace_seconds: float,
         interval_seconds: float,
+        observer: PassObserver | None = None,
     ) -> None:
         self._sessions = sessions
+        self._observer = observer
+        self._last_pass_ended: float | None = None  # time.monotonic() of the loop's last pass
         self._lifecycle = lifecycle
         self._runs = runs
         self._wakeup = wakeup
@@ -102,7 +121,18 @@ class Scheduler:
                 self.tick()
             except Exception:
                 logger.exception("scheduler pass failed")
-            self._last_pass_seconds = time.monotonic() - started
+            self._last_pass_ended = time.monotonic()
+            self._last_pass_seconds = self._last_pass_ended - started
+            if self._observer is not None:
+                self._observer.scheduler_pass(self._last_pass_seconds)
+
+    def liveness(self) -> Liveness:
+        """For the health check: a loop that died, or has not passed for long, places nothing."""
+        running = self._thread is not None and self._thread.is_alive()
+        ended = self._last_pass_ended
+        return Liveness(
+            running=running, seconds_since_pass=None if ended is None else time.monotonic() - ended
+        )
 
     def run_until_idle(self) -> int:
         """Pass after pass until one places nothing and leaves nothing to tell; returns jobs started."""
@@ -152,7 +182,10 @@ class Scheduler:
             vms.reserve(session, job_id=job.id, plans=plans, deadline_at=deadline)
         self._queued.pop(job.key, None)
         self._demands.pop(job.key, None)
-        logger.info("placed", extra={"job": job.arn, "hosts": list(host_names)})
+        waited = _seconds_since(job.key[1], now)
+        logger.info("placed", extra={"job": job.arn, "hosts": list(host_names), "waited_seconds": waited})
+        if self._observer is not None and waited is not None:
+            self._observer.placed(waited)
         return JobPlan(job_id=job.id, job_name=job.name, job_arn=job.arn, spec=job.spec, vms=plans)
 
     def _explain_waits(self, waiting: Sequence[tuple[QueuedJob, placement.Reason]]) -> None:
@@ -205,6 +238,17 @@ def _vm_plans(resources: ResourceSpec, host_names: Sequence[str]) -> tuple[vms.V
         )
         for index, host in enumerate(host_names, start=1)
     )
+
+
+def _seconds_since(created_key: str, now: dt.datetime) -> float | None:
+    """Seconds from a job's creation (its queue key's text) to `now`; None if the text is no time."""
+    try:
+        created = dt.datetime.fromisoformat(created_key)
+    except ValueError:
+        return None
+    if created.tzinfo is None:  # stored in UTC without an offset
+        created = created.replace(tzinfo=dt.UTC)
+    return round((now - created).total_seconds(), 3)
 
 
 def _wait_message(job: QueuedJob, reason: placement.Reason) -> str:

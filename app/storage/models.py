@@ -116,3 +116,11 @@ def now_ms() -> int:
 
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTotals:
+    """What the store holds: its objects and their bytes."""
+
+    objects: int
+    bytes: int

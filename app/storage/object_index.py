@@ -211,6 +211,11 @@ class ObjectIndex:
         sql = "SELECT blob, size FROM objects UNION SELECT blob, size FROM parts"
         return [(str(b), int(n)) for b, n in db.execute(sql)]
 
+    def totals(self, db: sqlite3.Connection) -> tuple[int, int]:
+        """(objects, bytes) in every bucket: what the metrics report; parts of open uploads not counted."""
+        objects, size = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM objects").fetchone()
+        return int(objects), int(size)
+
     def bucket_has_objects(self, db: sqlite3.Connection, name: str) -> bool:
         return db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone() is not None
 

@@ -27,7 +27,16 @@ from app.storage import errors, legacy
 from app.storage.blobs import BlobDir, is_older_than
 from app.storage.errors import check_bucket, check_key
 from app.storage.listing import ListQuery, list_page
-from app.storage.models import BucketInfo, Digests, ListPage, ObjectInfo, ObjectMeta, ms_to_datetime, now_ms
+from app.storage.models import (
+    BucketInfo,
+    Digests,
+    ListPage,
+    ObjectInfo,
+    ObjectMeta,
+    StoreTotals,
+    ms_to_datetime,
+    now_ms,
+)
 from app.storage.multipart import MultipartUploads
 from app.storage.object_index import ObjectIndex, ObjectRow, dump_meta, load_meta
 from app.storage.sealed import SegmentReader
@@ -137,6 +146,12 @@ class ObjectStore:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def totals(self) -> StoreTotals:
+        """How many objects the store holds, and their bytes (as stored by their owners, before sealing)."""
+        with self._catalog.connect() as db:
+            objects, size = self._catalog.totals(db)
+        return StoreTotals(objects=objects, bytes=size)
 
     # -- buckets ---------------------------------------------------------------------------------
 

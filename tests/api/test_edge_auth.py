@@ -77,11 +77,23 @@ def test_a_cross_site_create_is_refused_401_and_creates_nothing(api: TestClient)
 
 
 def test_only_liveness_and_the_api_documents_are_open(api: TestClient) -> None:
-    for path in ("/healthz", "/openapi.json", "/docs", "/redoc"):
+    for path in ("/openapi.json", "/docs", "/redoc"):
         assert api.get(path, auth=None).status_code == 200, path
+    # Liveness answers unsigned probes (503 here: these idle services run no scheduler loop), status only.
+    assert api.get("/healthz", auth=None).json() == {"status": "unhealthy"}
     assert api.post("/healthz", auth=None).status_code == 401
     assert api.get("/healthz/", auth=None).status_code == 403  # a bucket's name, to an S3 client
     assert api.get("/v1/hosts", auth=None).status_code == 401
+
+
+def test_a_signed_liveness_probe_is_verified_and_metrics_take_a_bearer_token(api: TestClient) -> None:
+    # Signed, /healthz is verified like any request (so the route knows an admin): a bad signature is refused.
+    assert api.get("/healthz", auth=WRONG_SECRET).status_code == 403
+    assert "checks" in api.get("/healthz").json()  # the root key, an admin
+    # /metrics: unsigned is refused by the edge; a bearer token passes to the route, which checks it.
+    assert api.get("/metrics", auth=None).json()["code"] == "MissingAuthenticationTokenException"
+    bearer = api.get("/metrics", auth=None, headers={"Authorization": "Bearer not-configured"})
+    assert (bearer.status_code, bearer.json()["code"]) == (401, "MissingAuthenticationToken")
 
 
 def test_the_caller_reaches_the_routes(api: TestClient) -> None:

@@ -207,10 +207,11 @@ def test_invalid_names_in_the_path_are_400(rest: TestClient) -> None:
     problem(rest.delete(f"{JOBS}/{'a' * 64}"), 400, "ValidationException")
 
 
-def test_healthz(rest: TestClient) -> None:
-    response = rest.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+def test_healthz_is_unhealthy_while_no_scheduler_loop_runs(rest: TestClient) -> None:
+    # This app's services are idle (the tests drive the scheduler): nothing would place a job, so 503,
+    # and without credentials nothing but the status.
+    response = rest.get("/healthz", auth=None)
+    assert (response.status_code, response.json()) == (503, {"status": "unhealthy"})
 
 
 def test_docs_and_openapi_are_served(rest: TestClient) -> None:

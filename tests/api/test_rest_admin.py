@@ -106,7 +106,7 @@ def test_every_route_refuses_a_non_admin_with_403_and_changes_nothing(
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "AccessDeniedException"
-    assert [a.name for a in services.identities.list_accounts()] == ["default", "team-a"]
+    assert [a.name for a in services.identities.list_accounts().items] == ["default", "team-a"]
     assert services.identities.lookup("test") is not None
 
 
@@ -150,3 +150,17 @@ def test_audit_lists_events_in_snake_case_with_filters(admin_api: tuple[TestClie
     later = client.get("/v1/admin/audit", params={"since": "2999-01-01T00:00:00Z"}, auth=ROOT)
     assert later.json() == {"events": []}
     assert client.get("/v1/admin/audit?limit=0", auth=ROOT).status_code == 400
+
+
+def test_accounts_and_keys_are_paginated(api_client: TestClient) -> None:
+    created = [_create_account(api_client, f"team-{n}")["AccountId"] for n in range(3)]
+    first = api_client.get("/v1/admin/accounts", params={"MaxResults": 2}, auth=ROOT).json()
+    rest = api_client.get(
+        "/v1/admin/accounts", params={"MaxResults": 2, "NextToken": first["NextToken"]}, auth=ROOT
+    ).json()
+    assert [a["AccountId"] for a in first["Accounts"] + rest["Accounts"]] == ["123456789012", *created]
+    assert "NextToken" not in rest
+    keys = api_client.get("/v1/admin/keys", params={"MaxResults": 1}, auth=ROOT).json()
+    assert len(keys["AccessKeyMetadata"]) == 1 and keys["NextToken"]
+    wrong_list = api_client.get("/v1/admin/accounts", params={"NextToken": keys["NextToken"]}, auth=ROOT)
+    assert wrong_list.status_code == 400 and "filters" in wrong_list.json()["detail"]

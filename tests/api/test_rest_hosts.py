@@ -107,19 +107,20 @@ def test_hosts_show_capacity_allocated_and_free_to_everyone(clients: Clients) ->
 def test_only_admins_see_which_jobs_run_on_a_host(clients: Clients) -> None:
     (host,) = clients.root.get("/v1/hosts").json()["hosts"]
     assert host["allocated"]["vcpus"] == 4.0
-    assert host["vms"] == [
-        {"id": "vm-a", "job": "Job-1", "account_id": "123456789012", "state": "Running"},
+    assert host["vms"] == [  # newest job first
         {"id": "vm-c", "job": "Job-1", "account_id": OTHER_ACCOUNT, "state": "Running"},
+        {"id": "vm-a", "job": "Job-1", "account_id": "123456789012", "state": "Running"},
     ]
 
 
 def test_each_account_lists_only_its_own_vms_and_an_admin_all(clients: Clients) -> None:
-    assert [vm["id"] for vm in clients.user.get("/v1/vms").json()["vms"]] == ["vm-b", "vm-a"]
+    assert [vm["id"] for vm in clients.user.get("/v1/vms").json()["vms"]] == ["vm-a", "vm-b"]
     assert [vm["id"] for vm in clients.other.get("/v1/vms").json()["vms"]] == ["vm-c"]
     assert [vm["id"] for vm in clients.other.get("/v1/vms", params={"job": "Job-1"}).json()["vms"]] == [
         "vm-c"
     ]
-    assert [vm["id"] for vm in clients.root.get("/v1/vms").json()["vms"]] == ["vm-b", "vm-a", "vm-c"]
+    # Newest job first (the other account's Job-1 was created second), then by hostname and id.
+    assert [vm["id"] for vm in clients.root.get("/v1/vms").json()["vms"]] == ["vm-c", "vm-a", "vm-b"]
 
 
 def test_another_accounts_vm_is_not_found(clients: Clients) -> None:
@@ -136,13 +137,44 @@ def test_another_accounts_vm_is_not_found(clients: Clients) -> None:
     assert clients.root.get("/v1/vms/vm-c").status_code == 200  # an admin sees every account's
 
 
-def test_vms_newest_first_and_by_job(rest: TestClient) -> None:
+def test_vms_newest_job_first_and_by_job(rest: TestClient) -> None:
     listed = rest.get("/v1/vms").json()["vms"]
-    assert [vm["id"] for vm in listed] == ["vm-b", "vm-a"]
-    assert listed[1] == VM_A
-    assert listed[0]["ended_at"] == "2026-01-01T00:00:00Z"
-    assert [vm["id"] for vm in rest.get("/v1/vms", params={"job": "job-1"}).json()["vms"]] == ["vm-b", "vm-a"]
+    assert [vm["id"] for vm in listed] == ["vm-a", "vm-b"]  # one job, one hostname: by id
+    assert listed[0] == VM_A
+    assert listed[1]["ended_at"] == "2026-01-01T00:00:00Z"
+    assert [vm["id"] for vm in rest.get("/v1/vms", params={"job": "job-1"}).json()["vms"]] == ["vm-a", "vm-b"]
     assert rest.get("/v1/vms", params={"job": "other"}).json() == {"vms": []}
+
+
+def test_vms_and_hosts_are_paginated_with_max_results_and_next_token(clients: Clients) -> None:
+    first = clients.root.get("/v1/vms", params={"MaxResults": 2}).json()
+    assert [vm["id"] for vm in first["vms"]] == ["vm-c", "vm-a"] and isinstance(first["NextToken"], str)
+    second = clients.root.get("/v1/vms", params={"MaxResults": 2, "NextToken": first["NextToken"]}).json()
+    assert second == {"vms": [clients.root.get("/v1/vms/vm-b").json()]}  # no NextToken on the last page
+    assert "NextToken" not in clients.user.get("/v1/hosts", params={"MaxResults": 1}).json()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "detail"),
+    [
+        ("/v1/vms", {"NextToken": "garbage"}, "Invalid pagination token"),
+        ("/v1/vms", {"MaxResults": 0}, "MaxResults"),
+        ("/v1/vms", {"MaxResults": 101}, "MaxResults"),
+        ("/v1/hosts", {"NextToken": "e30"}, "Invalid pagination token"),  # base64 of {}
+    ],
+)
+def test_bad_pages_are_400_problems(
+    rest: TestClient, path: str, params: dict[str, object], detail: str
+) -> None:
+    response = rest.get(path, params=params)
+    assert response.status_code == 400, response.text
+    assert response.json()["title"] == "ValidationException" and detail in response.json()["detail"]
+
+
+def test_a_token_of_one_filter_is_refused_with_another(rest: TestClient) -> None:
+    token = rest.get("/v1/vms", params={"MaxResults": 1}).json()["NextToken"]
+    response = rest.get("/v1/vms", params={"MaxResults": 1, "NextToken": token, "job": "other"})
+    assert response.status_code == 400 and "filters" in response.json()["detail"]
 
 
 def test_one_vm_and_unknown_vms(rest: TestClient) -> None:

@@ -52,8 +52,8 @@ def test_configured_root_key_is_an_admin_key_of_the_default_account(
         ACCOUNT,
         True,
     )
-    assert [(a.account_id, a.name) for a in identities.list_accounts()] == [(ACCOUNT, "default")]
-    assert len(identities.list_access_keys()) == 1
+    assert [(a.account_id, a.name) for a in identities.list_accounts().items] == [(ACCOUNT, "default")]
+    assert len(identities.list_access_keys().items) == 1
     assert "s1" not in caplog.text and not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
@@ -94,7 +94,7 @@ def test_a_revoked_default_key_stays_revoked(tmp_path: Path, identities: Identit
 def test_refusals_write_nothing(tmp_path: Path, identities: IdentityService, values: Any) -> None:
     with pytest.raises(bootstrap.BootstrapError):
         _ensure(tmp_path, identities, **values)
-    assert identities.list_accounts() == []
+    assert identities.list_accounts().items == []
 
 
 def test_the_services_and_the_app_bootstrap_or_refuse(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from app.hosts import vms
 from app.hosts.pool import HostSpec
 from app.hosts.service import HostService
 from app.hosts.vms import Usage, VmState
+from app.wire.pages import PageRequest
 from tests.support.callers import OTHER, OTHER_ACCOUNT, ROOT, USER
 from tests.support.rows import vm_row
 
@@ -68,7 +69,7 @@ def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:
 
 
 def test_hosts_count_only_live_vms_as_allocated(service: HostService) -> None:
-    h1, h2 = (view.host for view in service.list_hosts(caller=USER))
+    h1, h2 = (view.host for view in service.list_hosts(caller=USER).items)
     assert (h1.name, h1.capacity, h1.allocated) == ("h1", Usage(8, 32, 1, 100), Usage(2, 8, 0, 1))
     assert h1.free == Usage(6, 24, 1, 99)
     # Every account's live VMs count: capacity is shared.
@@ -76,31 +77,62 @@ def test_hosts_count_only_live_vms_as_allocated(service: HostService) -> None:
 
 
 def test_only_admins_see_the_vms_on_each_host(service: HostService) -> None:
-    assert [view.vms for view in service.list_hosts(caller=USER)] == [None, None]
-    assert [view.vms for view in service.list_hosts(caller=OTHER)] == [None, None]
-    h1, h2 = service.list_hosts(caller=ROOT)
+    assert [view.vms for view in service.list_hosts(caller=USER).items] == [None, None]
+    assert [view.vms for view in service.list_hosts(caller=OTHER).items] == [None, None]
+    h1, h2 = service.list_hosts(caller=ROOT).items
     assert [vm.id for vm in h1.vms or ()] == ["vm-a"]
-    assert [(vm.id, vm.account_id) for vm in h2.vms or ()] == [
-        ("vm-c", ROOT.account_id),
+    assert [(vm.id, vm.account_id) for vm in h2.vms or ()] == [  # newest job first
         ("vm-d", OTHER_ACCOUNT),
+        ("vm-c", ROOT.account_id),
     ]
 
 
 def test_vms_are_listed_newest_first_with_their_job(service: HostService) -> None:
-    assert [(vm.id, vm.job) for vm in service.list_vms(caller=USER)] == [
+    assert [(vm.id, vm.job) for vm in service.list_vms(caller=USER).items] == [
         ("vm-b", "Job-2"),
         ("vm-c", "Job-2"),
         ("vm-a", "job-1"),
     ]
-    assert [vm.id for vm in service.list_vms(caller=USER, job_name="job-2")] == ["vm-b", "vm-c"]
-    assert service.list_vms(caller=USER, job_name="job-3") == []
+    assert [vm.id for vm in service.list_vms(caller=USER, job_name="job-2").items] == ["vm-b", "vm-c"]
+    assert service.list_vms(caller=USER, job_name="job-3").items == []
+
+
+def test_vms_come_in_pages_that_neither_skip_nor_repeat(
+    service: HostService, sessions: sessionmaker[Session], create_job: Callable[..., int]
+) -> None:
+    first = service.list_vms(caller=USER, page=PageRequest(max_results=2))
+    assert [vm.id for vm in first.items] == ["vm-b", "vm-c"] and first.next_token
+    # A VM of a newer job arrives between the pages: it belongs before the cursor, so the walk goes on.
+    with sessions.begin() as session:
+        session.add(_vm("vm-e", create_job("job-3"), state=VmState.RUNNING, deadline=50))
+    second = service.list_vms(caller=USER, page=PageRequest(max_results=2, next_token=first.next_token))
+    assert ([vm.id for vm in second.items], second.next_token) == (["vm-a"], None)
+
+
+def test_a_token_is_refused_with_other_filters_or_corrupt(service: HostService) -> None:
+    token = service.list_vms(caller=USER, page=PageRequest(max_results=1)).next_token
+    with pytest.raises(ValidationError, match="filters"):
+        service.list_vms(caller=USER, job_name="job-2", page=PageRequest(max_results=1, next_token=token))
+    with pytest.raises(ValidationError, match="Invalid pagination token"):
+        service.list_vms(caller=USER, page=PageRequest(next_token="not-a-token"))
+    with pytest.raises(ValidationError, match="filters"):
+        service.list_hosts(caller=USER, page=PageRequest(next_token=token))  # a VM cursor is no host cursor
+
+
+def test_hosts_come_in_pages_by_name(service: HostService) -> None:
+    first = service.list_hosts(caller=ROOT, page=PageRequest(max_results=1))
+    assert [h.host.name for h in first.items] == ["h1"] and [vm.id for vm in first.items[0].vms or ()] == [
+        "vm-a"
+    ]
+    second = service.list_hosts(caller=ROOT, page=PageRequest(max_results=1, next_token=first.next_token))
+    assert ([h.host.name for h in second.items], second.next_token) == (["h2"], None)
 
 
 def test_each_account_lists_its_own_vms_and_an_admin_every_accounts(service: HostService) -> None:
-    assert [vm.id for vm in service.list_vms(caller=OTHER)] == ["vm-d"]
-    assert [vm.id for vm in service.list_vms(caller=USER, job_name="job-1")] == ["vm-a"]
-    assert [vm.id for vm in service.list_vms(caller=OTHER, job_name="job-1")] == ["vm-d"]
-    assert [vm.id for vm in service.list_vms(caller=ROOT, job_name="job-1")] == ["vm-a", "vm-d"]
+    assert [vm.id for vm in service.list_vms(caller=OTHER).items] == ["vm-d"]
+    assert [vm.id for vm in service.list_vms(caller=USER, job_name="job-1").items] == ["vm-a"]
+    assert [vm.id for vm in service.list_vms(caller=OTHER, job_name="job-1").items] == ["vm-d"]
+    assert [vm.id for vm in service.list_vms(caller=ROOT, job_name="job-1").items] == ["vm-d", "vm-a"]
 
 
 def test_another_accounts_vm_is_not_found_and_never_signalled(

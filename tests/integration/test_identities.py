@@ -16,6 +16,7 @@ from app.crypto import keyring
 from app.db.models import AccessKey
 from app.db.session import make_engine, make_session_factory
 from app.errors import NotFound, ResourceInUse, ValidationError
+from app.wire.pages import PageRequest
 
 
 class Ticker:
@@ -99,7 +100,7 @@ def test_account_names_are_unique_and_checked(identities: IdentityService) -> No
     for bad in ("", "has space", "x" * 65, "semi;colon"):
         with pytest.raises(ValidationError):
             identities.create_account(bad)
-    assert [a.name for a in identities.list_accounts()] == ["team-a"]
+    assert [a.name for a in identities.list_accounts().items] == ["team-a"]
 
 
 def test_keys_of_unknown_accounts_are_refused(identities: IdentityService) -> None:
@@ -123,13 +124,32 @@ def test_listing_shows_long_lived_keys_per_account_or_all_and_their_status(
     a_admin = identities.create_access_key(a.account_id, admin=True)
     identities.issue_job_credentials(a.account_id, "job-1", ttl=dt.timedelta(hours=1))
     identities.revoke(a_first.key.access_key_id)
-    listed = identities.list_access_keys(a.account_id)
+    listed = identities.list_access_keys(a.account_id).items
     assert [(k.access_key_id, k.is_admin, k.revoked_at) for k in listed] == [
         (a_first.key.access_key_id, False, clock.now),
         (a_admin.key.access_key_id, True, None),
     ]
-    every = [k.access_key_id for k in identities.list_access_keys()]
+    every = [k.access_key_id for k in identities.list_access_keys().items]
     assert every == [a_first.key.access_key_id, b_first.key.access_key_id, a_admin.key.access_key_id]
+
+
+def test_accounts_and_keys_come_in_pages(identities: IdentityService, clock: FakeClock) -> None:
+    made = []
+    for name in ("team-a", "team-b", "team-c"):
+        account, first = identities.create_account(name)
+        made.append((account.account_id, first.key.access_key_id))
+        clock.advance(1)
+    first_page = identities.list_accounts(PageRequest(max_results=2))
+    assert [a.account_id for a in first_page.items] == [made[0][0], made[1][0]]
+    rest = identities.list_accounts(PageRequest(max_results=2, next_token=first_page.next_token))
+    assert ([a.account_id for a in rest.items], rest.next_token) == ([made[2][0]], None)
+    keys = identities.list_access_keys(page=PageRequest(max_results=1))
+    following = identities.list_access_keys(page=PageRequest(max_results=5, next_token=keys.next_token))
+    assert [k.access_key_id for k in keys.items + following.items] == [key for _, key in made]
+    with pytest.raises(ValidationError, match="filters"):  # a keys token is no accounts token
+        identities.list_accounts(PageRequest(next_token=keys.next_token))
+    with pytest.raises(ValidationError, match="filters"):  # nor one of another account's keys
+        identities.list_access_keys(made[0][0], page=PageRequest(next_token=keys.next_token))
 
 
 def test_a_revocation_here_takes_effect_at_once(identities: IdentityService) -> None:

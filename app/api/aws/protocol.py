@@ -65,3 +65,11 @@ def _operation(target: str | None) -> str:
     if f"{prefix}." != TARGET_PREFIX or operation not in HANDLERS:
         raise UnknownOperation(f"Unknown operation {target}")
     return operation
+
+
+def operation_of(target: str | None) -> str | None:
+    """The SageMaker operation an `X-Amz-Target` names, or None for a missing or unknown one."""
+    try:
+        return _operation(target)
+    except UnknownOperation:
+        return None

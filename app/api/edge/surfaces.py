@@ -1,7 +1,9 @@
 """Which surface a request is for, decided before it is authenticated, so a refusal speaks its protocol.
 
-- open: exactly `GET|HEAD` of `/healthz`, the OpenAPI document and the docs pages, and the job credentials
-  endpoint (its own bearer token); nothing else is served without a signature;
+- open: exactly `GET|HEAD` of `/healthz` (unsigned: a signed one is verified, so an admin gets the
+  details), the OpenAPI document and the docs pages, the job credentials endpoint (its own bearer token),
+  and `/metrics` with a bearer token (a scraper's, checked by the route); nothing else is served without
+  a signature;
 - S3: signed for the `s3` service (the credential scope, see `app.api.s3.detect`), or, without credentials,
   a request that addresses a bucket (`/<bucket>[/<key>]` outside `/v1` and the open paths): S3 clients
   expect S3's XML `AccessDenied`, not problem JSON;
@@ -21,6 +23,10 @@ from app.auth import job_credentials
 OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 # Authenticated by its own bearer token (a running job's), not by SigV4: the job has no keys before it asks.
 BEARER_PATHS = frozenset({job_credentials.PATH})
+# Open to probes; with a signature, verified like any request, so the route knows an admin.
+OPEN_UNLESS_SIGNED = frozenset({"/healthz"})
+# Prometheus cannot sign: it sends `Authorization: Bearer <metrics token>`, which the route checks.
+METRICS_PATH = "/metrics"
 # Credentials in the query: SigV4 presigned URLs and SigV2's (refused, but still credentials).
 _QUERY_CREDENTIALS = (b"X-Amz-Credential=", b"X-Amz-Signature=", b"AWSAccessKeyId=", b"X-Amz-Algorithm=")
 _DOWNLOAD_SUFFIXES = ("/model", "/output")
@@ -35,7 +41,7 @@ class Surface(enum.Enum):
 
 def classify(scope: Scope) -> Surface:
     method, path = scope["method"], scope["path"]
-    if (path in OPEN_PATHS or path in BEARER_PATHS) and method in ("GET", "HEAD"):
+    if method in ("GET", "HEAD") and _open(scope, path):
         return Surface.OPEN
     if is_s3_request(scope):
         return Surface.S3
@@ -44,6 +50,20 @@ def classify(scope: Scope) -> Surface:
     if not has_credentials(scope) and _addresses_bucket(path):
         return Surface.S3
     return Surface.REST
+
+
+def _open(scope: Scope, path: str) -> bool:
+    if path in OPEN_UNLESS_SIGNED and has_credentials(scope):
+        return False
+    if path == METRICS_PATH:
+        return _bearer(scope)
+    return path in OPEN_PATHS or path in BEARER_PATHS
+
+
+def _bearer(scope: Scope) -> bool:
+    return any(
+        name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
+    ) and not has_query_credentials(scope)
 
 
 def has_credentials(scope: Scope) -> bool:
@@ -81,4 +101,4 @@ def streams_body(surface: Surface, method: str, path: str) -> bool:
 
 def _addresses_bucket(path: str) -> bool:
     bucket = path.lstrip("/").partition("/")[0]
-    return bool(bucket) and bucket != "v1" and path not in OPEN_PATHS
+    return bool(bucket) and bucket != "v1" and path not in OPEN_PATHS and path != METRICS_PATH

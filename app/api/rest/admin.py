@@ -15,9 +15,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import AdminDep, AuditDep, IdentitiesDep
+from app.api.rest import paging
+from app.api.rest.paging import PageDep
 from app.api.rest.responses import JSON
 from app.audit.log import MAX_LIMIT
 from app.auth.identities import AccessKeyInfo, AccountInfo, NewAccessKey
+from app.wire.pages import Page
 
 router = APIRouter(tags=["administration"], default_response_class=JSON)
 
@@ -39,8 +42,9 @@ async def create_account(body: CreateAccount, identities: IdentitiesDep, _: Admi
 
 
 @router.get("/v1/admin/accounts", summary="Every account, oldest first")
-async def list_accounts(identities: IdentitiesDep, _: AdminDep) -> Any:
-    return {"Accounts": [_account(a) for a in identities.list_accounts()]}
+async def list_accounts(identities: IdentitiesDep, _: AdminDep, page: PageDep) -> Any:
+    found = await run_in_threadpool(identities.list_accounts, page)
+    return paging.listing("Accounts", found, [_account(a) for a in found.items])
 
 
 @router.post(
@@ -55,17 +59,20 @@ async def create_access_key(
 
 
 @router.get("/v1/admin/accounts/{account_id}/keys", summary="The account's access keys, without secrets")
-async def list_account_keys(account_id: AccountId, identities: IdentitiesDep, _: AdminDep) -> Any:
-    return _keys(identities.list_access_keys(account_id))
+async def list_account_keys(
+    account_id: AccountId, identities: IdentitiesDep, _: AdminDep, page: PageDep
+) -> Any:
+    return _keys(await run_in_threadpool(lambda: identities.list_access_keys(account_id, page=page)))
 
 
 @router.get("/v1/admin/keys", summary="Access keys of every account (or `?account=ID`), without secrets")
 async def list_keys(
     identities: IdentitiesDep,
     _: AdminDep,
+    page: PageDep,
     account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
 ) -> Any:
-    return _keys(identities.list_access_keys(account))
+    return _keys(await run_in_threadpool(lambda: identities.list_access_keys(account, page=page)))
 
 
 @router.delete(
@@ -96,9 +103,11 @@ def _new_key(new: NewAccessKey) -> dict[str, Any]:
     return {"AccessKeyId": new.key.access_key_id, "SecretAccessKey": new.secret_access_key}
 
 
-def _keys(keys: list[AccessKeyInfo]) -> dict[str, Any]:
-    return {
-        "AccessKeyMetadata": [
+def _keys(found: Page[AccessKeyInfo]) -> dict[str, Any]:
+    return paging.listing(
+        "AccessKeyMetadata",
+        found,
+        [
             {
                 "AccessKeyId": key.access_key_id,
                 "AccountId": key.account_id,
@@ -106,6 +115,6 @@ def _keys(keys: list[AccessKeyInfo]) -> dict[str, Any]:
                 "Admin": key.is_admin,
                 "CreateDate": key.created_at,
             }
-            for key in keys
-        ]
-    }
+            for key in found.items
+        ],
+    )

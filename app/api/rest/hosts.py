@@ -13,6 +13,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CallerDep, HostsDep
+from app.api.rest import paging
+from app.api.rest.paging import PageDep
 from app.api.rest.responses import JSON
 from app.hosts.service import HostView
 
@@ -20,13 +22,15 @@ router = APIRouter(tags=["hosts and VMs"], default_response_class=JSON)
 
 
 @router.get("/v1/hosts", summary="Hosts with their capacity, what live VMs hold, and what is free")
-async def list_hosts(hosts: HostsDep, caller: CallerDep) -> Any:
-    return {"hosts": [_host(h) for h in hosts.list_hosts(caller=caller)]}
+async def list_hosts(hosts: HostsDep, caller: CallerDep, page: PageDep) -> Any:
+    found = await run_in_threadpool(lambda: hosts.list_hosts(caller=caller, page=page))
+    return paging.listing("hosts", found, [_host(h) for h in found.items])
 
 
-@router.get("/v1/vms", summary="The caller's VMs, newest first; `?job=NAME` keeps one job's")
-async def list_vms(hosts: HostsDep, caller: CallerDep, job: str | None = None) -> Any:
-    return {"vms": [asdict(vm) for vm in hosts.list_vms(caller=caller, job_name=job)]}
+@router.get("/v1/vms", summary="The caller's VMs, newest job first; `?job=NAME` keeps one job's")
+async def list_vms(hosts: HostsDep, caller: CallerDep, page: PageDep, job: str | None = None) -> Any:
+    found = await run_in_threadpool(lambda: hosts.list_vms(caller=caller, job_name=job, page=page))
+    return paging.listing("vms", found, [asdict(vm) for vm in found.items])
 
 
 @router.get("/v1/vms/{vm_id}", summary="One VM")

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 
-from starlette.datastructures import QueryParams
+from starlette.datastructures import Headers, QueryParams
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -182,3 +182,24 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+# S3's names for the handlers whose own names say it differently; the rest are their names in PascalCase.
+_OPERATION_NAMES = {
+    "list_objects_v1": "ListObjects",
+    "create_upload": "CreateMultipartUpload",
+    "complete_upload": "CompleteMultipartUpload",
+    "abort_upload": "AbortMultipartUpload",
+}
+
+
+def operation_of(scope: Scope) -> str | None:
+    """The S3 operation a request asks for (`PutObject`, `ListObjectsV2`), or None if it names none."""
+    try:
+        handler = route(
+            scope["method"], _target(scope), QueryParams(scope.get("query_string", b"")), Headers(scope=scope)
+        )
+    except ServiceError:
+        return None
+    name = handler.__name__
+    return _OPERATION_NAMES.get(name) or "".join(part.capitalize() for part in name.split("_"))

@@ -1,0 +1,1 @@
+"""What operators watch: Prometheus metrics (`metrics`, `gauges`) and the health report (`app.health`)."""
