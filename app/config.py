@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     disk_overcommit: float = Field(default=4.0, ge=1.0)
     # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
+    # How a VM is isolated: `oci` runs each as a container through runc (namespaces, cgroups, a real volume),
+    # `process` as a plain process group (machines without runc or root); `auto` picks oci where usable.
+    isolation: Literal["auto", "oci", "process"] = "auto"
+    # OCI only: every VM's process (and thread) count is capped, so a fork bomb stops there.
+    vm_pids_limit: int = Field(default=1024, ge=16)
+    # OCI only: all VMs together may use the machine's memory minus this much, kept for the server and host.
+    vm_memory_reserve_gib: float = Field(default=2.0, ge=0.0)
+    # OCI only: the runtime binary (Debian's runc; crun takes the same commands).
+    runc_binary: str = "runc"
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
 

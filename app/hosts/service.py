@@ -20,9 +20,10 @@ class VmControl(Protocol):
 
 
 class HostService:
-    def __init__(self, *, sessions: sessionmaker[Session], vm_control: VmControl) -> None:
+    def __init__(self, *, sessions: sessionmaker[Session], vm_control: VmControl, isolation: str) -> None:
         self._sessions = sessions
         self._vm_control = vm_control
+        self.isolation = isolation  # how VMs are isolated: `oci` or `process`
 
     def list_hosts(self) -> list[vms.HostCapacity]:
         """Every host with its capacity and what its live VMs hold."""

@@ -97,6 +97,8 @@ class TrainingJobSpec:
     max_runtime_seconds: int
     checkpoint: CheckpointSpec | None
     max_retry_attempts: int
+    # EnableNetworkIsolation: the job's VMs reach each other and nothing else (OCI isolation).
+    network_isolation: bool = False
 
 
 def from_request(request: Mapping[str, Any]) -> TrainingJobSpec:
@@ -127,6 +129,7 @@ def from_request(request: Mapping[str, Any]) -> TrainingJobSpec:
             else None
         ),
         max_retry_attempts=request.get("RetryStrategy", {}).get("MaximumRetryAttempts", 0),
+        network_isolation=bool(request.get("EnableNetworkIsolation", False)),
     )
 
 

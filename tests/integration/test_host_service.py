@@ -56,7 +56,7 @@ def service(
                 _vm("vm-c", second, state=VmState.PAUSED, deadline=200, pid=12, host="h2", hostname="algo-2"),
             ]
         )
-    return HostService(sessions=sessions, vm_control=control)
+    return HostService(sessions=sessions, vm_control=control, isolation="process")
 
 
 def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:

@@ -542,7 +542,13 @@ def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: i
 
 def recover(world: World) -> None:
     services = world.services
-    recovery.recover(sessions=services.sessions, lifecycle=services.lifecycle, clock=world.clock)
+    recovery.recover(
+        sessions=services.sessions,
+        lifecycle=services.lifecycle,
+        clock=world.clock,
+        executor=world.executor,
+        work_dir=services.settings.data_dir,
+    )
 
 
 def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world: World) -> None:

@@ -15,9 +15,12 @@ from app.hosts import vms
 router = APIRouter(tags=["hosts and VMs"], default_response_class=JSON)
 
 
-@router.get("/v1/hosts", summary="Hosts with their capacity, what live VMs hold, and what is free")
+@router.get(
+    "/v1/hosts",
+    summary="Hosts with their capacity, what live VMs hold, and what is free; how VMs are isolated",
+)
 async def list_hosts(hosts: HostsDep) -> Any:
-    return {"hosts": [_host(h) for h in hosts.list_hosts()]}
+    return {"isolation": hosts.isolation, "hosts": [_host(h) for h in hosts.list_hosts()]}
 
 
 @router.get("/v1/vms", summary="VMs, newest first; `?job=NAME` keeps one job's")
@@ -30,12 +33,12 @@ async def get_vm(vm_id: str, hosts: HostsDep) -> Any:
     return asdict(hosts.get_vm(vm_id))
 
 
-@router.post("/v1/vms/{vm_id}/pause", summary="SIGSTOP the VM's processes; its deadline keeps running")
+@router.post("/v1/vms/{vm_id}/pause", summary="Freeze the VM's processes; its deadline keeps running")
 async def pause(vm_id: str, hosts: HostsDep) -> Any:
     return asdict(await run_in_threadpool(hosts.pause, vm_id))
 
 
-@router.post("/v1/vms/{vm_id}/resume", summary="SIGCONT a paused VM")
+@router.post("/v1/vms/{vm_id}/resume", summary="Thaw a paused VM")
 async def resume(vm_id: str, hosts: HostsDep) -> Any:
     return asdict(await run_in_threadpool(hosts.resume, vm_id))
 
