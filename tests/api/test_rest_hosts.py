@@ -44,7 +44,7 @@ def jobs_stay_put(monkeypatch: pytest.MonkeyPatch) -> None:
 def rest(tmp_path: Path) -> Iterator[TestClient]:
     hosts = tmp_path / "hosts.json"
     hosts.write_text(json.dumps([{"name": "h1", "vcpus": 8, "memory_gib": 32, "gpus": 1, "disk_gib": 100}]))
-    settings = Settings(data_dir=tmp_path / "data", hosts_file=hosts)
+    settings = Settings(data_dir=tmp_path / "data", hosts_file=hosts, isolation="process")
     with TestClient(create_app(settings, clock=FakeClock(START))) as client:
         assert client.post("/v1/training-jobs", json=create_request("Job-1")).status_code == 201
         with client.app.state.services.sessions.begin() as session:  # type: ignore[attr-defined]
@@ -63,7 +63,7 @@ def test_hosts_show_capacity_allocated_and_free(rest: TestClient) -> None:
     response = rest.get("/v1/hosts")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert response.content == (
-        b'{"hosts":[{"name":"h1",'
+        b'{"isolation":"process","hosts":[{"name":"h1",'
         b'"capacity":{"vcpus":8.0,"memory_gib":32.0,"gpus":1,"disk_gib":100.0},'
         b'"allocated":{"vcpus":2.0,"memory_gib":8.0,"gpus":0.0,"disk_gib":1.0},'
         b'"free":{"vcpus":6.0,"memory_gib":24.0,"gpus":1.0,"disk_gib":99.0}}]}'
