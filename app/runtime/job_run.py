@@ -43,6 +43,7 @@ from app.storage.object_store import ObjectStore
 logger = logging.getLogger(__name__)
 
 GIB = 1024**3
+SCRATCH_DIR = "scratch"  # under the data directory: packing space, emptied at startup
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
 
 
@@ -412,6 +413,7 @@ class JobRun:
             output_dirs=[p.output_data_dir for p in roots],
             compress=output.compress,
             owner=self._account,
+            scratch_dir=self.work_dir / SCRATCH_DIR,
         )
         return uploaded.model_uri
 

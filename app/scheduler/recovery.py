@@ -22,6 +22,7 @@ from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.repository import InterruptedJob
 from app.jobs.status import Secondary, Status
+from app.runtime import job_run
 from app.runtime.executor import Executor
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def recover(
     for vm_id, pid in live:  # outside a session: killing a container waits on runc
         executor.reap(vm_id=vm_id, pid=pid)
     executor.sweep()
-    shutil.rmtree(work_dir / "vms", ignore_errors=True)
+    for leftover in ("vms", job_run.SCRATCH_DIR):
+        shutil.rmtree(work_dir / leftover, ignore_errors=True)
     with sessions.begin() as session:
         for vm_id, _ in live:
             vms.terminate(session, vm_id, now=clock(), exit_code=None)
