@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from app.runtime.oci import runc, volume
+from app.runtime.oci.executor import runtime_dir
 from app.runtime.oci.runc import Runc
 from tests.conftest import sagemaker_client
 from tests.support.jobs import wait_terminal
@@ -236,8 +237,8 @@ def test_a_crashed_server_leaves_no_container_mount_loop_device_or_cgroup(tmp_pa
         vm = _vm(first, "crashed")
         groups = cgroups(first)
         wait_until(lambda: groups.processes(vm["id"]), what="the container's processes")
-        state = Runc(binary="runc", state_dir=data.resolve() / "oci" / "state")
-        assert state.list_ids() == [vm["id"]]
+        state = Runc(binary="runc", state_dir=runtime_dir(data) / "state")
+        wait_until(state.list_ids, until=lambda ids: ids == [vm["id"]], what="runc to list the container")
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(timeout=10)
         assert groups.processes(vm["id"])  # the VM outlived its server: recovery must end it
@@ -252,3 +253,5 @@ def test_a_crashed_server_leaves_no_container_mount_loop_device_or_cgroup(tmp_pa
         ).stdout
         assert str(data.resolve()) not in backing
         assert not (data / "vms").exists() or list((data / "vms").iterdir()) == []
+        assert list((data / "volumes").iterdir()) == []
+        assert not runtime_dir(data).exists()

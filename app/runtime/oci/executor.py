@@ -35,6 +35,9 @@ from app.runtime.oci.volume import Volumes
 logger = logging.getLogger(__name__)
 
 GIB = 1024**3
+# runc's state and the VMs' bundles: runtime state, on the tmpfs a reboot empties (runc's own default is
+# /run/runc), one folder per server; volumes stay in the data directory, on the disk they are sized for.
+RUN_ROOT = Path("/run/sagelite")
 _FIRST_UID = 100_000  # above any user of the host; each VM gets its own
 _UID_RANGE = 900_000
 
@@ -76,8 +79,13 @@ def vm_uid(vm_id: str) -> int:
 
 
 def server_key(data_dir: Path) -> str:
-    """Marks this server's VM cgroups: one key per data directory, stable across restarts."""
+    """Marks this server's VM cgroups and runtime state: one per data directory, stable across restarts."""
     return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def runtime_dir(data_dir: Path) -> Path:
+    """This server's runc state (`state/`) and VM bundles (`bundles/`)."""
+    return RUN_ROOT / server_key(data_dir)
 
 
 class OciExecutor:
@@ -95,18 +103,17 @@ class OciExecutor:
         memory_reserve_bytes: int,
         network: JobNetworks | None = None,
     ) -> None:
-        self._dir = data_dir.resolve() / "oci"
+        self._dir = runtime_dir(data_dir)
         self._vms_dir = data_dir.resolve() / "vms"
         self._runc = Runc(binary=runc_binary, state_dir=self._dir / "state")
         self.cgroups = Cgroups(prefix=f"{server_key(data_dir)}-")
-        self._volumes = Volumes(self._dir / "volumes")
+        self._volumes = Volumes(data_dir.resolve() / "volumes")
         self._pids_limit = pids_limit
         self._network = network
         self._view = rootfs.host_view(extra=rootfs.python_paths())
         self._containers: dict[int, _Container] = {}
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
-        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         self.cgroups.ensure_parent(memory_limit_bytes=max(GIB, machine - memory_reserve_bytes))
 
@@ -119,10 +126,11 @@ class OciExecutor:
         self._volumes.create(name=vm_id, size_bytes=max(1, int(disk_gib * GIB)), mount_at=root)
 
     def discard(self, *, vm_id: str, root: Path) -> None:
-        self._volumes.remove(name=vm_id, mounted_at=root)
-        shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(self._bundle_dir(vm_id), ignore_errors=True)
         self._leave_job(vm_id)
+        self._tidy()
+        self._volumes.remove(name=vm_id, mounted_at=root)  # a failure here leaves it to the next sweep
+        shutil.rmtree(root, ignore_errors=True)
 
     # -- the container -----------------------------------------------------------------------------
 
@@ -131,7 +139,8 @@ class OciExecutor:
         _chown_tree(spec.cwd, uid)
         net = self._join_job(spec)
         directory = self._bundle_dir(spec.vm_id)
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._lock:  # not while `_tidy` removes the folders above it
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         rootfs.build(
             directory / "rootfs",
             view=self._view,
@@ -209,6 +218,7 @@ class OciExecutor:
             self.cgroups.remove(vm_id)
         self._volumes.sweep(mounts_under=self._vms_dir)
         shutil.rmtree(self._dir / "bundles", ignore_errors=True)
+        self._tidy()
         if self._network is not None:
             self._network.sweep()
 
@@ -226,6 +236,15 @@ class OciExecutor:
             logger.warning("deleting a container failed", extra={"vm": container.id, "error": str(error)})
         container.exit_code = -(code - 128) if 128 < code <= 128 + 64 else code
         on_exit()
+
+    def _tidy(self) -> None:
+        """With no VM left, remove this server's runtime folders (a server that runs nothing leaves none)."""
+        with self._lock:
+            if self._containers:
+                return
+            for empty in (self._dir / "state", self._dir / "bundles", self._dir):
+                with contextlib.suppress(OSError):
+                    empty.rmdir()
 
     def _freeze(self, pid: int, move: Callable[[str], None]) -> None:
         container = self._container(pid)

@@ -59,8 +59,13 @@ class Runc:
         return [self.binary, "--root", str(self.state_dir)]
 
     def _call(self, args: Sequence[str]) -> str:
-        completed = subprocess.run(
-            [*self._base(), *args], capture_output=True, timeout=_TIMEOUT, check=False, text=True
+        completed = subprocess.run(  # its own session, as `volume` explains
+            [*self._base(), *args],
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+            text=True,
+            start_new_session=True,
         )
         if completed.returncode != 0:
             raise RuncError(completed.stderr.strip() or f"runc {args[0]} exited {completed.returncode}")

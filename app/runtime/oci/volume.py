@@ -56,7 +56,7 @@ class Volumes:
         removed = []
         for image in sorted(self._dir.glob("*.img")) if self._dir.is_dir() else []:
             for device in loop_devices_of(image):
-                subprocess.run(["losetup", "-d", device], capture_output=True, timeout=_TIMEOUT, check=False)
+                _run(["losetup", "-d", device], check=False)
             image.unlink()
             removed.append(image.stem)
         return removed
@@ -75,17 +75,17 @@ def mounts_below(directory: Path) -> list[str]:
 
 def loop_devices_of(image: Path) -> list[str]:
     """Loop devices whose backing file is `image`."""
-    found = subprocess.run(
-        ["losetup", "--noheadings", "--output", "NAME", "--associated", str(image)],
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT,
-        check=False,
+    return _run(
+        ["losetup", "--noheadings", "--output", "NAME", "--associated", str(image)], check=False
+    ).split()
+
+
+def _run(command: list[str], *, check: bool = True) -> str:
+    # In a session of its own: a signal to the server's process group (Ctrl-C, a supervisor's SIGTERM)
+    # must not cut a mount or an unmount short while the server cleans up.
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=_TIMEOUT, check=False, start_new_session=True
     )
-    return found.stdout.split()
-
-
-def _run(command: list[str]) -> None:
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
-    if completed.returncode != 0:
+    if check and completed.returncode != 0:
         raise OSError(f"{command[0]} failed: {completed.stderr.strip() or completed.returncode}")
+    return completed.stdout
