@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     vm_memory_reserve_gib: float = Field(default=2.0, ge=0.0)
     # OCI only: the runtime binary (Debian's runc; crun takes the same commands).
     runc_binary: str = "runc"
+    # The most of one VM's output (stdout and stderr) its log keeps: past it the log ends with a line
+    # `[sagelite] log truncated at N bytes ...` and the rest is discarded. 1 GiB.
+    max_log_bytes_per_vm: int = Field(default=1024**3, ge=4096)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
 
@@ -65,6 +68,9 @@ class Settings(BaseSettings):
     # Token bucket per access key: a sustained rate and the burst above it.
     throttle_rate_per_second: float = Field(default=200.0, gt=0.0)
     throttle_burst: int = Field(default=400, ge=1)
+    # Multipart uploads neither completed nor aborted this long after they began are aborted, as an S3
+    # lifecycle rule with AbortIncompleteMultipartUpload would (swept at start-up and hourly).
+    incomplete_upload_expiry_days: float = Field(default=7.0, gt=0.0)
     # Audit events older than this are deleted.
     audit_retention_days: int = Field(default=90, ge=1)
 

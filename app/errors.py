@@ -44,6 +44,15 @@ class NotFound(ValidationError):
         super().__init__(message)
 
 
+class AccessDenied(ServiceError):
+    """The caller may not use what the request names (another account's role). SageMaker, a JSON 1.1
+    service, answers it with HTTP 400 as it does its other client errors; REST says 403."""
+
+    code = "AccessDeniedException"
+    http_status = 400
+    rest_status = 403
+
+
 class ResourceInUse(ServiceError):
     """Training job names must be unique within an account and region; busy jobs cannot be deleted."""
 

@@ -30,6 +30,7 @@ from app.scheduler.admission import CapacityCheck
 from app.scheduler.loop import Scheduler
 from app.scheduler.wakeup import Wakeup
 from app.storage.object_store import ObjectStore
+from app.storage.upload_expiry import UploadExpiry
 from app.tags.service import TagService
 
 
@@ -52,6 +53,7 @@ class Services:
     identities: IdentityService
     audit: AuditLog
     job_credentials: JobCredentialBroker
+    upload_expiry: UploadExpiry
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
@@ -66,10 +68,12 @@ class Services:
         self.identities.revoke_all_job_credentials()
         self.scheduler.start()
         self.audit.start()
+        self.upload_expiry.start()
 
     def close(self) -> None:
         self.scheduler.close()
         self.audit.close()
+        self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
         self.store.close()
         self.engine.dispose()
@@ -104,6 +108,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         work_dir=settings.data_dir,
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
+        max_log_bytes_per_vm=settings.max_log_bytes_per_vm,
         on_finished=wakeup.hint,
         credentials=job_credentials,
     )
@@ -118,7 +123,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     )
     jobs = TrainingJobService(
         sessions=sessions,
-        identity=Identity(region=settings.region, account_id=settings.account_id),
+        identity=Identity(region=settings.region),
         lifecycle=lifecycle,
         hinter=wakeup,
         stopper=supervisor,
@@ -141,6 +146,11 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         keyring=keyring,
         identities=identities,
         job_credentials=job_credentials,
+        upload_expiry=UploadExpiry(
+            uploads=store.uploads,
+            clock=clock,
+            max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
+        ),
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.api_throughput import (  # noqa: E402
+    AUTH,
     Sample,
     Target,
     cells,
@@ -64,7 +65,9 @@ def seed(target: Target, count: int) -> None:
             return next(names, None)
 
     def worker(_: int) -> None:
-        with httpx.Client(base_url=target.url, headers=headers("CreateTrainingJob"), timeout=60.0) as http:
+        with httpx.Client(
+            base_url=target.url, headers=headers("CreateTrainingJob"), timeout=60.0, auth=AUTH
+        ) as http:
             while (name := next_name()) is not None:
                 response = http.post("/", content=create_body(name))
                 if response.status_code != 200:
@@ -79,7 +82,9 @@ def wait_queue_at_rest(target: Target, last: str, timeout: float = SETTLE_SECOND
     started = time.monotonic()
     deadline = started + timeout
     body = json.dumps({"TrainingJobName": last}).encode()
-    with httpx.Client(base_url=target.url, headers=headers("DescribeTrainingJob"), timeout=30.0) as http:
+    with httpx.Client(
+        base_url=target.url, headers=headers("DescribeTrainingJob"), timeout=30.0, auth=AUTH
+    ) as http:
         while time.monotonic() < deadline:
             job = http.post("/", content=body).json()
             if job["TrainingJobStatus"] != "InProgress":

@@ -33,7 +33,7 @@ from app.runtime.oci import runc  # noqa: E402
 from tests.conftest import create_request, sagemaker_client  # noqa: E402
 from tests.support.jobs import fetch_object, wait_terminal  # noqa: E402
 from tests.support.polling import wait_until  # noqa: E402
-from tests.support.server import Server, running_server  # noqa: E402
+from tests.support.server import ROOT_AUTH, Server, running_server  # noqa: E402
 
 TRIVIAL = "import os\nopen(os.path.join(os.environ.get('SM_MODEL_DIR', '.'), 'done'), 'w').write('ok')\n"
 SLEEPER = """
@@ -125,12 +125,12 @@ def pause_round_trips(
     """POST pause and resume of a running VM: each answers once the VM is frozen or thawed."""
     client.create_training_job(**script_job("pausable", sleeper))
     [vm] = wait_until(
-        lambda: httpx.get(f"{server.url}/v1/vms", params={"job": "pausable"}).json()["vms"],
+        lambda: httpx.get(f"{server.url}/v1/vms", params={"job": "pausable"}, auth=ROOT_AUTH).json()["vms"],
         until=lambda vms: vms and vms[0]["state"] == "Running",
         what="the pausable VM to run",
     )
     pauses, resumes = [], []
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url, auth=ROOT_AUTH) as http:
         for _ in range(runs):
             for action, times in (("pause", pauses), ("resume", resumes)):
                 start = time.perf_counter()

@@ -67,8 +67,8 @@ def main() -> int:
     with SageMakerClient(
         endpoint_url=args.endpoint_url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
     ) as sagemaker:
         uploaded = sagemaker.upload_file(csv, f"s3://{args.bucket}/{name}/train/train.csv")
         print(f"uploaded {uploaded['size']} bytes to s3://{uploaded['bucket']}/{uploaded['key']}")

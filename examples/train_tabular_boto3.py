@@ -26,7 +26,7 @@ def main() -> int:
     args, workdir = tabular_model.arguments(__doc__)
     name = f"tabular-boto3-{uuid.uuid4().hex[:8]}"
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
     )
     s3 = session.client("s3", endpoint_url=args.endpoint_url, config=Config(s3={"addressing_style": "path"}))
     sagemaker = session.client("sagemaker", endpoint_url=args.endpoint_url)

@@ -17,7 +17,8 @@ from app.config import Settings
 from app.db import migrate
 from app.main import create_app
 from app.services import build
-from tests.support.server import Server, running_server
+from tests.support.callers import ROOT, auth_for
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
 
 
 @pytest.fixture
@@ -28,12 +29,13 @@ def settings(tmp_path: Path) -> Settings:
 @contextmanager
 def idle_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[TestClient]:
     """The real ASGI app driven in-process, over services whose scheduler never runs: a job keeps the
-    status the API (or the test) gives it."""
+    status the API (or the test) gives it. Requests act as the default account's root key."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
     services = build(settings, clock=clock)
     try:
         with TestClient(create_app(settings, clock=clock, services=services)) as client:
+            client.auth = auth_for(ROOT)
             yield client
     finally:
         services.close()
@@ -56,8 +58,8 @@ def sagemaker_client(url: str) -> Any:
         "sagemaker",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=ROOT_KEY,
+        aws_secret_access_key=ROOT_SECRET,
         config=Config(retries={"max_attempts": 1}),
     )
 

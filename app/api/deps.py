@@ -49,13 +49,18 @@ AuditDep = Annotated[AuditLog, Depends(_from_services(lambda s: s.audit))]
 JobCredentialsDep = Annotated[JobCredentialBroker, Depends(_from_services(lambda s: s.job_credentials))]
 
 
-async def _caller(request: Request) -> Caller:
+def caller_of(request: Request) -> Caller:
+    """The caller the edge verified for this request (the AWS JSON endpoint reads it here too)."""
     # The edge verified the signature before routing (see `app.api.dispatch`); a request that reaches a
     # route without a caller is a wiring defect, so fail closed.
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None:
         raise RuntimeError("request reached a route without an authenticated caller")
     return caller
+
+
+async def _caller(request: Request) -> Caller:
+    return caller_of(request)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

@@ -1,6 +1,10 @@
-"""One port, two protocols, and a fast lane for the hot one.
+"""One port, three protocols, one authentication step in front of them all.
 
-- Requests signed for `s3` go to the S3 API (see `app.api.s3.detect` for the rule).
+- Every request but the open ones (`/healthz`, the API documents, the job credentials endpoint with its own
+  bearer token) is authenticated at the edge (`app.api.edge`), which answers refusals in the protocol of
+  the request's surface; handlers only ever see authenticated requests, whose caller is in
+  `request.state.caller`.
+- Requests signed for `s3` go to the S3 API (see `app.api.s3.detect` and `app.api.edge.surfaces`).
 - SageMaker's JSON calls (`POST /`) go straight to their endpoint, past FastAPI's routing and
   middleware they do not need: the endpoint renders every error itself, in AWS's form.
 - Everything else (REST, docs) is the FastAPI application.
@@ -18,16 +22,18 @@ from starlette.routing import request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.aws import protocol
-from app.api.s3 import is_s3_request
+from app.api.edge.gate import Edge
+from app.api.edge.surfaces import Surface, classify
 
 
 class SageliteApp(FastAPI):
-    """FastAPI, with the two protocol dispatches in front of its middleware stack."""
+    """FastAPI, with the edge and the two protocol dispatches in front of its middleware stack."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._aws = request_response(protocol.endpoint)
         self._entry: ASGIApp = self._dispatch
+        self.edge = Edge()
 
     def add_edge_middleware(self, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
         """Put `wrap(inner)` in front of every surface; the last one added sees requests first."""
@@ -37,13 +43,21 @@ class SageliteApp(FastAPI):
         await self._entry(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            if is_s3_request(scope):
-                s3: ASGIApp = self.state.s3
-                await s3(scope, receive, send)
-                return
-            if scope["path"] == "/" and scope["method"] == "POST":
-                scope["app"] = self
-                await self._aws(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        surface = classify(scope)
+        target = self._target(surface)
+        if surface is Surface.OPEN:
+            await target(scope, receive, send)
+        else:
+            await self.edge(scope, receive, send, surface=surface, services=self.state.services, app=target)
+
+    def _target(self, surface: Surface) -> ASGIApp:
+        if surface is Surface.S3:
+            s3: ASGIApp = self.state.s3
+            return s3
+        if surface is Surface.AWS_JSON:
+            return self._aws
+        return super().__call__

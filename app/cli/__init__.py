@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagelite",
         description="A self-hosted SageMaker training service.",
+        epilog="Client commands sign every request (SigV4) with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
+        "(and AWS_SESSION_TOKEN) from the environment. With neither set and a loopback endpoint, they use "
+        "the root key test / test that a server bound to loopback creates.",
         parents=[common.common_options()],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

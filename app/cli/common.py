@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.client import DEFAULT_ENDPOINT, SageMakerClient
 
@@ -23,6 +25,8 @@ TIMED_OUT = 8  # `jobs wait --timeout`: still running
 INTERRUPTED = 130
 
 ENDPOINT_ENV = "SAGELITE_ENDPOINT_URL"
+# The root key (id and secret) a server bound to loopback creates when none is configured.
+LOOPBACK_KEY = "test"
 
 
 class CommandError(Exception):
@@ -63,16 +67,37 @@ def common_options() -> argparse.ArgumentParser:
 def context(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Context:
     env = os.environ if environ is None else environ
     endpoint = getattr(args, "endpoint_url", None) or env.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
-    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
-    signed = bool(key and secret)  # requests are signed with the AWS credentials of the environment, if any
+    key, secret, token = credentials(env, endpoint)
     client = SageMakerClient(
         endpoint_url=endpoint,
         region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        aws_access_key_id=key if signed else None,
-        aws_secret_access_key=secret if signed else None,
-        aws_session_token=env.get("AWS_SESSION_TOKEN") if signed else None,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
     )
     return Context(client=client, json=getattr(args, "output", "table") == "json", endpoint_url=endpoint)
+
+
+def credentials(env: Mapping[str, str], endpoint: str) -> tuple[str | None, str | None, str | None]:
+    """What every request is signed with: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and
+    `AWS_SESSION_TOKEN`) from the environment; with neither set and a loopback endpoint, the root key
+    `test` / `test` a loopback server creates; otherwise nothing (and the server refuses)."""
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    if key and secret:
+        return key, secret, env.get("AWS_SESSION_TOKEN") or None
+    if not key and not secret and _is_loopback(endpoint):
+        return LOOPBACK_KEY, LOOPBACK_KEY, None
+    return None, None, None
+
+
+def _is_loopback(endpoint: str) -> bool:
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def leaf(commands: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:

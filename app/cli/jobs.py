@@ -44,6 +44,18 @@ def add_parser(commands: Any) -> None:
     download.add_argument("name", metavar="NAME")
     download.add_argument("--unpack", action="store_true", help="extract the archive's files too")
     download.add_argument("-o", "--directory", type=Path, default=Path("."), metavar="DIR", help="default .")
+    download.add_argument(
+        "--presign",
+        action="store_true",
+        help="print a link to the model.tar.gz that curl or a browser can follow without credentials",
+    )
+    download.add_argument(
+        "--expires-in",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="how long a --presign link works (default 3600, at most 604800: seven days)",
+    )
 
 
 def _add_wait(sub: Any) -> None:
@@ -192,6 +204,8 @@ def wait_job(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def download_model(args: argparse.Namespace, ctx: Context) -> int:
+    if args.presign:
+        return _presign_model(args, ctx)
     path = ctx.client.download_training_job_artifact(
         TrainingJobName=args.name, destination=args.directory, unpack=args.unpack
     )
@@ -199,4 +213,16 @@ def download_model(args: argparse.Namespace, ctx: Context) -> int:
         output.emit_json({"TrainingJobName": args.name, "Path": str(path), "Unpacked": args.unpack})
     else:
         print(path)
+    return common.OK
+
+
+def _presign_model(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        url = ctx.client.presign_model_url(args.name, expires_in=args.expires_in)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if ctx.json:
+        output.emit_json({"TrainingJobName": args.name, "Url": url, "ExpiresIn": args.expires_in})
+    else:
+        print(url)
     return common.OK

@@ -30,7 +30,8 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 class SageMakerClient(admin.AdminMethods):
-    """A boto3-compatible SageMaker client for sagelite; unsigned unless credentials are given."""
+    """A boto3-compatible SageMaker client for sagelite; every request is signed with the credentials given
+    (a client without them is refused by the server, except for its open `/healthz`)."""
 
     def __init__(
         self,
@@ -192,12 +193,21 @@ class SageMakerClient(admin.AdminMethods):
         """Save the job's `model.tar.gz` in the directory `destination`; returns its path, or with
         `unpack=True` extracts it there (plain files and directories only) and returns the directory."""
         directory = Path(destination)
-        path = f"/v1/training-jobs/{wire.segment(TrainingJobName)}/model"
+        path = _artifact_path(TrainingJobName, "model")
         archive = self._download("DownloadTrainingJobArtifact", path, directory / "model.tar.gz")
         if not unpack:
             return archive
         artifacts.unpack(archive, directory)
         return directory
+
+    def presign_model_url(self, job_name: str, *, expires_in: int = 3600) -> str:
+        """A link to the job's `model.tar.gz` that curl or a browser can follow without credentials, until it
+        expires (`expires_in` seconds, at most seven days): query-string SigV4 with this client's key."""
+        return self._transport.presign(_artifact_path(job_name, "model"), expires_in=expires_in)
+
+    def presign_output_url(self, job_name: str, *, expires_in: int = 3600) -> str:
+        """A link to the job's `output.tar.gz`, like `presign_model_url`."""
+        return self._transport.presign(_artifact_path(job_name, "output"), expires_in=expires_in)
 
     def upload_file(self, path: str | Path, uri: str) -> dict[str, Any]:
         """PUT a local file to `s3://bucket/key` (a key ending in `/` gets the file's name); the bucket is
@@ -259,6 +269,10 @@ class SageMakerClient(admin.AdminMethods):
         with rest.streamed(self._transport, request) as response:
             sha256 = response.headers.get(artifacts.CHECKSUM_HEADER)
             return artifacts.save(response.iter_bytes(), destination, sha256=sha256)
+
+
+def _artifact_path(job_name: str, artifact: str) -> str:
+    return f"/v1/training-jobs/{wire.segment(job_name)}/{artifact}"
 
 
 def _aws_error(body: dict[str, Any], status: int, metadata: dict[str, Any]) -> dict[str, Any]:

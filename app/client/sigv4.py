@@ -5,6 +5,11 @@ credentials), `X-Amz-Content-SHA256` (S3 only, which requires it) and `Authoriza
 in is signed, except the hop-by-hop ones botocore leaves out; `host` is always signed. The canonical path
 is normalized (dot segments and repeated slashes removed) and encoded a second time for every service but
 S3, whose path is signed as it is sent.
+
+`presign` returns the URL with the signature in its query instead (`X-Amz-Algorithm`, `X-Amz-Credential`,
+`X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders=host`, `X-Amz-Signature`), for a link that any HTTP
+client can follow until it expires. As in botocore's presigned URLs, the payload is `UNSIGNED-PAYLOAD` for S3
+and the hash of an empty body for every other service.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ UNSIGNED_HEADERS = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# AWS accepts presigned URLs valid for at most seven days.
+MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -68,27 +75,78 @@ def sign(
         added["X-Amz-Security-Token"] = credentials.token
     if service == "s3":
         added["X-Amz-Content-SHA256"] = payload_sha256
-    signed = _headers_to_sign(url, {**headers, **added})
-    names = ";".join(signed)
+    replaced = {name.lower() for name in added}
+    kept = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    signed = _headers_to_sign(url, {**kept, **added})
+    scope = _Scope(stamp, region, service)
+    signature = _signature(method, url, signed, payload_sha256, credentials.secret_key, scope)
+    added["Authorization"] = (
+        f"{ALGORITHM} Credential={credentials.access_key}/{scope.text}, "
+        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+    )
+    return added
+
+
+def presign(
+    *,
+    method: str,
+    url: str,
+    credentials: Credentials,
+    region: str,
+    service: str,
+    now: dt.datetime,
+    expires_in: int,
+) -> str:
+    """`url` (already percent-encoded) with a query-string signature valid for `expires_in` seconds."""
+    if not 1 <= expires_in <= MAX_EXPIRES_SECONDS:
+        raise ValueError(f"expires_in must be between 1 and {MAX_EXPIRES_SECONDS} seconds (seven days)")
+    stamp = now.astimezone(dt.UTC).strftime(TIMESTAMP_FORMAT)
+    scope = _Scope(stamp, region, service)
+    params = [
+        ("X-Amz-Algorithm", ALGORITHM),
+        ("X-Amz-Credential", f"{credentials.access_key}/{scope.text}"),
+        ("X-Amz-Date", stamp),
+        ("X-Amz-Expires", str(expires_in)),
+        ("X-Amz-SignedHeaders", "host"),
+    ]
+    if credentials.token:
+        params.append(("X-Amz-Security-Token", credentials.token))
+    query = "&".join(f"{name}={quote(value, safe='-_.~')}" for name, value in params)
+    unsigned = url + ("&" if urlsplit(url).query else "?") + query
+    signed = _headers_to_sign(unsigned, {})
+    payload = UNSIGNED_PAYLOAD if service == "s3" else EMPTY_SHA256
+    signature = _signature(method, unsigned, signed, payload, credentials.secret_key, scope)
+    return f"{unsigned}&X-Amz-Signature={signature}"
+
+
+@dataclass(frozen=True)
+class _Scope:
+    stamp: str
+    region: str
+    service: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.stamp[:8]}/{self.region}/{self.service}/aws4_request"
+
+
+def _signature(
+    method: str, url: str, signed: Mapping[str, str], payload_sha256: str, secret_key: str, scope: _Scope
+) -> str:
     canonical = "\n".join(
         [
             method.upper(),
-            canonical_path(url, service=service),
+            canonical_path(url, service=scope.service),
             canonical_query(url),
             "".join(f"{name}:{value}\n" for name, value in signed.items()),
-            names,
+            ";".join(signed),
             payload_sha256,
         ]
     )
-    scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
-    to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = signing_key(credentials.secret_key, stamp[:8], region, service)
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    credential = f"{credentials.access_key}/{scope}"
-    added["Authorization"] = (
-        f"{ALGORITHM} Credential={credential}, SignedHeaders={names}, Signature={signature}"
-    )
-    return added
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    to_sign = "\n".join([ALGORITHM, scope.stamp, scope.text, digest])
+    key = signing_key(secret_key, scope.stamp[:8], scope.region, scope.service)
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:

@@ -29,8 +29,6 @@ from app.client import errors, sigv4
 
 DEFAULT_TIMEOUT = 60.0
 CHUNK = 1 << 20
-# S3 requests are routed by their signature; without credentials they are signed with these.
-ANONYMOUS = sigv4.Credentials("sagelite", "sagelite")
 _NOT_RETRIED_5XX = frozenset({501, 505})
 # The error codes botocore's retry modes treat as throttling (the few any AWS-compatible server sends).
 THROTTLING_CODES = frozenset(
@@ -167,6 +165,20 @@ class Transport:
             response.close()
             self._sleep(self.retry.delay(attempt, response.headers.get("retry-after")))
 
+    def presign(self, path: str, *, expires_in: int) -> str:
+        """A GET link to `path` carrying its own signature (query-string SigV4), valid `expires_in` s."""
+        if self.credentials is None:
+            raise ValueError("presigning needs credentials (aws_access_key_id and aws_secret_access_key)")
+        return sigv4.presign(
+            method="GET",
+            url=self.url(path),
+            credentials=self.credentials,
+            region=self.region,
+            service="sagemaker",
+            now=dt.datetime.now(dt.UTC),
+            expires_in=expires_in,
+        )
+
     def url(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
         encoded = urlencode(list(query), quote_via=quote, safe="-_.~")
         return self.endpoint_url + path + (f"?{encoded}" if encoded else "")
@@ -178,7 +190,10 @@ class Transport:
         if request.upload is not None:
             headers["Content-Length"] = str(request.upload.stat().st_size)
             content = _chunks(request.upload)
-        credentials = self.credentials or (ANONYMOUS if request.service == "s3" else None)
+        if request.payload_sha256 is not None and request.service != "s3":
+            # A streamed upload is checked against the hash it declares (S3 signing adds the header itself).
+            headers["X-Amz-Content-SHA256"] = request.payload_sha256
+        credentials = self.credentials
         if credentials is not None:
             payload = request.payload_sha256 or hashlib.sha256(request.body).hexdigest()
             headers |= sigv4.sign(

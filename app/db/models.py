@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime
@@ -15,9 +26,12 @@ class TrainingJob(Base):
     __tablename__ = "training_jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The 12-digit account the job belongs to: every read on behalf of a caller filters on it.
+    account_id: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(63))
-    # SageMaker names are unique regardless of case (the ARN lower-cases them): this column enforces it.
-    name_key: Mapped[str] = mapped_column(String(63), unique=True)
+    # SageMaker names are unique within an account regardless of case (the ARN lower-cases them): the
+    # (account_id, name_key) constraint enforces it.
+    name_key: Mapped[str] = mapped_column(String(63))
     arn: Mapped[str] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(16))
     secondary_status: Mapped[str] = mapped_column(String(32))
@@ -33,17 +47,21 @@ class TrainingJob(Base):
     billable_seconds: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_training_jobs_creation", "creation_time", "id"),
+        UniqueConstraint("account_id", "name_key"),
+        # ListTrainingJobs reads one account's jobs in the order of its sort key.
+        Index("ix_training_jobs_account_creation", "account_id", "creation_time", "id"),
+        Index("ix_training_jobs_account_name", "account_id", "name", "id"),
         Index("ix_training_jobs_status", "status", "id"),
-        Index("ix_training_jobs_name", "name", "id"),
     )
 
 
 class Tag(Base):
-    """Tags of any resource, keyed by ARN as the SageMaker tagging API is."""
+    """Tags of any resource, keyed by ARN as the SageMaker tagging API is, and owned by its account."""
 
     __tablename__ = "tags"
 
+    # The account in the ARN, kept as a column so every tag query filters on the caller's account.
+    account_id: Mapped[str] = mapped_column(String(12))
     resource_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))

@@ -1,6 +1,8 @@
 """The VM-and-host repository: VM states, and every query over hosts and the VMs carved out of them.
 
 Capacity in use is never stored: it is derived from the live VMs, so it cannot drift from them.
+A VM belongs to its job's account: reads for a caller take an `AccountScope`, the caller's account or,
+for operators only, `ALL_ACCOUNTS` spelled out.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, true, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Host, TrainingJob, Vm
@@ -27,6 +29,15 @@ class VmState(StrEnum):
 
 
 LIVE = (VmState.PROVISIONING, VmState.RUNNING, VmState.PAUSED)
+
+
+@dataclass(frozen=True, slots=True)
+class AllAccounts:
+    """Every account's VMs: what an operator (an admin caller) sees."""
+
+
+ALL_ACCOUNTS = AllAccounts()
+AccountScope = str | AllAccounts  # one account's id, or ALL_ACCOUNTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,7 @@ class VmInfo:
 
     id: str
     job: str
+    account_id: str
     host: str
     instance_type: str
     hostname: str
@@ -132,6 +144,7 @@ def capacities(session: Session) -> list[HostCapacity]:
 _VM_INFO = select(
     Vm.id,
     TrainingJob.name.label("job"),
+    TrainingJob.account_id,
     Vm.host,
     Vm.instance_type,
     Vm.hostname,
@@ -143,17 +156,28 @@ _VM_INFO = select(
 ).join(TrainingJob, Vm.job_id == TrainingJob.id)
 
 
-def infos(session: Session, *, job_name: str | None = None) -> list[VmInfo]:
-    """VMs, newest first (latest deadline), or only those of the job named `job_name` (any case)."""
-    statement = _VM_INFO
+def _in_scope(account_id: AccountScope) -> ColumnElement[bool]:
+    """The rows of the scope: one account's, or (spelled out as ALL_ACCOUNTS) every account's."""
+    return true() if isinstance(account_id, AllAccounts) else TrainingJob.account_id == account_id
+
+
+def infos(
+    session: Session, *, account_id: AccountScope, job_name: str | None = None, live: bool = False
+) -> list[VmInfo]:
+    """The scope's VMs, newest first (latest deadline); only those of the jobs named `job_name` (any
+    case), only live ones if `live`."""
+    statement = _VM_INFO.where(_in_scope(account_id))
     if job_name is not None:
         statement = statement.where(TrainingJob.name_key == jobs_repository.name_key(job_name))
+    if live:
+        statement = statement.where(Vm.state.in_(LIVE))
     rows = session.execute(statement.order_by(Vm.deadline_at.desc(), Vm.hostname))
     return [VmInfo(**row._mapping) for row in rows]
 
 
-def info(session: Session, vm_id: str) -> VmInfo | None:
-    row = session.execute(_VM_INFO.where(Vm.id == vm_id)).one_or_none()
+def info(session: Session, vm_id: str, *, account_id: AccountScope) -> VmInfo | None:
+    """One VM of the scope; None for an unknown id and for another account's VM alike."""
+    row = session.execute(_VM_INFO.where(_in_scope(account_id), Vm.id == vm_id)).one_or_none()
     return None if row is None else VmInfo(**row._mapping)
 
 

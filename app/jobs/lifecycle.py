@@ -3,7 +3,9 @@
 Every write stamps the time, appends to `SecondaryStatusTransitions`, refuses what the status machine
 forbids, and is a compare-and-set on the (status, secondary status) it read, in the same transaction.
 A `False` answer means the job had moved on (a stop landed, or it already ended): the caller decides
-again from the job as it now stands, which `finish` does itself.
+again from the job as it now stands, which `finish` does itself. Jobs are named by row id: the writers
+(the API after an account-scoped read, the scheduler, the runtime) already hold it, and a name alone is
+only unique within an account.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class JobLifecycle:
 
     def transition(
         self,
-        name: str,
+        job_id: int,
         *,
         status: Status,
         secondary: Secondary,
@@ -52,7 +54,7 @@ class JobLifecycle:
     ) -> bool:
         """Move the job to (status, secondary); False if it is gone or the move is not allowed now."""
         with self._sessions.begin() as session:
-            job = repository.get(session, name)
+            job = repository.get_by_id(session, job_id)
             return job is not None and self.transition_in(
                 session,
                 job,
@@ -110,21 +112,21 @@ class JobLifecycle:
             return False
         return self.transition_in(session, job, status=Status.IN_PROGRESS, secondary=Secondary.STARTING)
 
-    def advance_run(self, name: str, secondary: Secondary) -> bool:
+    def advance_run(self, job_id: int, secondary: Secondary) -> bool:
         """InProgress → `secondary` (Downloading); False once a stop has landed."""
-        return self._write_if_in_progress(name, secondary, values={})
+        return self._write_if_in_progress(job_id, secondary, values={})
 
-    def start_training(self, name: str, *, at: dt.datetime) -> bool:
+    def start_training(self, job_id: int, *, at: dt.datetime) -> bool:
         """InProgress → Training, with TrainingStartTime: billing counts from here."""
-        return self._write_if_in_progress(name, Secondary.TRAINING, values={"training_start_time": at})
+        return self._write_if_in_progress(job_id, Secondary.TRAINING, values={"training_start_time": at})
 
-    def begin_upload(self, name: str, *, completed: bool) -> bool:
+    def begin_upload(self, job_id: int, *, completed: bool) -> bool:
         """→ Uploading: under InProgress for a run that completed, under Stopping for one that was stopped
         (whatever the model directory holds is still packaged). False only if the job has ended; a stop
         landing meanwhile is decided again (the upload then goes on under Stopping)."""
         for _ in range(_FINISH_ATTEMPTS):
             with self._sessions.begin() as session:
-                job = repository.get(session, name)
+                job = repository.get_by_id(session, job_id)
                 if job is None:
                     return False
                 current = Status(job.status)
@@ -202,9 +204,9 @@ class JobLifecycle:
             values={k: v for k, v in values.items() if v is not None},
         )
 
-    def _write_if_in_progress(self, name: str, secondary: Secondary, *, values: dict[str, Any]) -> bool:
+    def _write_if_in_progress(self, job_id: int, secondary: Secondary, *, values: dict[str, Any]) -> bool:
         with self._sessions.begin() as session:
-            job = repository.get(session, name)
+            job = repository.get_by_id(session, job_id)
             return (
                 job is not None
                 and job.status == Status.IN_PROGRESS

@@ -1,4 +1,7 @@
-"""Queries over metric points: the values a job's MetricDefinitions found in its VMs' logs."""
+"""Queries over metric points: the values a job's MetricDefinitions found in its VMs' logs.
+
+The runtime adds points by job id; a caller reads them for one of its account's jobs only.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import MetricPoint
+from app.db.models import MetricPoint, TrainingJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +28,13 @@ def add(session: Session, job_id: int, points: Iterable[Point]) -> None:
     )
 
 
-def of_job(session: Session, job_id: int) -> list[Point]:
-    """The job's points by metric name, then in the order they were found."""
+def of_job(session: Session, *, account_id: str, job_id: int) -> list[Point]:
+    """The job's points by metric name, then in the order they were found; none if the job is not the
+    account's."""
     statement = (
         select(MetricPoint.name, MetricPoint.value, MetricPoint.timestamp)
-        .where(MetricPoint.job_id == job_id)
+        .join(TrainingJob, MetricPoint.job_id == TrainingJob.id)
+        .where(MetricPoint.job_id == job_id, TrainingJob.account_id == account_id)
         .order_by(MetricPoint.name, MetricPoint.timestamp, MetricPoint.id)
     )
     return [Point(name, value, timestamp) for name, value, timestamp in session.execute(statement)]

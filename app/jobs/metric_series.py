@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.caller import Caller
 from app.db.models import TrainingJob
 from app.errors import NotFound
 from app.jobs import metric_repository, repository
@@ -24,13 +25,15 @@ class MetricSeries:
         with self._sessions.begin() as session:
             metric_repository.add(session, job_id, points)
 
-    def series(self, job_name: str) -> dict[str, Any]:
-        """{"metrics": {name: [{"timestamp", "value"}...]}, "final": FinalMetricDataList}."""
+    def series(self, job_name: str, *, caller: Caller) -> dict[str, Any]:
+        """{"metrics": {name: [{"timestamp", "value"}...]}, "final": FinalMetricDataList} of one of the
+        caller's jobs; NotFound for an unknown job and for another account's alike."""
+        account_id = caller.account_id
         with self._sessions() as session:
-            job = repository.get(session, job_name)
+            job = repository.get(session, account_id=account_id, name=job_name)
             if job is None:
                 raise NotFound()
-            points = metric_repository.of_job(session, job.id)
+            points = metric_repository.of_job(session, account_id=account_id, job_id=job.id)
         metrics: dict[str, list[dict[str, Any]]] = {}
         for point in points:
             metrics.setdefault(point.name, []).append({"timestamp": point.timestamp, "value": point.value})

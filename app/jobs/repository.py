@@ -1,4 +1,9 @@
-"""Queries over training jobs. Every status write is a compare-and-set on the status the writer read."""
+"""Queries over training jobs. Every status write is a compare-and-set on the status the writer read.
+
+Reads on behalf of a caller take its `account_id` as a required keyword: a job of another account is
+never found, listed or tagged. The scheduler and the runtime act for every account: they read by row
+id, or through the functions named `..._of_all_accounts`.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ SORT_COLUMNS = {
 
 
 class DuplicateName(Exception):
-    """Another job already holds this name (case-insensitively)."""
+    """Another job of the same account already holds this name (case-insensitively)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,7 @@ class QueuedJob:
 
     id: int
     name: str
-    arn: str
+    arn: str  # unique across accounts, unlike the name
     spec: spec.TrainingJobSpec
     message: str
     key: QueueKey
@@ -76,6 +81,7 @@ class QueuedJob:
 class InterruptedJob:
     """A job that was past its claim when the service stopped; recovery settles it."""
 
+    id: int
     name: str
     status: Status
     secondary: Secondary
@@ -94,27 +100,36 @@ def insert(session: Session, job: TrainingJob) -> None:
         raise DuplicateName(job.name) from error
 
 
-def get(session: Session, name: str) -> TrainingJob | None:
-    return session.scalars(select(TrainingJob).where(TrainingJob.name_key == name_key(name))).one_or_none()
+def get(session: Session, *, account_id: str, name: str) -> TrainingJob | None:
+    """The account's job of this name (any case); None if the account has none."""
+    return session.scalars(
+        select(TrainingJob).where(
+            TrainingJob.account_id == account_id, TrainingJob.name_key == name_key(name)
+        )
+    ).one_or_none()
 
 
 # Describe is the hottest read. A statement built once, on the table rather than the mapped class, skips
 # building the expression and the ORM's object loading on every call: about half of a describe's cost.
 _TABLE = TrainingJob.__table__
-_ROW_BY_NAME_KEY = select(_TABLE).where(_TABLE.c.name_key == bindparam("name_key"))
+_ROW_BY_NAME_KEY = select(_TABLE).where(
+    _TABLE.c.account_id == bindparam("account_id"), _TABLE.c.name_key == bindparam("name_key")
+)
 
 
-def get_row(session: Session | Connection, name: str) -> Row[Any] | None:
-    """The job's columns as a read-only row with the model's attribute names (for answering reads)."""
-    return session.execute(_ROW_BY_NAME_KEY, {"name_key": name_key(name)}).one_or_none()
+def get_row(session: Session | Connection, *, account_id: str, name: str) -> Row[Any] | None:
+    """The account's job as a read-only row with the model's attribute names (for answering reads)."""
+    return session.execute(
+        _ROW_BY_NAME_KEY, {"account_id": account_id, "name_key": name_key(name)}
+    ).one_or_none()
 
 
 def get_by_id(session: Session, job_id: int) -> TrainingJob | None:
     return session.get(TrainingJob, job_id)
 
 
-def queued_keys(session: Session) -> list[QueueKey]:
-    """Jobs waiting for VMs, oldest first (FIFO)."""
+def queued_keys_of_all_accounts(session: Session) -> list[QueueKey]:
+    """Jobs waiting for VMs, whichever account they belong to, oldest first (FIFO)."""
     rows = session.execute(
         select(TrainingJob.id, _CREATED_KEY)
         .where(TrainingJob.status == Status.IN_PROGRESS, TrainingJob.secondary_status.in_(QUEUED))
@@ -133,7 +148,7 @@ def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
             id=job.id,
             name=job.name,
             arn=job.arn,
-            spec=spec.from_request(job.request),
+            spec=spec.from_request(job.request, account_id=job.account_id),
             message=job.transitions[-1]["StatusMessage"],
             key=(job.id, created),
         )
@@ -141,8 +156,9 @@ def queued_jobs(session: Session, ids: Sequence[int]) -> list[QueuedJob]:
     ]
 
 
-def interrupted(session: Session) -> list[InterruptedJob]:
-    """Jobs claimed or running (or stopping) when the service stopped: everything not queued or ended."""
+def interrupted_of_all_accounts(session: Session) -> list[InterruptedJob]:
+    """Jobs of any account claimed or running (or stopping) when the service stopped: everything not
+    queued or ended."""
     jobs = session.scalars(
         select(TrainingJob).where(
             (TrainingJob.status == Status.STOPPING)
@@ -151,24 +167,28 @@ def interrupted(session: Session) -> list[InterruptedJob]:
     )
     return [
         InterruptedJob(
+            id=job.id,
             name=job.name,
             status=Status(job.status),
             secondary=Secondary(job.secondary_status),
-            retries_left=spec.from_request(job.request).max_retry_attempts
+            retries_left=spec.from_request(job.request, account_id=job.account_id).max_retry_attempts
             - sum(1 for row in job.transitions if row["Status"] == Secondary.RESTARTING),
         )
         for job in jobs
     ]
 
 
-def get_by_arn(session: Session, arn: str) -> TrainingJob | None:
-    return session.scalars(select(TrainingJob).where(TrainingJob.arn == arn)).one_or_none()
+def get_by_arn(session: Session, *, account_id: str, arn: str) -> TrainingJob | None:
+    """The account's job with this ARN; None for an unknown ARN or another account's."""
+    return session.scalars(
+        select(TrainingJob).where(TrainingJob.account_id == account_id, TrainingJob.arn == arn)
+    ).one_or_none()
 
 
-def page(session: Session, query: ListQuery) -> list[Row[Any]]:
-    """One page of summaries (limit + 1 rows, so the caller knows whether another page follows)."""
+def page(session: Session, *, account_id: str, query: ListQuery) -> list[Row[Any]]:
+    """One page of the account's summaries (limit + 1 rows, so the caller knows whether another follows)."""
     sort = SORT_COLUMNS[query.sort_by]
-    statement = select(*SUMMARY_COLUMNS)
+    statement = select(*SUMMARY_COLUMNS).where(TrainingJob.account_id == account_id)
     if query.name_contains:
         statement = statement.where(
             TrainingJob.name_key.contains(query.name_contains.lower(), autoescape=True)
@@ -213,5 +233,5 @@ def compare_and_set(
 
 
 def remove(session: Session, job: TrainingJob) -> None:
-    tag_repository.remove_all(session, job.arn)
+    tag_repository.remove_all(session, account_id=job.account_id, arn=job.arn)
     session.delete(job)

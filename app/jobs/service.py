@@ -1,4 +1,8 @@
-"""Training-job use cases: create, describe, list, stop and delete (status writes go through `lifecycle`)."""
+"""Training-job use cases: create, describe, list, stop and delete (status writes go through `lifecycle`).
+
+Every use case acts for a `Caller` and sees only the jobs of the caller's account: another account's job
+is `NotFound` exactly as an unknown one is, and job names are unique within an account.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.caller import Caller
 from app.db.models import TrainingJob
-from app.errors import NotFound, ResourceInUse, ValidationError
-from app.jobs import repository, schemas, spec
+from app.errors import AccessDenied, NotFound, ResourceInUse, ValidationError
+from app.jobs import metric_regex, repository, schemas, spec
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.status import QUEUED, TERMINAL, Secondary, Status, capacity_message, initial
 from app.storage import uris
@@ -32,7 +37,7 @@ class Hinter(Protocol):
 class RunStopper(Protocol):
     """Whatever drives claimed jobs (the supervisor): asked to stop one; False if it holds no run."""
 
-    def stop(self, job_name: str) -> bool: ...
+    def stop(self, job_id: int) -> bool: ...
 
 
 class AdmissionCheck(Protocol):
@@ -43,11 +48,12 @@ class AdmissionCheck(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    region: str
-    account_id: str
+    """Where the service runs: the region every ARN names (the account is the caller's)."""
 
-    def training_job_arn(self, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:training-job/{name.lower()}"
+    region: str
+
+    def training_job_arn(self, *, account_id: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{account_id}:training-job/{name.lower()}"
 
 
 class TrainingJobService:
@@ -70,11 +76,14 @@ class TrainingJobService:
         self._stopper = stopper
         self._admission = admission
 
-    def create(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Record a new job, queued as InProgress / Pending, and wake the scheduler."""
+    def create(self, request: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Record a new job of the caller's account, queued as InProgress / Pending; wake the scheduler."""
         _check_semantics(request)
+        _check_role(request["RoleArn"], caller)
+        _check_local_sources(request, caller)
         stored = schemas.with_defaults(request)
-        job_spec = spec.from_request(stored)
+        account_id = caller.account_id
+        job_spec = spec.from_request(stored, account_id=account_id)
         self._admission.admit(job_spec.resources)
         name = request["TrainingJobName"]
         now = self._lifecycle.clock()
@@ -86,9 +95,10 @@ class TrainingJobService:
             ),
         )
         job = TrainingJob(
+            account_id=account_id,
             name=name,
             name_key=repository.name_key(name),
-            arn=self._identity.training_job_arn(name),
+            arn=self._identity.training_job_arn(account_id=account_id, name=name),
             status=state.status,
             secondary_status=state.secondary,
             request=stored,
@@ -104,24 +114,26 @@ class TrainingJobService:
                     f"Training job names must be unique within an AWS account and region, "
                     f"and a training job with this name already exists ({job.arn})"
                 ) from None
-            tag_repository.insert(session, job.arn, tag_service.by_key(request.get("Tags", [])))
+            tags = tag_service.by_key(request.get("Tags", []))
+            tag_repository.insert(session, account_id=account_id, arn=job.arn, tags=tags)
         self._hinter.hint()
         return {"TrainingJobArn": job.arn}
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, name: str, *, caller: Caller) -> dict[str, Any]:
         """DescribeTrainingJob: every field SageMaker returns for the job's current state."""
         with self._engine.connect() as connection:
-            row = repository.get_row(connection, name)
+            row = repository.get_row(connection, account_id=caller.account_id, name=name)
         if row is None:
             raise NotFound()
         return schemas.describe(row)
 
-    def list(self, params: dict[str, Any]) -> dict[str, Any]:
-        """ListTrainingJobs with every filter, keyset-paginated so walking pages never skips or repeats."""
+    def list(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """ListTrainingJobs over the caller's jobs with every filter, keyset-paginated so walking pages
+        never skips or repeats."""
         filters = {k: v for k, v in params.items() if k not in ("NextToken", "MaxResults")}
         query = _list_query(params, filters)
         with self._sessions() as session:
-            rows = repository.page(session, query)
+            rows = repository.page(session, account_id=caller.account_id, query=query)
         out: dict[str, Any] = {"TrainingJobSummaries": [schemas.summary(r) for r in rows[: query.limit]]}
         if len(rows) > query.limit:
             last = rows[query.limit - 1]
@@ -129,14 +141,14 @@ class TrainingJobService:
             out["NextToken"] = tokens.encode([_cursor_value(value), last.id], filters)
         return out
 
-    def stop(self, name: str) -> None:
+    def stop(self, name: str, *, caller: Caller) -> None:
         """StopTrainingJob: InProgress → Stopping. A queued job holds no VM, so it is Stopped at once; a
         claimed one is stopped by its run, which sees Stopping at its next step or is woken now."""
         # The runtime moves a running job on (Starting → Downloading → ...) between our read and our
         # compare-and-set; losing that race is no reason to refuse the stop: read again and retry.
         for _ in range(STOP_ATTEMPTS):
             with self._sessions.begin() as session:
-                job = self._get(session, name)
+                job = self._get(session, name, caller)
                 if job.status in TERMINAL or job.status == Status.STOPPING:
                     raise ValidationError(
                         f"The training job {job.name} cannot be stopped: its status is {job.status}."
@@ -149,7 +161,7 @@ class TrainingJobService:
                 f"The training job {job.name} changed status while being stopped; try again."
             )
         if not queued:
-            self._stopper.stop(job.name)
+            self._stopper.stop(job.id)
 
     def _stop_in(self, session: Session, job: TrainingJob, *, queued: bool) -> bool:
         if queued:
@@ -164,10 +176,10 @@ class TrainingJobService:
             session, job, status=Status.STOPPING, secondary=Secondary.STOPPING
         )
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, caller: Caller) -> None:
         """DeleteTrainingJob: only jobs that have finished (Completed, Failed, Stopped)."""
         with self._sessions.begin() as session:
-            job = self._get(session, name)
+            job = self._get(session, name, caller)
             if job.status not in TERMINAL:
                 raise ResourceInUse(
                     f"The training job {job.name} is {job.status}; only Completed, Failed or "
@@ -175,17 +187,17 @@ class TrainingJobService:
                 )
             repository.remove(session, job)
 
-    def status_of(self, name: str) -> Status:
+    def status_of(self, name: str, *, caller: Caller) -> Status:
         with self._sessions() as session:
-            return Status(self._get(session, name).status)
+            return Status(self._get(session, name, caller).status)
 
-    def owns(self, arn: str) -> bool:
-        """Whether `arn` names a training job that exists (the tagging API asks)."""
+    def owns(self, arn: str, *, account_id: str) -> bool:
+        """Whether `arn` names an existing training job of the account (the tagging API asks)."""
         with self._sessions() as session:
-            return repository.get_by_arn(session, arn) is not None
+            return repository.get_by_arn(session, account_id=account_id, arn=arn) is not None
 
-    def _get(self, session: Session, name: str) -> TrainingJob:
-        job = repository.get(session, name)
+    def _get(self, session: Session, name: str, caller: Caller) -> TrainingJob:
+        job = repository.get(session, account_id=caller.account_id, name=name)
         if job is None:
             raise NotFound()
         return job
@@ -213,6 +225,7 @@ def _check_semantics(request: dict[str, Any]) -> None:
         raise ValidationError("AlgorithmSpecification is required.")
     if bool(algorithm.get("TrainingImage")) == bool(algorithm.get("AlgorithmName")):
         raise ValidationError("AlgorithmSpecification needs exactly one of TrainingImage or AlgorithmName.")
+    _check_metric_regexes(algorithm.get("MetricDefinitions", []))
     output = request["OutputDataConfig"]["S3OutputPath"]
     try:
         uris.parse_s3_uri(output)
@@ -224,6 +237,40 @@ def _check_semantics(request: dict[str, Any]) -> None:
     if len(channels) != len(set(channels)):
         raise ValidationError("InputDataConfig channel names must be unique.")
     tag_service.check_unique_keys(request.get("Tags", []))
+
+
+def _check_role(role_arn: str, caller: Caller) -> None:
+    """A job acts through a role of the caller's own account (`arn:aws:iam::<account>:role/...`): passing
+    another account's role is refused as IAM refuses `iam:PassRole` on it."""
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[4] != caller.account_id:
+        raise AccessDenied(
+            f"Account {caller.account_id} is not authorized to perform: iam:PassRole on resource: {role_arn}"
+        )
+
+
+def _check_local_sources(request: dict[str, Any], caller: Caller) -> None:
+    """`file://` channels and code (a local extension) read the server's own disk, where every account's
+    data and the master key live: only operators (admin keys) may name them."""
+    if caller.is_admin:
+        return
+    channels = [
+        c["DataSource"].get("S3DataSource", {}).get("S3Uri", "") for c in request.get("InputDataConfig", [])
+    ]
+    code = request.get("HyperParameters", {}).get("sagemaker_submit_directory", "")
+    local = [uri for uri in [*channels, code] if "file://" in uri]
+    if local:
+        raise AccessDenied(f"Only an administrator may read the server's files; {local[0]} is not allowed.")
+
+
+def _check_metric_regexes(definitions: list[dict[str, Any]]) -> None:
+    for definition in definitions:
+        reason = metric_regex.invalid_reason(definition["Regex"])
+        if reason is not None:
+            raise ValidationError(
+                f"MetricDefinitions: the Regex of metric {definition['Name']!r} is not a valid regular "
+                f"expression: {reason}."
+            )
 
 
 def _list_query(params: dict[str, Any], filters: dict[str, Any]) -> repository.ListQuery:

@@ -85,8 +85,10 @@ class CheckpointSpec:
 
 @dataclass(frozen=True, slots=True)
 class TrainingJobSpec:
-    """What a training job asks for, as the service acts on it."""
+    """What a training job asks for, as the service acts on it, and the account it acts for (whose
+    buckets its channels, checkpoints and artifacts must be in)."""
 
+    account_id: str
     name: str
     algorithm: AlgorithmSpec
     resources: ResourceSpec
@@ -101,13 +103,14 @@ class TrainingJobSpec:
     network_isolation: bool = False
 
 
-def from_request(request: Mapping[str, Any]) -> TrainingJobSpec:
-    """The typed spec of a validated CreateTrainingJob request with its defaults filled in."""
+def from_request(request: Mapping[str, Any], *, account_id: str) -> TrainingJobSpec:
+    """The typed spec of a validated CreateTrainingJob request (defaults filled in) the account made."""
     algorithm = _algorithm(request["AlgorithmSpecification"])
     resources = request["ResourceConfig"]
     output = request["OutputDataConfig"]
     checkpoint = request.get("CheckpointConfig")
     return TrainingJobSpec(
+        account_id=account_id,
         name=request["TrainingJobName"],
         algorithm=algorithm,
         resources=ResourceSpec(

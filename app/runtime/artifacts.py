@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.runtime import workspace
 from app.storage import artifact_layout, checksums, tar, uris
 from app.storage.object_store import ObjectStore
 
@@ -37,16 +37,15 @@ def upload(
     model_uri = artifact_layout.model_artifacts(output_path, job_name, compressed=compress)
     output_uri = artifact_layout.output_tarball(output_path, job_name)
     store.create_bucket(model_uri.bucket, owner=owner)
-    scratch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="pack-", dir=scratch_dir) as scratch:
-        model = _merge(model_dirs, Path(scratch) / "model")
-        output = _merge(output_dirs, Path(scratch) / "output")
+    with workspace.scratch(scratch_dir, prefix="pack-") as scratch:
+        model = _merge(model_dirs, scratch / "model")
+        output = _merge(output_dirs, scratch / "output")
         if compress:
-            _put_tarball(store, model_uri, model, Path(scratch) / artifact_layout.MODEL_TARBALL)
+            _put_tarball(store, model_uri, model, scratch / artifact_layout.MODEL_TARBALL)
         else:
             for path in regular_files(model):
                 store.put_file(model_uri.bucket, model_uri.key + str(path.relative_to(model)), path)
-        _put_tarball(store, output_uri, output, Path(scratch) / artifact_layout.OUTPUT_TARBALL)
+        _put_tarball(store, output_uri, output, scratch / artifact_layout.OUTPUT_TARBALL)
     return Uploaded(model_uri=str(model_uri))
 
 

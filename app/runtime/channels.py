@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from app.jobs.spec import ChannelSpec, S3Source
+from app.runtime import bucket_access
+from app.runtime.bucket_access import BucketAccess
 from app.storage import errors as storage_errors
 from app.storage import uris
 from app.storage.object_store import ObjectStore
@@ -23,8 +25,15 @@ class ChannelError(Exception):
 
 
 def fetch_all(
-    channels: Sequence[ChannelSpec], *, store: ObjectStore, data_dir: Path, host_index: int, host_count: int
+    channels: Sequence[ChannelSpec],
+    *,
+    store: ObjectStore,
+    access: BucketAccess,
+    data_dir: Path,
+    host_index: int,
+    host_count: int,
 ) -> None:
+    """Download every channel; each object's bucket must be the job's account's (a manifest may name any)."""
     for channel in channels:
         dest = data_dir / channel.name
         dest.mkdir(parents=True, exist_ok=True)
@@ -43,6 +52,7 @@ def fetch_all(
             if bucket == "file://":
                 shutil.copyfile(key, target)
             else:
+                access.require(bucket, operation=bucket_access.READ)
                 store.get_file(bucket, key, target)
 
 

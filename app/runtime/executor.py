@@ -2,7 +2,8 @@
 `app.runtime.oci.executor.OciExecutor` the sandboxed one (`oci`).
 
 Here each VM is one process in its own session (so its whole process group can be signalled), started in
-the VM's working directory, with stdout and stderr going to the VM's log file.
+the VM's working directory, with stdout and stderr going to the VM's log file (through the launch wrapper's
+pump when the log is capped: see `app.runtime.launch`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class LaunchSpec:
     log_path: Path
     memory_bytes: int | None = None
     cpus: Sequence[int] = field(default_factory=tuple)
+    # The most of the VM's output its log keeps; past it, a marker line, and the rest is discarded.
+    max_log_bytes: int | None = None
     # What a sandbox needs beyond a process: the VM's host name, its job's hosts (one network per job),
     # its vCPUs (a CPU quota), its GPUs (devices) and whether the job is network-isolated.
     hostname: str = "algo-1"
@@ -114,6 +117,8 @@ class LocalExecutor:
             wrapper += ["--memory-bytes", str(spec.memory_bytes)]
         if spec.cpus:
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
+        if spec.max_log_bytes is not None:
+            wrapper += ["--max-log-bytes", str(spec.max_log_bytes)]
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(

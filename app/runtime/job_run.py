@@ -25,6 +25,7 @@ from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
 from app.runtime import (
     artifacts,
+    bucket_access,
     channels,
     checkpoints,
     contract,
@@ -34,7 +35,9 @@ from app.runtime import (
     sources,
     vm_env,
     vm_spec,
+    workspace,
 )
+from app.runtime.bucket_access import BucketAccess
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.metric_scanner import MetricScanner
@@ -43,7 +46,6 @@ from app.storage.object_store import ObjectStore
 logger = logging.getLogger(__name__)
 
 GIB = 1024**3
-SCRATCH_DIR = "scratch"  # under the data directory: packing space, emptied at startup
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
 
 
@@ -59,8 +61,8 @@ class JobPlan:
 
     @property
     def account_id(self) -> str:
-        """The job's account, from its ARN (`arn:aws:sagemaker:<region>:<account>:training-job/<name>`)."""
-        return self.job_arn.split(":")[4]
+        """The job's account: it owns the buckets the run creates, and its credentials act for it."""
+        return self.spec.account_id
 
 
 class JobCredentials(Protocol):
@@ -93,7 +95,6 @@ class _Vm:
     gpus: tuple[int, ...] = ()
     pid: int | None = None
     exit_code: int | None = None
-    provisioned: bool = False
 
 
 @dataclass
@@ -107,6 +108,7 @@ class JobRun:
     work_dir: Path
     clock: Clock
     grace_seconds: float
+    max_log_bytes: int
     devices: Devices
     credentials: JobCredentials
     thread: threading.Thread | None = None
@@ -126,12 +128,18 @@ class JobRun:
         self._vms = [
             _Vm(
                 plan=p,
-                root=self.work_dir / "vms" / p.id,
-                log=logs.stream_path(self.work_dir, name, p.hostname, epoch),
+                root=workspace.vm_root(self.work_dir, p.id),
+                log=logs.stream_path(
+                    self.work_dir,
+                    account_id=self.plan.account_id,
+                    job_name=name,
+                    host=p.hostname,
+                    epoch=epoch,
+                ),
             )
             for p in self.plan.vms
         ]
-        self._metrics = MetricScanner(self.plan.spec.algorithm.metric_definitions)
+        self._metrics = MetricScanner(self.plan.spec.algorithm.metric_definitions, job_name=name)
         self._training_started: dt.datetime | None = None
         outcome = self._run()
         self._finish(outcome)
@@ -140,18 +148,18 @@ class JobRun:
 
     def _run(self) -> Outcome:
         # A stop that landed before a step makes that step's compare-and-set fail: the run ends there.
-        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_name, Secondary.DOWNLOADING):
+        if self._stop.is_set() or not self.lifecycle.advance_run(self.plan.job_id, Secondary.DOWNLOADING):
             return self._stopped_before_start()
         try:
             self._prepare()
-        except channels.ChannelError as error:
+        except (channels.ChannelError, bucket_access.AccessDenied) as error:
             return Outcome(Status.FAILED, Secondary.FAILED, f"ClientError: {error}", package=False)
         except OSError as error:
             if error.errno != errno.ENOSPC:
                 raise
             return Outcome(Status.FAILED, Secondary.FAILED, self._volume_full_reason(), package=False)
         now = self.clock()
-        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_name, at=now):
+        if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_id, at=now):
             return self._stopped_before_start()
         self._training_started = now
         self._launch(now)
@@ -159,6 +167,8 @@ class JobRun:
 
     def _prepare(self) -> None:
         job = self.plan.spec
+        access = BucketAccess(store=self.store, account_id=self.plan.account_id)
+        self._check_buckets(access)
         hosts = tuple(vm.plan.hostname for vm in self._vms)
         for index, vm in enumerate(self._vms):
             spec = vm_spec.for_vm(
@@ -172,18 +182,34 @@ class JobRun:
                 memory_gib=vm.plan.memory_gib,
             )
             self.executor.provision(vm_id=vm.plan.id, root=vm.root, disk_gib=vm.plan.disk_gib)
-            vm.provisioned = True
             paths = contract.write_config(spec, vm.root)
-            sources.fetch_code(job.hyperparameters, store=self.store, code_dir=paths.code_dir)
+            sources.fetch_code(
+                job.hyperparameters,
+                store=self.store,
+                code_dir=paths.code_dir,
+                scratch_dir=workspace.scratch_root(self.work_dir),
+            )
             checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
             channels.fetch_all(
                 job.channels,
                 store=self.store,
+                access=access,
                 data_dir=paths.input_data_dir,
                 host_index=index,
                 host_count=len(hosts),
             )
             vm.env = sm_env.environment(spec, self.executor.view_of(vm.root))
+
+    def _check_buckets(self, access: BucketAccess) -> None:
+        """Before anything is fetched or trained: every bucket the job names must be its account's."""
+        job = self.plan.spec
+        reads = [c.s3.uri for c in job.channels if c.s3 is not None]
+        reads.append(sources.submit_directory(job.hyperparameters))
+        if job.checkpoint is not None:
+            reads.append(job.checkpoint.s3_uri)
+        for uri in reads:
+            access.require_uri(uri, operation=bucket_access.READ)
+        access.require_uri(job.output.s3_output_path, operation=bucket_access.WRITE)
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
@@ -216,6 +242,7 @@ class JobRun:
                 vcpus=vm.plan.vcpus,
                 gpus=vm.gpus,
                 network_isolated=self.plan.spec.network_isolation,
+                max_log_bytes=self.max_log_bytes,
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.
@@ -255,7 +282,7 @@ class JobRun:
             now = self.clock()
             if now >= self._deadline:
                 self.lifecycle.transition(
-                    self.plan.job_name, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
+                    self.plan.job_id, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
                 )
                 self._terminate_all()
                 return Outcome(Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED)
@@ -291,12 +318,12 @@ class JobRun:
     def _finish(self, outcome: Outcome) -> None:
         """Package what the VMs left, then write the end and end the VMs in one transaction."""
         self._collect_exits()
-        self._scan_metrics(self.clock())
+        self._scan_metrics(self.clock(), final=True)
         self._save_checkpoints()
         model_artifacts = None
         packaged = outcome.package and outcome.status != Status.FAILED
         if packaged and self.lifecycle.begin_upload(
-            self.plan.job_name, completed=outcome.status == Status.COMPLETED
+            self.plan.job_id, completed=outcome.status == Status.COMPLETED
         ):
             try:
                 model_artifacts = self._upload()
@@ -339,18 +366,14 @@ class JobRun:
                     self.plan.spec.checkpoint,
                     store=self.store,
                     local=contract.layout(vm.root).checkpoints_dir,
-                    owner=self._account,
+                    owner=self.plan.account_id,
                 )
             except Exception:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
 
-    @property
-    def _account(self) -> str:
-        """The job's account, which owns the buckets the run creates: the one its ARN names."""
-        return self.plan.job_arn.split(":")[4]
-
-    def _scan_metrics(self, now: dt.datetime) -> None:
-        self.metric_series.record(self.plan.job_id, self._metrics.scan([vm.log for vm in self._vms], now))
+    def _scan_metrics(self, now: dt.datetime, *, final: bool = False) -> None:
+        found = self._metrics.scan([vm.log for vm in self._vms], now, final=final)
+        self.metric_series.record(self.plan.job_id, found)
 
     def _stopped_before_start(self) -> Outcome:
         return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason, package=False)
@@ -394,7 +417,7 @@ class JobRun:
         if self.executor.enforces_volumes:
             return None  # a real volume refuses the write itself (ENOSPC)
         for vm in self._vms:
-            used = _tree_size(vm.root)
+            used = workspace.tree_size(vm.root)
             if used > vm.plan.disk_gib * GIB:
                 return (
                     f"ClientError: {vm.plan.hostname} wrote {used / GIB:.2f} GiB, more than its volume of "
@@ -412,18 +435,7 @@ class JobRun:
             model_dirs=[p.model_dir for p in roots],
             output_dirs=[p.output_data_dir for p in roots],
             compress=output.compress,
-            owner=self._account,
-            scratch_dir=self.work_dir / SCRATCH_DIR,
+            owner=self.plan.account_id,
+            scratch_dir=workspace.scratch_root(self.work_dir),
         )
         return uploaded.model_uri
-
-
-def _tree_size(root: Path) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total

@@ -1,17 +1,32 @@
-"""MetricDefinitions: regexes applied to every log line of every VM; the last value of each is final."""
+"""MetricDefinitions: regexes applied to every log line of every VM; the last value of each is final.
+
+The scanner runs in the job's own thread (the run's watch loop), never while a request is served: the
+metrics route only reads the points stored here. Lines come through `logs.Tail` (at most
+`logs.MAX_LINE_BYTES` each) and patterns through `metric_regex` (linear time, or a time budget per line).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.jobs import metric_regex
 from app.jobs.metric_repository import Point
 from app.jobs.spec import MetricDefinition
 from app.runtime import logs
+
+logger = logging.getLogger(__name__)
+
+# A pattern on the backtracking engine that runs out of its budget this many times is dropped for the
+# rest of the run: each timeout costs the watch loop a fraction of a second, never the API.
+MAX_TIMEOUTS = 3
+# Bytes of log read per file and scan while VMs run, so a chatty job cannot hold its watch loop (stops,
+# deadlines) for long; the scan at the end reads everything left.
+SCAN_BUDGET_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -19,20 +34,29 @@ class MetricScanner:
     """Reads each log file incrementally and keeps the latest value of every defined metric."""
 
     definitions: Sequence[MetricDefinition]
+    job_name: str = ""
     latest: dict[str, tuple[float, dt.datetime]] = field(default_factory=dict)
     _tail: logs.Tail = field(default_factory=logs.Tail)
+    _timeouts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._patterns = [(d.name, _compile(d.regex)) for d in self.definitions]
+        self._patterns = [
+            (d.name, pattern) for d in self.definitions if (pattern := _compile(d.regex)) is not None
+        ]
 
-    def scan(self, paths: Iterable[Path], now: dt.datetime) -> list[Point]:
-        """Read what the logs gained since the last scan; returns the new metric values found."""
+    def scan(self, paths: Iterable[Path], now: dt.datetime, *, final: bool = False) -> list[Point]:
+        """Read what the logs gained since the last scan (everything, and unterminated last lines too,
+        when `final`); returns the new metric values found."""
         if not self._patterns:
             return []
         found: list[Point] = []
         for path in paths:
-            for line in self._tail.new_lines(path):
-                found.extend(self._match(line.decode("utf-8", "replace"), now))
+            budget = None if final else SCAN_BUDGET_BYTES
+            while (budget is None or budget > 0) and (lines := self._tail.new_lines(path, final=final)):
+                for line in lines:
+                    found.extend(self._match(line.decode("utf-8", "replace"), now))
+                if budget is not None:
+                    budget -= sum(len(line) + 1 for line in lines)
         return found
 
     def final_metrics(self) -> list[dict[str, Any]]:
@@ -44,21 +68,38 @@ class MetricScanner:
 
     def _match(self, line: str, now: dt.datetime) -> list[Point]:
         points = []
-        for name, pattern in self._patterns:
-            found = pattern.search(line) if pattern is not None else None
-            if not found or not found.groups():
-                continue
+        for name, pattern in list(self._patterns):
             try:
-                value = float(found.group(1))
-            except (TypeError, ValueError):
+                text = pattern.first_group(line)
+            except metric_regex.MatchTimeout:
+                self._timed_out(name)
+                continue
+            value = _number(text)
+            if value is None:
                 continue
             self.latest[name] = (value, now)
             points.append(Point(name, value, now))
         return points
 
+    def _timed_out(self, name: str) -> None:
+        self._timeouts[name] = self._timeouts.get(name, 0) + 1
+        if self._timeouts[name] >= MAX_TIMEOUTS:
+            self._patterns = [(n, p) for n, p in self._patterns if n != name]
+            logger.warning(
+                "metric regex dropped: it ran out of its time budget too often",
+                extra={"job": self.job_name, "metric": name, "timeouts": self._timeouts[name]},
+            )
 
-def _compile(expression: str) -> re.Pattern[str] | None:
+
+def _number(text: str | None) -> float | None:
     try:
-        return re.compile(expression)
-    except re.error:
-        return None  # an invalid user regex yields no values rather than failing the job
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _compile(expression: str) -> metric_regex.MetricPattern | None:
+    try:
+        return metric_regex.compile_pattern(expression)
+    except metric_regex.InvalidMetricRegex:
+        return None  # refused at create; a job stored before that check yields no values, not a failure

@@ -9,20 +9,27 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from app.runtime import workspace
 from app.runtime.channels import ChannelError
 from app.storage import errors as storage_errors
 from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 
-def fetch_code(hyperparameters: Mapping[str, str], *, store: ObjectStore, code_dir: Path) -> None:
-    source = _decoded(hyperparameters.get("sagemaker_submit_directory"))
+def submit_directory(hyperparameters: Mapping[str, str]) -> str:
+    """Where the job's code is (`sagemaker_submit_directory`, JSON-encoded by the SDK); "" for none."""
+    return _decoded(hyperparameters.get("sagemaker_submit_directory"))
+
+
+def fetch_code(
+    hyperparameters: Mapping[str, str], *, store: ObjectStore, code_dir: Path, scratch_dir: Path
+) -> None:
+    source = submit_directory(hyperparameters)
     if not source:
         return
     code_dir.mkdir(parents=True, exist_ok=True)
@@ -37,8 +44,8 @@ def fetch_code(hyperparameters: Mapping[str, str], *, store: ObjectStore, code_d
         return
     try:
         location = uris.parse_s3_uri(source)
-        with tempfile.TemporaryDirectory(prefix="sagelite-src-") as scratch:
-            tarball = Path(scratch) / "sourcedir.tar.gz"
+        with workspace.scratch(scratch_dir, prefix="src-") as scratch:
+            tarball = scratch / "sourcedir.tar.gz"
             store.get_file(location.bucket, location.key, tarball)
             _unpack(tarball, code_dir, source)
     except (uris.UriError, storage_errors.StorageError) as error:

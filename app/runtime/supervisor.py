@@ -47,6 +47,7 @@ class Supervisor:
         work_dir: Path,
         clock: Clock,
         stop_grace_seconds: float,
+        max_log_bytes_per_vm: int,
         on_finished: Callable[[], None],
         credentials: JobCredentials,
     ) -> None:
@@ -58,9 +59,10 @@ class Supervisor:
         self._work_dir = work_dir
         self._clock = clock
         self._grace = stop_grace_seconds
+        self._max_log_bytes = max_log_bytes_per_vm
         self._on_finished = on_finished
         self._credentials = credentials
-        self._runs: dict[str, JobRun] = {}
+        self._runs: dict[int, JobRun] = {}  # by job id: names are only unique within an account
         self._runs_lock = threading.Lock()  # guards `_runs` only; never held across a call out
         self._devices = Devices.of_this_machine()
 
@@ -76,21 +78,26 @@ class Supervisor:
             work_dir=self._work_dir,
             clock=self._clock,
             grace_seconds=self._grace,
+            max_log_bytes=self._max_log_bytes,
             devices=self._devices,
             credentials=self._credentials,
         )
         run.thread = threading.Thread(
-            target=self._drive, args=(run,), name=f"job-{plan.job_name}", daemon=True
+            # Named by the job's id (`job-<id>`): names are only unique within an account.
+            target=self._drive,
+            args=(run,),
+            name=f"job-{plan.job_id}",
+            daemon=True,
         )
         with self._runs_lock:
-            self._runs[plan.job_name] = run
+            self._runs[plan.job_id] = run
         run.thread.start()
 
-    def stop(self, job_name: str) -> bool:
+    def stop(self, job_id: int) -> bool:
         """Wake a job's run to stop it; False when no run holds it (a claimed job's run not started yet
         finds the job Stopping at its first step instead)."""
         with self._runs_lock:
-            run = self._runs.get(job_name)
+            run = self._runs.get(job_id)
         if run is None:
             return False
         run.request_stop()
@@ -118,7 +125,7 @@ class Supervisor:
         except Exception:
             logger.exception("job run crashed", extra={"job": run.plan.job_name})
             self._lifecycle.transition(
-                run.plan.job_name,
+                run.plan.job_id,
                 status=Status.FAILED,
                 secondary=Secondary.FAILED,
                 failure_reason="InternalServerError: the service failed while running the job.",
@@ -127,7 +134,7 @@ class Supervisor:
         finally:
             self._revoke_credentials(run.plan)
             with self._runs_lock:
-                self._runs.pop(run.plan.job_name, None)
+                self._runs.pop(run.plan.job_id, None)
             self._on_finished()
 
     def _revoke_credentials(self, plan: JobPlan) -> None:

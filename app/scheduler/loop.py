@@ -129,14 +129,15 @@ class Scheduler:
             now=now.timestamp(),
             stop_grace_seconds=self._grace,
         )
-        by_name = {q.name: q for q in queue}
+        # Demands are keyed by ARN: names are only unique within an account, ARNs across all of them.
+        by_arn = {q.arn: q for q in queue}
         started = 0
-        for name, host_names in decision.placements.items():
-            plan = self._claim(by_name[name], host_names, now)
+        for arn, host_names in decision.placements.items():
+            plan = self._claim(by_arn[arn], host_names, now)
             if plan is not None:
                 self._runs.start(plan)
                 started += 1
-        self._explain_waits([(by_name[name], reason) for name, reason in decision.unplaced.items()])
+        self._explain_waits([(by_arn[arn], reason) for arn, reason in decision.unplaced.items()])
         return started
 
     # -- apply -------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ class Scheduler:
             vms.reserve(session, job_id=job.id, plans=plans, deadline_at=deadline)
         self._queued.pop(job.key, None)
         self._demands.pop(job.key, None)
-        logger.info("placed", extra={"job": job.name, "hosts": list(host_names)})
+        logger.info("placed", extra={"job": job.arn, "hosts": list(host_names)})
         return JobPlan(job_id=job.id, job_name=job.name, job_arn=job.arn, spec=job.spec, vms=plans)
 
     def _explain_waits(self, waiting: Sequence[tuple[QueuedJob, placement.Reason]]) -> None:
@@ -175,8 +176,9 @@ class Scheduler:
             self._wakeup.hint()
 
     def _load_queue(self, session: Session) -> list[QueuedJob]:
-        """Jobs waiting for VMs, oldest first (FIFO); only jobs not seen before are read whole."""
-        keys = repository.queued_keys(session)
+        """Jobs of every account waiting for VMs, oldest first (FIFO); only jobs not seen before are read
+        whole."""
+        keys = repository.queued_keys_of_all_accounts(session)
         for stale in self._queued.keys() - set(keys):
             del self._queued[stale]
             del self._demands[stale]
@@ -184,7 +186,7 @@ class Scheduler:
         for job in repository.queued_jobs(session, missing):
             self._queued[job.key] = job
             resources, runtime = job.spec.resources, float(job.spec.max_runtime_seconds)
-            self._demands[job.key] = demand_of(resources, key=job.name, max_runtime_seconds=runtime)
+            self._demands[job.key] = demand_of(resources, key=job.arn, max_runtime_seconds=runtime)
         return [self._queued[k] for k in keys if k in self._queued]
 
 

@@ -2,16 +2,15 @@
 and every host's capacity comes back.
 
 VM processes outlive a SIGKILLed server (their own sessions, or containers); the executor reaps each
-live VM recorded in the database, then sweeps what is left of any VM (containers, volumes, cgroups), and
-every VM folder is removed: no job runs yet, so none is in use. Jobs that were running are retried when
-their RetryStrategy allows it (`Restarting`, then queued again), else they fail with a reason that says
-the service restarted.
+live VM recorded in the database, then sweeps what is left of any VM (containers, volumes, cgroups).
+Jobs that were running are retried when their RetryStrategy allows it (`Restarting`, then queued again),
+else they fail with a reason that says the service restarted. The VM and scratch folders the dead runs
+left are removed (`workspace.sweep_leftovers`).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +21,7 @@ from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.repository import InterruptedJob
 from app.jobs.status import Secondary, Status
-from app.runtime import job_run
+from app.runtime import workspace
 from app.runtime.executor import Executor
 
 logger = logging.getLogger(__name__)
@@ -43,35 +42,36 @@ def recover(
         live = [(vm.id, vm.pid) for vm in vms.live_vms(session)]
     for vm_id, pid in live:  # outside a session: killing a container waits on runc
         executor.reap(vm_id=vm_id, pid=pid)
-    executor.sweep()
-    for leftover in ("vms", job_run.SCRATCH_DIR):
-        shutil.rmtree(work_dir / leftover, ignore_errors=True)
+    executor.sweep()  # before the folders: a VM folder may be a mounted volume
     with sessions.begin() as session:
         for vm_id, _ in live:
             vms.terminate(session, vm_id, now=clock(), exit_code=None)
-        interrupted = repository.interrupted(session)
+        interrupted = repository.interrupted_of_all_accounts(session)
+    swept = workspace.sweep_leftovers(work_dir)  # no run is alive: every VM and scratch folder is left over
+    if swept.folders:
+        logger.info("removed what dead runs left", extra={"folders": swept.folders, "bytes": swept.bytes})
     for job in interrupted:
         _settle(lifecycle, job)
 
 
 def _settle(lifecycle: JobLifecycle, job: InterruptedJob) -> None:
-    name = job.name
+    job_id = job.id
     if job.status == Status.STOPPING:
-        lifecycle.transition(name, status=Status.STOPPED, secondary=Secondary.STOPPED)
+        lifecycle.transition(job_id, status=Status.STOPPED, secondary=Secondary.STOPPED)
     elif job.secondary == Secondary.STARTING:
         # Claimed, but nothing ran yet: queue it again; no retry is used up.
         lifecycle.transition(
-            name, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, message=REQUEUED_MESSAGE
+            job_id, status=Status.IN_PROGRESS, secondary=Secondary.PENDING, message=REQUEUED_MESSAGE
         )
     elif job.retries_left > 0:
         lifecycle.transition(
-            name,
+            job_id,
             status=Status.IN_PROGRESS,
             secondary=Secondary.RESTARTING,
             message="Restarting the training job after the service restarted",
         )
     else:
         lifecycle.transition(
-            name, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON
+            job_id, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON
         )
-    logger.info("recovered", extra={"job": name, "was": job.secondary})
+    logger.info("recovered", extra={"job": job.name, "job_id": job_id, "was": job.secondary})

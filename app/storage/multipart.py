@@ -152,6 +152,18 @@ class MultipartUploads:
             part_blobs = self._catalog.delete_upload(db, upload_id) or []
         self._blobs.unlink(part_blobs)
 
+    def expire(self, *, initiated_before_ms: int, batch: int = 100) -> int:
+        """Abort every upload initiated before the cutoff (the lifecycle rule's sweep); returns how many."""
+        expired = 0
+        while True:
+            with self._catalog.write() as db:
+                upload_ids = self._catalog.uploads_initiated_before(db, initiated_before_ms, batch)
+                part_blobs = [b for i in upload_ids for b in self._catalog.delete_upload(db, i) or []]
+            self._blobs.unlink(part_blobs)
+            expired += len(upload_ids)
+            if len(upload_ids) < batch:
+                return expired
+
     def _commit_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, blob_id: str, digests: Digests
     ) -> PartInfo:

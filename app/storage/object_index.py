@@ -279,6 +279,10 @@ class ObjectIndex:
         gone = db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,)).rowcount
         return blobs if gone else None
 
+    def uploads_initiated_before(self, db: sqlite3.Connection, cutoff_ms: int, limit: int) -> list[str]:
+        sql = "SELECT upload_id FROM uploads WHERE initiated_ms < ? ORDER BY initiated_ms LIMIT ?"
+        return [str(r[0]) for r in db.execute(sql, (cutoff_ms, limit))]
+
     def upload_ids(self, db: sqlite3.Connection, bucket: str) -> list[str]:
         return [str(r[0]) for r in db.execute("SELECT upload_id FROM uploads WHERE bucket = ?", (bucket,))]
 

@@ -16,12 +16,12 @@ from app.cli import common
 from app.client import SageMakerClient
 from app.config import Settings
 from app.services import Services
-from tests.support.caller_asgi import app_with_callers
+from tests.support.signed_app import signed_app
 
 
 @pytest.fixture
 def running(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Services]]:
-    with app_with_callers(settings) as (client, services):
+    with signed_app(settings) as (client, services):
         # The CLI's client talks to the in-process app through the test client's transport.
         factory = partial(SageMakerClient, http_transport=client._transport)
         monkeypatch.setattr(common, "SageMakerClient", factory)

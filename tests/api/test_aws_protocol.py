@@ -19,6 +19,7 @@ from app.clock import FakeClock
 from app.config import Settings
 from app.wire import model, tokens
 from tests.conftest import create_request, idle_app
+from tests.support.callers import OTHER, OTHER_ACCOUNT, USER, client_as, role_arn
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -591,3 +592,131 @@ def test_no_create_request_makes_the_server_fail(api: TestClient, request: dict[
 )
 def test_no_body_makes_the_server_fail(api: TestClient, body: bytes, target: str) -> None:
     post(api, body, target=f"SageMaker.{target}")
+
+
+# -- accounts see only their own ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def other(api: TestClient) -> TestClient:
+    """The same app, called by a key of another account."""
+    return client_as(api, OTHER)
+
+
+def other_request(name: str, **overrides: Any) -> dict[str, Any]:
+    return create_request(name, RoleArn=role_arn(OTHER), **overrides)
+
+
+def test_names_are_per_account_and_the_arn_carries_the_account(api: TestClient, other: TestClient) -> None:
+    mine = call(api, "CreateTrainingJob", create_request("job-a"))["TrainingJobArn"]
+    theirs = call(other, "CreateTrainingJob", other_request("job-a"))["TrainingJobArn"]
+    assert mine == ARN_PREFIX + "job-a"
+    assert theirs == f"arn:aws:sagemaker:us-east-1:{OTHER_ACCOUNT}:training-job/job-a"
+    fails(other, "CreateTrainingJob", other_request("JOB-A"), "ResourceInUse")
+    assert call(api, "DescribeTrainingJob", {"TrainingJobName": "job-a"})["TrainingJobArn"] == mine
+    assert call(other, "DescribeTrainingJob", {"TrainingJobName": "job-a"})["TrainingJobArn"] == theirs
+
+
+def test_each_account_lists_only_its_own_jobs(api: TestClient, other: TestClient) -> None:
+    for name in ("shared", "mine-1", "mine-2"):
+        call(api, "CreateTrainingJob", create_request(name))
+    for name in ("shared", "theirs"):
+        call(other, "CreateTrainingJob", other_request(name))
+
+    def listed(client: TestClient, **params: Any) -> list[str]:
+        return [
+            s["TrainingJobName"] for s in call(client, "ListTrainingJobs", params)["TrainingJobSummaries"]
+        ]
+
+    assert listed(api) == ["shared", "mine-1", "mine-2"]
+    assert listed(other) == ["shared", "theirs"]
+    assert listed(other, NameContains="mine") == []
+    page = call(api, "ListTrainingJobs", {"MaxResults": 1})
+    # A token is only a position: presented by another account, it walks that account's own jobs.
+    assert set(listed(other, NextToken=page["NextToken"])) <= {"shared", "theirs"}
+
+
+@pytest.mark.parametrize("operation", ["DescribeTrainingJob", "StopTrainingJob", "DeleteTrainingJob"])
+def test_another_accounts_job_is_not_found_as_an_unknown_one_is(
+    api: TestClient, other: TestClient, operation: str
+) -> None:
+    call(api, "CreateTrainingJob", create_request("mine"))
+    unknown = send(other, operation, {"TrainingJobName": "nope"})
+    refused = send(other, operation, {"TrainingJobName": "mine"})
+    assert (refused.status_code, refused.json()) == (unknown.status_code, unknown.json())
+    fails(
+        other, operation, {"TrainingJobName": "mine"}, "ValidationException", "Requested resource not found."
+    )
+    described = call(api, "DescribeTrainingJob", {"TrainingJobName": "mine"})
+    assert described["TrainingJobStatus"] == "InProgress"  # neither stopped nor deleted
+
+
+def test_tags_of_another_accounts_job_are_not_found(api: TestClient, other: TestClient) -> None:
+    arn = call(api, "CreateTrainingJob", create_request("mine", Tags=[{"Key": "team", "Value": "ml"}]))[
+        "TrainingJobArn"
+    ]
+    not_found = "Requested resource not found."
+    fails(other, "ListTags", {"ResourceArn": arn}, "ValidationException", not_found)
+    tags = [{"Key": "team", "Value": "hijacked"}]
+    fails(other, "AddTags", {"ResourceArn": arn, "Tags": tags}, "ValidationException", not_found)
+    fails(other, "DeleteTags", {"ResourceArn": arn, "TagKeys": ["team"]}, "ValidationException", not_found)
+    assert call(api, "ListTags", {"ResourceArn": arn})["Tags"] == [{"Key": "team", "Value": "ml"}]
+    # The same name in the other account is another resource, with tags of its own.
+    theirs = call(other, "CreateTrainingJob", other_request("mine"))["TrainingJobArn"]
+    call(other, "AddTags", {"ResourceArn": theirs, "Tags": tags})
+    assert call(other, "ListTags", {"ResourceArn": theirs})["Tags"] == tags
+    assert call(api, "ListTags", {"ResourceArn": arn})["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+
+def test_a_role_of_another_account_is_access_denied(api: TestClient, other: TestClient) -> None:
+    message = fails(
+        api, "CreateTrainingJob", create_request("job-1", RoleArn=role_arn(OTHER)), "AccessDeniedException"
+    )
+    assert message == (
+        f"Account 123456789012 is not authorized to perform: iam:PassRole on resource: {role_arn(OTHER)}"
+    )
+    fails(other, "CreateTrainingJob", create_request("job-1"), "AccessDeniedException")
+    assert call(api, "ListTrainingJobs", {})["TrainingJobSummaries"] == []
+    assert call(other, "ListTrainingJobs", {})["TrainingJobSummaries"] == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///etc/"}},
+                }
+            ]
+        },
+        {"HyperParameters": {"sagemaker_submit_directory": '"file:///var/lib/sagelite"'}},
+    ],
+    ids=["channel", "code"],
+)
+def test_only_admins_may_read_the_servers_files(api: TestClient, overrides: dict[str, Any]) -> None:
+    user = client_as(api, USER)
+    message = fails(user, "CreateTrainingJob", create_request("job-1", **overrides), "AccessDeniedException")
+    assert "file://" in message
+    assert call(user, "ListTrainingJobs", {})["TrainingJobSummaries"] == []
+    call(api, "CreateTrainingJob", create_request("job-1", **overrides))  # the root key is an admin
+
+
+def test_a_metric_regex_no_engine_compiles_is_refused_at_create(api: TestClient) -> None:
+    def with_regex(name: str, regex: str) -> dict[str, Any]:
+        algorithm = {
+            "TrainingImage": "mlp",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "loss", "Regex": regex}],
+        }
+        return create_request(name, AlgorithmSpecification=algorithm)
+
+    invalid = with_regex("bad-regex", r"loss=([0-9.]+")
+    message = fails(api, "CreateTrainingJob", invalid, "ValidationException")
+    assert "MetricDefinitions" in message and "'loss'" in message
+    # RE2 refuses lookarounds; the budgeted engine takes them, as SageMaker does.
+    call(api, "CreateTrainingJob", with_regex("lookaround", r"(?<=epoch \d )loss=([0-9.]+)"))
+    call(api, "CreateTrainingJob", with_regex("pathological", r"loss=((a+)+)$"))
+    rest = api.post("/v1/training-jobs", json=with_regex("bad-rest", r"[z-a](1)"))
+    assert rest.status_code == 400 and rest.json()["title"] == "ValidationException"

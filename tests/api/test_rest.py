@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from app.clock import FakeClock
 from app.config import Settings
+from app.runtime import logs
 from tests.conftest import create_request, idle_app
+from tests.support.callers import OTHER, ROOT, client_as, role_arn
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 JOBS = "/v1/training-jobs"
@@ -244,3 +246,54 @@ def test_rest_create_refuses_oversized_and_malformed_bodies(api: TestClient) -> 
         "/v1/training-jobs", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert malformed.status_code == 400 and malformed.json()["code"] == "SerializationException"
+
+
+# -- accounts see only their own ---------------------------------------------------------------------
+
+
+def test_another_accounts_job_is_404_on_every_route(rest: TestClient, settings: Settings) -> None:
+    other = client_as(rest, OTHER)
+    assert rest.post(JOBS, json=create_request("mine")).status_code == 201
+    log = logs.stream_path(
+        settings.data_dir, account_id=ROOT.account_id, job_name="mine", host="algo-1", epoch=0
+    )
+    log.parent.mkdir(parents=True)
+    log.write_text("secret line of mine\n")
+    assert rest.get(f"{JOBS}/mine/logs").text == "[algo-1] secret line of mine\n"
+    assert rest.get(f"{JOBS}/mine/metrics").status_code == 200
+    for response in (
+        other.get(f"{JOBS}/mine"),
+        other.post(f"{JOBS}/mine/stop"),
+        other.delete(f"{JOBS}/mine"),
+        other.get(f"{JOBS}/mine/logs"),
+        other.get(f"{JOBS}/mine/logs", params={"follow": "true"}),
+        other.get(f"{JOBS}/mine/metrics"),
+    ):
+        assert problem(response, 404, "ValidationException") == "Requested resource not found."
+    assert other.get(JOBS).json()["TrainingJobSummaries"] == []
+    assert rest.get(f"{JOBS}/mine").json()["TrainingJobStatus"] == "InProgress"
+
+
+def test_a_job_of_the_same_name_in_another_account_has_its_own_logs(
+    rest: TestClient, settings: Settings
+) -> None:
+    other = client_as(rest, OTHER)
+    assert rest.post(JOBS, json=create_request("job-a")).status_code == 201
+    assert other.post(JOBS, json=create_request("job-a", RoleArn=role_arn(OTHER))).status_code == 201
+    for caller, line in ((ROOT, "mine"), (OTHER, "theirs")):
+        log = logs.stream_path(
+            settings.data_dir, account_id=caller.account_id, job_name="job-a", host="algo-1", epoch=0
+        )
+        log.parent.mkdir(parents=True)
+        log.write_text(f"{line}\n")
+    assert rest.get(f"{JOBS}/job-a/logs").text == "[algo-1] mine\n"
+    assert other.get(f"{JOBS}/job-a/logs").text == "[algo-1] theirs\n"
+    assert [j["TrainingJobArn"] for j in other.get(JOBS).json()["TrainingJobSummaries"]] == [
+        f"arn:aws:sagemaker:us-east-1:{OTHER.account_id}:training-job/job-a"
+    ]
+
+
+def test_a_role_of_another_account_is_forbidden(rest: TestClient) -> None:
+    response = rest.post(JOBS, json=create_request("job-1", RoleArn=role_arn(OTHER)))
+    assert "iam:PassRole" in problem(response, 403, "AccessDeniedException")
+    assert rest.get(JOBS).json()["TrainingJobSummaries"] == []

@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from app.auth.caller import Caller
 from app.config import Settings
 from app.services import Services
-from tests.support.caller_asgi import app_with_callers, signed_as
+from tests.support.signed_app import signed_app, signed_as
 
-ROOT = signed_as("test")  # the loopback default root key, an admin key
+ROOT = signed_as("test", "test")  # the loopback default root key, an admin key
 
 
 @pytest.fixture
 def admin_api(settings: Settings) -> Iterator[tuple[TestClient, Services]]:
-    with app_with_callers(settings) as running:
+    with signed_app(settings) as running:
         yield running
 
 
@@ -28,7 +28,7 @@ def api_client(admin_api: tuple[TestClient, Services]) -> TestClient:
 
 
 def _create_account(client: TestClient, name: str) -> dict[str, str]:
-    response = client.post("/v1/admin/accounts", json={"name": name}, headers=ROOT)
+    response = client.post("/v1/admin/accounts", json={"name": name}, auth=ROOT)
     assert response.status_code == 201, response.text
     body: dict[str, str] = response.json()
     return body
@@ -39,7 +39,7 @@ def test_create_account_returns_the_account_and_its_first_key_once(api_client: T
     assert list(created) == ["AccountId", "Name", "AccessKeyId", "SecretAccessKey"]
     assert created["Name"] == "team-a" and len(created["AccountId"]) == 12
     assert created["AccessKeyId"].startswith("AKIA") and len(created["SecretAccessKey"]) == 40
-    accounts = api_client.get("/v1/admin/accounts", headers=ROOT).json()["Accounts"]
+    accounts = api_client.get("/v1/admin/accounts", auth=ROOT).json()["Accounts"]
     assert [(a["AccountId"], a["Name"]) for a in accounts] == [
         ("123456789012", "default"),
         (created["AccountId"], "team-a"),
@@ -51,31 +51,36 @@ def test_keys_are_created_listed_without_secrets_and_revoked(admin_api: tuple[Te
     client, services = admin_api
     account = _create_account(client, "team-a")
     path = f"/v1/admin/accounts/{account['AccountId']}/keys"
-    second = client.post(path, headers=ROOT)
+    second = client.post(path, auth=ROOT)
     assert second.status_code == 201
     assert list(second.json()) == ["AccessKeyId", "SecretAccessKey", "AccountId"]
-    admin = client.post(path, json={"admin": True}, headers=ROOT).json()
-    listed = client.get(path, headers=ROOT)
+    admin = client.post(path, json={"admin": True}, auth=ROOT).json()
+    listed = client.get(path, auth=ROOT)
     assert [(k["AccessKeyId"], k["Status"], k["Admin"]) for k in listed.json()["AccessKeyMetadata"]] == [
         (account["AccessKeyId"], "Active", False),
         (second.json()["AccessKeyId"], "Active", False),
         (admin["AccessKeyId"], "Active", True),
     ]
-    every = client.get("/v1/admin/keys", headers=ROOT).text
+    every = client.get("/v1/admin/keys", auth=ROOT).text
     for secret in (account["SecretAccessKey"], second.json()["SecretAccessKey"], admin["SecretAccessKey"]):
         assert secret not in listed.text and secret not in every
-    revoked = client.delete(f"/v1/admin/keys/{second.json()['AccessKeyId']}", headers=ROOT)
+    revoked = client.delete(f"/v1/admin/keys/{second.json()['AccessKeyId']}", auth=ROOT)
     assert (revoked.status_code, revoked.content) == (204, b"")
     assert services.identities.lookup(second.json()["AccessKeyId"]) is None
-    statuses = client.get(f"/v1/admin/keys?account={account['AccountId']}", headers=ROOT).json()
+    statuses = client.get(f"/v1/admin/keys?account={account['AccountId']}", auth=ROOT).json()
     assert [k["Status"] for k in statuses["AccessKeyMetadata"]] == ["Active", "Inactive", "Active"]
 
 
 def test_a_new_admin_key_can_administer(api_client: TestClient) -> None:
     account = _create_account(api_client, "ops")
     path = f"/v1/admin/accounts/{account['AccountId']}/keys"
-    admin = api_client.post(path, json={"admin": True}, headers=ROOT).json()
-    assert api_client.get("/v1/admin/accounts", headers=signed_as(admin["AccessKeyId"])).status_code == 200
+    admin = api_client.post(path, json={"admin": True}, auth=ROOT).json()
+    assert (
+        api_client.get(
+            "/v1/admin/accounts", auth=signed_as(admin["AccessKeyId"], admin["SecretAccessKey"])
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,7 +100,9 @@ def test_every_route_refuses_a_non_admin_with_403_and_changes_nothing(
 ) -> None:
     client, services = admin_api
     user = _create_account(client, "team-a")
-    response = client.request(method, path, json={"name": "intruder"}, headers=signed_as(user["AccessKeyId"]))
+    response = client.request(
+        method, path, json={"name": "intruder"}, auth=signed_as(user["AccessKeyId"], user["SecretAccessKey"])
+    )
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "AccessDeniedException"
@@ -104,15 +111,15 @@ def test_every_route_refuses_a_non_admin_with_403_and_changes_nothing(
 
 
 def test_unknown_and_malformed_ids_answer_problem_json(api_client: TestClient) -> None:
-    unknown_account = api_client.post("/v1/admin/accounts/000000000000/keys", headers=ROOT)
+    unknown_account = api_client.post("/v1/admin/accounts/000000000000/keys", auth=ROOT)
     assert (unknown_account.status_code, unknown_account.json()["code"]) == (404, "ValidationException")
-    assert api_client.delete("/v1/admin/keys/AKIANOSUCHKEY", headers=ROOT).status_code == 404
-    assert api_client.get("/v1/admin/accounts/12345/keys", headers=ROOT).status_code == 400
-    assert api_client.post("/v1/admin/accounts", json={}, headers=ROOT).status_code == 400
-    bad_name = api_client.post("/v1/admin/accounts", json={"name": "a b"}, headers=ROOT)
+    assert api_client.delete("/v1/admin/keys/AKIANOSUCHKEY", auth=ROOT).status_code == 404
+    assert api_client.get("/v1/admin/accounts/12345/keys", auth=ROOT).status_code == 400
+    assert api_client.post("/v1/admin/accounts", json={}, auth=ROOT).status_code == 400
+    bad_name = api_client.post("/v1/admin/accounts", json={"name": "a b"}, auth=ROOT)
     assert (bad_name.status_code, bad_name.json()["code"]) == (400, "ValidationException")
     _create_account(api_client, "team-a")
-    taken = api_client.post("/v1/admin/accounts", json={"name": "team-a"}, headers=ROOT)
+    taken = api_client.post("/v1/admin/accounts", json={"name": "team-a"}, auth=ROOT)
     assert (taken.status_code, taken.json()["code"]) == (409, "ResourceInUse")
 
 
@@ -123,7 +130,7 @@ def test_audit_lists_events_in_snake_case_with_filters(admin_api: tuple[TestClie
     services.audit.refused(
         operation="DescribeTrainingJob", outcome="UnrecognizedClientException", source_ip="10.1.1.1"
     )
-    events = client.get("/v1/admin/audit", headers=ROOT).json()["events"]
+    events = client.get("/v1/admin/audit", auth=ROOT).json()["events"]
     assert len(events) == 2
     assert set(events[0]) == {
         "time",
@@ -136,10 +143,10 @@ def test_audit_lists_events_in_snake_case_with_filters(admin_api: tuple[TestClie
         "request_id",
         "count",
     }
-    mine = client.get("/v1/admin/audit?account=111111111111&limit=5", headers=ROOT).json()["events"]
+    mine = client.get("/v1/admin/audit?account=111111111111&limit=5", auth=ROOT).json()["events"]
     assert [(e["operation"], e["outcome"], e["request_id"]) for e in mine] == [
         ("CreateTrainingJob", "Success", "r1")
     ]
-    later = client.get("/v1/admin/audit", params={"since": "2999-01-01T00:00:00Z"}, headers=ROOT)
+    later = client.get("/v1/admin/audit", params={"since": "2999-01-01T00:00:00Z"}, auth=ROOT)
     assert later.json() == {"events": []}
-    assert client.get("/v1/admin/audit?limit=0", headers=ROOT).status_code == 400
+    assert client.get("/v1/admin/audit?limit=0", auth=ROOT).status_code == 400

@@ -23,6 +23,7 @@ from app.storage.models import ObjectMeta
 from app.storage.object_store import ObjectStore
 from app.wire.validate import validate
 from tests.conftest import create_request
+from tests.support.callers import OTHER, ROOT, client_as
 
 ACCOUNT = "123456789012"  # the default account, which requests act as
 OBJECTS = "/v1/objects"
@@ -260,7 +261,7 @@ def test_corruption_found_mid_stream_never_completes_the_response(api: TestClien
 
 
 def insert_job(api: TestClient, name: str, **overrides: Any) -> None:
-    services(api).jobs.create(validate("CreateTrainingJob", create_request(name, **overrides)))
+    services(api).jobs.create(validate("CreateTrainingJob", create_request(name, **overrides)), caller=ROOT)
 
 
 def publish_artifacts(api: TestClient, name: str, model: bytes, output: bytes) -> None:
@@ -277,7 +278,7 @@ def complete(api: TestClient, name: str, *, model_artifacts: str) -> None:
     """End the job as its run would, with the artifacts it uploaded."""
     the_services = services(api)
     with the_services.sessions() as session:
-        job = repository.get(session, name)
+        job = repository.get(session, account_id=ROOT.account_id, name=name)
         assert job is not None
     the_services.lifecycle.finish(
         job.id,
@@ -314,6 +315,16 @@ def test_job_artifacts_download(api: TestClient) -> None:
 def test_unknown_job_is_404(api: TestClient) -> None:
     assert "nope" in problem(api.get(f"{JOBS}/nope/model"), 404, "ValidationException")
     problem(api.get(f"{JOBS}/nope/output"), 404, "ValidationException")
+
+
+def test_another_accounts_artifacts_are_404_as_an_unknown_jobs(api: TestClient) -> None:
+    insert_job(api, "job-5")
+    publish_artifacts(api, "job-5", b"model", b"output")
+    other = client_as(api, OTHER)
+    for route in ("model", "output"):
+        assert api.get(f"{JOBS}/job-5/{route}").status_code == 200
+        detail = problem(other.get(f"{JOBS}/job-5/{route}"), 404, "ValidationException")
+        assert detail == "Training job 'job-5' does not exist."
 
 
 def test_job_without_artifacts_yet_is_404_saying_so(api: TestClient) -> None:

@@ -23,7 +23,7 @@ from app.cli import run
 from app.client import SageMakerClient
 from tests.conftest import create_request
 from tests.support.polling import wait_until
-from tests.support.server import Server, free_port, running_server
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, free_port, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,9 @@ def cli(live: Server, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
 
 @pytest.fixture(scope="module")
 def client(live: Server) -> Iterator[SageMakerClient]:
-    with SageMakerClient(endpoint_url=live.url) as sagemaker:
+    with SageMakerClient(
+        endpoint_url=live.url, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET
+    ) as sagemaker:
         yield sagemaker
 
 
@@ -173,10 +175,8 @@ def test_wait_exit_codes_follow_the_end_status(cli: Any, client: SageMakerClient
 def test_hosts_and_vms(
     cli: Any, client: SageMakerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "AWS_ACCESS_KEY_ID", "testing"
-    )  # with credentials in the environment, requests are signed
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # credentials from the environment sign the requests
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     code, out, _ = cli("hosts", "list")
     assert code == 0 and out.startswith("HOST ") and "VCPUS (FREE/TOTAL)" in out
     code, out, _ = cli("hosts", "list", "--output", "json")

@@ -35,8 +35,8 @@ def ours(live: Server) -> Iterator[SageMakerClient]:
     with SageMakerClient(
         endpoint_url=live.url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
         max_attempts=1,
     ) as client:
         yield client
@@ -304,8 +304,8 @@ def test_extras_move_data_logs_and_models(
         "s3",
         endpoint_url=live.url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
         config=Config(s3={"addressing_style": "path"}),
     )
     mine = ours.list_objects_v2(Bucket="client-e2e", Prefix="train/")

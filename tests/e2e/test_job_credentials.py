@@ -1,4 +1,5 @@
-"""A running job reaches its account's buckets with boto3, through credentials only it holds."""
+"""A running job reaches its account's buckets with boto3, through credentials only it holds, and no other
+account's; the credentials end with the job."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import tarfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from app.client import SageMakerClient
 from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +35,37 @@ credentials = session.get_credentials()
 s3 = session.client("s3", config=Config(s3={"addressing_style": "path"}))
 s3.put_object(Bucket="job-bucket", Key="from-the-job.txt", Body=b"written by the job")
 keys = [o["Key"] for o in s3.list_objects_v2(Bucket="job-bucket").get("Contents", [])]
+try:
+    s3.list_objects_v2(Bucket="other-bucket")
+    other = "listed"
+except Exception as error:
+    other = getattr(error, "response", {}).get("Error", {}).get("Code", repr(error))
+frozen = credentials.get_frozen_credentials()
 with open(os.path.join(os.environ["SM_MODEL_DIR"], "report.json"), "w") as f:
     json.dump({
         "method": credentials.method,
         "key_prefix": credentials.access_key[:4],
         "has_token": bool(credentials.token),
         "keys": keys,
+        "other_bucket": other,
+        # Handed back only so the test can show they stop working when the job ends.
+        "credentials": [frozen.access_key, frozen.secret_key, frozen.token],
         "env_names": sorted(os.environ),
         "env_values": "".join(os.environ.values()),
     }, f)
 """
+
+
+def _s3(url: str, key: str, secret: str, token: str | None = None) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
 
 
 @pytest.fixture
@@ -61,6 +88,12 @@ def test_a_script_job_uses_its_own_session_credentials_and_never_sees_the_server
     source.mkdir()
     (source / "train.py").write_text(textwrap.dedent(SCRIPT))
     s3_client(live.url).create_bucket(Bucket="job-bucket")
+    other_account = SageMakerClient(
+        endpoint_url=live.url, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET
+    ).create_account("other-team")
+    other_s3 = _s3(live.url, other_account["AccessKeyId"], other_account["SecretAccessKey"])
+    other_s3.create_bucket(Bucket="other-bucket")
+    other_s3.put_object(Bucket="other-bucket", Key="private.txt", Body=b"not for the job")
     client = sagemaker_client(live.url)
     client.create_training_job(
         **create_request(
@@ -87,5 +120,11 @@ def test_a_script_job_uses_its_own_session_credentials_and_never_sees_the_server
     assert report["method"] == "container-role"
     assert report["key_prefix"] == "ASIA" and report["has_token"]
     assert report["keys"] == ["from-the-job.txt"]
+    assert report["other_bucket"] == "AccessDenied"
+    # The job is over: its session credentials are revoked.
+    key, secret, token = report["credentials"]
+    with pytest.raises(ClientError) as refused:
+        _s3(live.url, key, secret, token).list_objects_v2(Bucket="job-bucket")
+    assert refused.value.response["Error"]["Code"] == "InvalidAccessKeyId"
     assert "AWS_SECRET_ACCESS_KEY" not in report["env_names"]
     assert SERVER_SECRET not in report["env_values"]

@@ -22,7 +22,7 @@ from tests.conftest import sagemaker_client
 from tests.support.jobs import wait_terminal
 from tests.support.polling import wait_until
 from tests.support.script_jobs import model_json, script_job, source
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, Server, running_server
 from tests.support.vms import cgroups, isolation
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +54,7 @@ def live(tmp_path: Path) -> Iterator[Server]:
 
 def _vm(server: Server, job: str) -> dict[str, str]:
     [vm] = wait_until(
-        lambda: httpx.get(f"{server.url}/v1/vms", params={"job": job}).json()["vms"],
+        lambda: httpx.get(f"{server.url}/v1/vms", params={"job": job}, auth=ROOT_AUTH).json()["vms"],
         until=lambda vms: vms and all(vm["state"] == "Running" for vm in vms),
         what=f"the VM of {job} to run",
     )
@@ -158,7 +158,7 @@ def test_a_memory_hog_fails_out_of_memory_and_the_server_lives(live: Server, tmp
     job = wait_terminal(client, "hog")
     assert job["TrainingJobStatus"] == "Failed"
     assert "out of memory" in job["FailureReason"] and "ml.t3.medium has 4 GiB" in job["FailureReason"]
-    assert httpx.get(f"{live.url}/healthz").status_code == 200
+    assert httpx.get(f"{live.url}/healthz", auth=ROOT_AUTH).status_code == 200
 
 
 FORK_BOMB = """
@@ -218,12 +218,12 @@ def test_a_paused_vm_uses_no_cpu_until_resumed(live: Server, tmp_path: Path) -> 
     vm = _vm(live, "busy")
     groups = cgroups(live)
     wait_until(lambda: groups.cpu_seconds(vm["id"]) > 0.2, what="the VM to use CPU")
-    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").json()["state"] == "Paused"
+    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause", auth=ROOT_AUTH).json()["state"] == "Paused"
     assert groups.frozen(vm["id"])
     frozen_at = groups.cpu_seconds(vm["id"])
     time.sleep(1.0)
     assert groups.cpu_seconds(vm["id"]) - frozen_at < 0.05
-    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume").json()["state"] == "Running"
+    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume", auth=ROOT_AUTH).json()["state"] == "Running"
     wait_until(lambda: groups.cpu_seconds(vm["id"]) > frozen_at + 0.2, what="the resumed VM to use CPU")
     client.stop_training_job(TrainingJobName="busy")
     assert wait_terminal(client, "busy")["TrainingJobStatus"] == "Stopped"

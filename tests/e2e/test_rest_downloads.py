@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from tests.support.polling import wait_until
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, ROOT_KEY, ROOT_SECRET, Server, running_server
+
+CURL_SIGV4 = ["--aws-sigv4", "aws:amz:us-east-1:sagemaker", "--user", f"{ROOT_KEY}:{ROOT_SECRET}"]
+
+
+def declared(sha256: str) -> dict[str, str]:
+    """A streamed body's SHA-256, declared (and signed) ahead: the server checks the bytes against it."""
+    return {"X-Amz-Content-SHA256": sha256}
+
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +54,8 @@ def test_large_object_round_trip_in_constant_memory(server: Server) -> None:
     for chunk in big_body(block):
         expected.update(chunk)
     before = peak_rss(server.process.pid)
-    with httpx.Client(timeout=60) as client:
-        put = client.put(url, content=big_body(block))
+    with httpx.Client(timeout=60, auth=ROOT_AUTH) as client:
+        put = client.put(url, content=big_body(block), headers=declared(expected.hexdigest()))
         assert put.status_code == 201, put.text
         assert put.json()["sha256"] == expected.hexdigest()
         received = hashlib.sha256()
@@ -70,8 +78,10 @@ def test_curl_upload_download_and_resume(server: Server, tmp_path: Path) -> None
     source = tmp_path / "source.bin"
     source.write_bytes(data)
     url = f"{server.url}/v1/objects/curl-bucket/runs/1/weights.bin"
-    curl = ["curl", "-fsS", "--max-time", "30"]
-    subprocess.run([*curl, "-T", str(source), url], check=True, capture_output=True)
+    curl = ["curl", "-fsS", "--max-time", "30", *CURL_SIGV4]
+    # curl signs an upload's declared SHA-256 (it does not hash a file it streams).
+    upload = ["-H", f"x-amz-content-sha256: {hashlib.sha256(data).hexdigest()}", "-T", str(source)]
+    subprocess.run([*curl, *upload, url], check=True, capture_output=True)
 
     downloads = tmp_path / "downloads"
     downloads.mkdir()
@@ -103,13 +113,23 @@ def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
             time.sleep(0.05)
             yield b"y" * 1024
 
+    whole = hashlib.sha256(b"x" * (1 << 20) + b"y" * 1024 * 600).hexdigest()
     with running_server(data) as first:
-        assert httpx.put(f"{first.url}/v1/objects/uploads/whole", content=b"ok").status_code == 201
+        assert (
+            httpx.put(f"{first.url}/v1/objects/uploads/whole", content=b"ok", auth=ROOT_AUTH).status_code
+            == 201
+        )
         errors: list[Exception] = []
 
         def upload() -> None:
             try:
-                httpx.put(f"{first.url}/v1/objects/uploads/torn", content=body(), timeout=30)
+                httpx.put(
+                    f"{first.url}/v1/objects/uploads/torn",
+                    content=body(),
+                    timeout=30,
+                    auth=ROOT_AUTH,
+                    headers=declared(whole),
+                )
             except httpx.HTTPError as error:
                 errors.append(error)
 
@@ -122,7 +142,7 @@ def test_a_server_killed_mid_upload_leaves_no_object(tmp_path: Path) -> None:
         uploader.join(timeout=40)
         assert errors, "the upload should have broken with the server"
     with running_server(data) as second:
-        assert httpx.get(f"{second.url}/v1/objects/uploads/torn").status_code == 404
-        assert httpx.get(f"{second.url}/v1/objects/uploads/whole").content == b"ok"
+        assert httpx.get(f"{second.url}/v1/objects/uploads/torn", auth=ROOT_AUTH).status_code == 404
+        assert httpx.get(f"{second.url}/v1/objects/uploads/whole", auth=ROOT_AUTH).content == b"ok"
         assert not any(path.exists() for path in torn), "the torn upload's temp file outlived a restart"
         assert temp_files(data) == []

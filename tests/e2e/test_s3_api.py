@@ -1,12 +1,15 @@
 """The S3 API over a real socket, driven by the real boto3 client and the real AWS CLI.
 
-A uvicorn server runs `create_s3_app(store)` in a thread on a free loopback port for the module.
+A uvicorn server runs the whole application (so every request passes the authentication at its edge) in
+a thread on a free loopback port for the module; raw requests are signed for `s3` as the root key.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
+import hmac
 import io
 import os
 import socket
@@ -24,34 +27,39 @@ import uvicorn
 from botocore.exceptions import ClientError
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
-from app.api.s3 import create_s3_app, is_s3_request
+from app.api.s3 import is_s3_request
 from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError
-from app.storage.object_store import ObjectStore
+from app.client import sigv4
+from app.client.auth import SigV4Auth
+from app.client.sigv4 import Credentials
+from app.config import Settings
+from app.main import create_app
 from tests.support.jobs import s3_client
-from tests.support.keys import TEST_KEYRING
 from tests.support.polling import wait_until
+from tests.support.server import DUMMY_CREDENTIALS, ROOT_KEY, ROOT_SECRET
 
 pytestmark = pytest.mark.e2e
 
 MIB = 1 << 20
+S3_AUTH = SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), service="s3")
 
 
 @pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("s3") / "store"
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("s3") / "data"
 
 
 @pytest.fixture(scope="module")
-def store(store_root: Path) -> Iterator[ObjectStore]:
-    with ObjectStore(store_root, keyring=TEST_KEYRING) as opened:
-        yield opened
+def store_root(data_dir: Path) -> Path:
+    return data_dir / "objects"
 
 
 @pytest.fixture(scope="module")
-def endpoint(store: ObjectStore) -> Iterator[str]:
+def endpoint(data_dir: Path) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_s3_app(store), log_level="warning", access_log=False, lifespan="on")
+    app = create_app(Settings(data_dir=data_dir))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -224,7 +232,7 @@ def test_key_errors(s3: Any, bucket: str, endpoint: str) -> None:
     assert error_of(lambda: s3.get_object(Bucket=bucket, Key="missing")) == ("NoSuchKey", 404)
     assert error_of(lambda: s3.get_object(Bucket="no-such-bucket", Key="k")) == ("NoSuchBucket", 404)
     for path in ("a/%2E%2E/%2E%2E/escape", "%2E%2E/escape", "a%00b"):
-        response = httpx.put(f"{endpoint}/{bucket}/{path}", content=b"x")
+        response = httpx.put(f"{endpoint}/{bucket}/{path}", content=b"x", auth=S3_AUTH)
         assert response.status_code == 400
         assert b"<Code>InvalidArgument</Code>" in response.content
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
@@ -316,23 +324,65 @@ def test_boto3_aws_chunked_uploads(s3: Any, bucket: str) -> None:
 def _chunked_headers(decoded_length: int, sha256: str) -> dict[str, str]:
     return {
         "Content-Encoding": "aws-chunked",
-        "x-amz-content-sha256": sha256,
+        "X-Amz-Content-SHA256": sha256,
         "x-amz-decoded-content-length": str(decoded_length),
-        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host, Signature=" + "0" * 64,
     }
 
 
 def test_signed_aws_chunked_upload(endpoint: str, s3: Any, bucket: str) -> None:
     data = os.urandom(200_000)
-    signature = ";chunk-signature=" + "a" * 64
-    chunks = [data[:65536], data[65536:]]
-    wire = b"".join(b"%x%s\r\n%s\r\n" % (len(c), signature.encode(), c) for c in chunks)
-    wire += b"0" + signature.encode() + b"\r\n\r\n"
-    headers = _chunked_headers(len(data), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-    response = httpx.put(f"{endpoint}/{bucket}/signed", content=wire, headers=headers)
+    url = f"{endpoint}/{bucket}/signed"
+    headers, wire = _signed_chunked_upload(url, [data[:65536], data[65536:]])
+    response = httpx.put(url, content=wire, headers=headers)
     assert response.status_code == 200, response.text
     assert s3.get_object(Bucket=bucket, Key="signed")["Body"].read() == data
+
+
+def test_a_tampered_signed_chunk_stores_nothing(endpoint: str, s3: Any, bucket: str) -> None:
+    data = os.urandom(100_000)
+    url = f"{endpoint}/{bucket}/tampered"
+    headers, wire = _signed_chunked_upload(url, [data[:65536], data[65536:]])
+    flipped = wire.index(data[70_000:70_016])
+    tampered = wire[:flipped] + bytes([wire[flipped] ^ 1]) + wire[flipped + 1 :]
+    response = httpx.put(url, content=tampered, headers=headers)
+    assert (response.status_code, b"<Code>SignatureDoesNotMatch</Code>" in response.content) == (403, True)
+    assert error_of(lambda: s3.head_object(Bucket=bucket, Key="tampered")) == ("404", 404)
+
+
+def _signed_chunked_upload(url: str, chunks: list[bytes]) -> tuple[dict[str, str], bytes]:
+    """Headers and aws-chunked body of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload, every chunk signed
+    in the chain that starts at the request's own signature."""
+    now = dt.datetime.now(dt.UTC)
+    headers = _chunked_headers(sum(map(len, chunks)), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    headers |= sigv4.sign(
+        method="PUT",
+        url=url,
+        headers=headers,
+        payload_sha256=headers["X-Amz-Content-SHA256"],
+        credentials=Credentials(ROOT_KEY, ROOT_SECRET),
+        region="us-east-1",
+        service="s3",
+        now=now,
+    )
+    stamp = headers["X-Amz-Date"]
+    scope = f"{stamp[:8]}/us-east-1/s3/aws4_request"
+    key = sigv4.signing_key(ROOT_SECRET, stamp[:8], "us-east-1", "s3")
+    previous = headers["Authorization"].rpartition("Signature=")[2]
+    wire = b""
+    for chunk in [*chunks, b""]:
+        to_sign = "\n".join(
+            [
+                "AWS4-HMAC-SHA256-PAYLOAD",
+                stamp,
+                scope,
+                previous,
+                sigv4.EMPTY_SHA256,
+                hashlib.sha256(chunk).hexdigest(),
+            ]
+        )
+        previous = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        wire += b"%x;chunk-signature=%s\r\n%s\r\n" % (len(chunk), previous.encode(), chunk)
+    return headers, wire
 
 
 def test_bad_or_truncated_aws_chunked_bodies_store_nothing(endpoint: str, s3: Any, bucket: str) -> None:
@@ -344,11 +394,11 @@ def test_bad_or_truncated_aws_chunked_bodies_store_nothing(endpoint: str, s3: An
     headers = _chunked_headers(len(data), "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
     headers["x-amz-trailer"] = "x-amz-checksum-crc32"
     lying = wire.rpartition(b"x-amz-checksum-crc32:")[0] + b"x-amz-checksum-crc32:AAAAAA==\r\n\r\n"
-    bad = httpx.put(f"{endpoint}/{bucket}/bad", content=lying, headers=headers)
+    bad = httpx.put(f"{endpoint}/{bucket}/bad", content=lying, headers=headers, auth=S3_AUTH)
     assert (bad.status_code, b"<Code>BadDigest</Code>" in bad.content) == (400, True)
-    cut = httpx.put(f"{endpoint}/{bucket}/cut", content=wire[: len(wire) // 2], headers=headers)
+    cut = httpx.put(f"{endpoint}/{bucket}/cut", content=wire[: len(wire) // 2], headers=headers, auth=S3_AUTH)
     assert (cut.status_code, b"<Code>IncompleteBody</Code>" in cut.content) == (400, True)
-    good = httpx.put(f"{endpoint}/{bucket}/good", content=wire, headers=headers)
+    good = httpx.put(f"{endpoint}/{bucket}/good", content=wire, headers=headers, auth=S3_AUTH)
     assert good.status_code == 200
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["good"]
 
@@ -385,8 +435,21 @@ def test_client_disconnect_mid_upload_leaves_nothing(
         return [p for p in (store_root / "tmp").rglob("*") if p.is_file()]
 
     host, port = endpoint.removeprefix("http://").split(":")
+    signature = sigv4.sign(
+        method="PUT",
+        url=f"{endpoint}/{bucket}/half",
+        headers={},
+        payload_sha256=sigv4.UNSIGNED_PAYLOAD,
+        credentials=Credentials(ROOT_KEY, ROOT_SECRET),
+        region="us-east-1",
+        service="s3",
+        now=dt.datetime.now(dt.UTC),
+    )
+    signed = "".join(f"{name}: {value}\r\n" for name, value in signature.items())
     with socket.create_connection((host, int(port))) as sock:
-        head = f"PUT /{bucket}/half HTTP/1.1\r\nHost: {host}\r\nContent-Length: {8 * MIB}\r\n\r\n"
+        head = (
+            f"PUT /{bucket}/half HTTP/1.1\r\nHost: {host}:{port}\r\n{signed}Content-Length: {8 * MIB}\r\n\r\n"
+        )
         sock.sendall(head.encode() + os.urandom(2 * MIB))
         wait_until(temp_files, what="the server to start writing the upload", interval=0.01)
     wait_until(temp_files, until=lambda files: not files, what="the half-written temp file to be discarded")
@@ -425,9 +488,7 @@ def test_aws_cli_cp_ls_sync_rm(endpoint: str, bucket: str, tmp_path: Path) -> No
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        **DUMMY_CREDENTIALS,
         "AWS_CONFIG_FILE": str(empty),
         "AWS_SHARED_CREDENTIALS_FILE": str(empty),
     }
@@ -516,7 +577,7 @@ def test_corruption_found_mid_stream_aborts_the_response(
     received = bytearray()
     with (
         pytest.raises(httpx.HTTPError),
-        httpx.stream("GET", f"{endpoint}/{bucket}/rot", timeout=30) as response,
+        httpx.stream("GET", f"{endpoint}/{bucket}/rot", timeout=30, auth=S3_AUTH) as response,
     ):
         assert response.status_code == 200
         for chunk in response.iter_bytes():

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import fetch_object, wait_terminal
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, Server, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -142,7 +142,7 @@ def test_a_crashing_vm_fails_the_job_and_stops_its_sibling(live: Server, tmp_pat
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("AlgorithmError:")
     assert "algo-2 broke on purpose" in job["FailureReason"]
-    vms = httpx.get(f"{live.url}/v1/vms", params={"job": "crash"}).json()["vms"]
+    vms = httpx.get(f"{live.url}/v1/vms", params={"job": "crash"}, auth=ROOT_AUTH).json()["vms"]
     codes = {vm["hostname"]: vm["exit_code"] for vm in vms}
     assert codes["algo-2"] == 1 and codes["algo-1"] in (-15, -9)
 
@@ -191,17 +191,21 @@ def test_logs_and_metric_series_are_served(live: Server, tmp_path: Path) -> None
     source, data = _source(tmp_path, "logs", TRAIN_SCRIPT), _data(tmp_path)
     client.create_training_job(**_script_job("watched", source, data, hyperparameters={"epochs": "3"}))
     with httpx.stream(
-        "GET", f"{live.url}/v1/training-jobs/watched/logs", params={"follow": "true"}, timeout=60
+        "GET",
+        f"{live.url}/v1/training-jobs/watched/logs",
+        params={"follow": "true"},
+        timeout=60,
+        auth=ROOT_AUTH,
     ) as response:
         followed = [line for line in response.iter_lines() if line]
     assert "[algo-1] epoch=2 loss=0.3333" in followed
     assert wait_terminal(client, "watched")["TrainingJobStatus"] == "Completed"
-    body = httpx.get(f"{live.url}/v1/training-jobs/watched/logs").text
+    body = httpx.get(f"{live.url}/v1/training-jobs/watched/logs", auth=ROOT_AUTH).text
     assert body.splitlines() == followed
-    series = httpx.get(f"{live.url}/v1/training-jobs/watched/metrics").json()
+    series = httpx.get(f"{live.url}/v1/training-jobs/watched/metrics", auth=ROOT_AUTH).json()
     assert [round(p["value"], 4) for p in series["metrics"]["train:loss"]] == [1.0, 0.5, 0.3333]
     assert series["final"][0]["MetricName"] == "train:loss"
-    assert httpx.get(f"{live.url}/v1/training-jobs/nope/logs").status_code == 404
+    assert httpx.get(f"{live.url}/v1/training-jobs/nope/logs", auth=ROOT_AUTH).status_code == 404
 
 
 def test_checkpoints_are_restored_into_a_resubmitted_job(live: Server, tmp_path: Path) -> None:

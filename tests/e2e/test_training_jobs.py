@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
 from tests.support.polling import wait_until
-from tests.support.server import Server, running_server
+from tests.support.server import ROOT_AUTH, Server, running_server
 from tests.support.vms import paused as vm_paused
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +59,9 @@ def _job(name: str, dataset: Path, **overrides: Any) -> dict[str, Any]:
 
 
 def _vms(server: Server, job: str) -> list[dict[str, Any]]:
-    vms: list[dict[str, Any]] = httpx.get(f"{server.url}/v1/vms", params={"job": job}).json()["vms"]
+    vms: list[dict[str, Any]] = httpx.get(f"{server.url}/v1/vms", params={"job": job}, auth=ROOT_AUTH).json()[
+        "vms"
+    ]
     return vms
 
 
@@ -101,7 +103,7 @@ def test_two_instance_job_runs_on_two_vms_and_completes(live: Server, dataset: P
     assert metric["MetricName"] == "validation:accuracy" and metric["Value"] > 0.8
     assert job["ModelArtifacts"]["S3ModelArtifacts"] == "s3://bucket/output/two-vms/output/model.tar.gz"
     assert "model.json" in _model_tarball(live, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path / "m.tgz")
-    hosts = httpx.get(f"{live.url}/v1/hosts").json()["hosts"]
+    hosts = httpx.get(f"{live.url}/v1/hosts", auth=ROOT_AUTH).json()["hosts"]
     assert all(h["allocated"]["vcpus"] == 0 and h["free"] == h["capacity"] for h in hosts)
 
 
@@ -169,12 +171,12 @@ def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("pausable", dataset, HyperParameters={"epochs": "100000"}))
     [vm] = _running_vms(live, "pausable")
-    paused = httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").json()
+    paused = httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause", auth=ROOT_AUTH).json()
     assert paused["state"] == "Paused"
     wait_until(lambda: vm_paused(live, vm), what=f"VM {vm['id']} to be frozen")
-    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause").status_code == 400
-    assert httpx.post(f"{live.url}/v1/vms/vm-unknown/pause").status_code == 404
-    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume").json()["state"] == "Running"
+    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause", auth=ROOT_AUTH).status_code == 400
+    assert httpx.post(f"{live.url}/v1/vms/vm-unknown/pause", auth=ROOT_AUTH).status_code == 404
+    assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume", auth=ROOT_AUTH).json()["state"] == "Running"
     client.stop_training_job(TrainingJobName="pausable")
     assert wait_terminal(client, "pausable")["TrainingJobStatus"] == "Stopped"
 
@@ -202,7 +204,7 @@ def test_sigkilled_server_recovers_without_orphans(tmp_path: Path, dataset: Path
         assert "service restarted" in job["FailureReason"]
         wait_until(lambda: _gone(vm["pid"]), what=f"the orphaned process group {vm['pid']} to be gone")
         assert [v["state"] for v in _vms(second, "interrupted")] == ["Terminated"]
-        hosts = httpx.get(f"{second.url}/v1/hosts").json()["hosts"]
+        hosts = httpx.get(f"{second.url}/v1/hosts", auth=ROOT_AUTH).json()["hosts"]
         assert all(h["allocated"]["vcpus"] == 0 for h in hosts)
 
 
@@ -230,7 +232,7 @@ def test_s3_dataset_in_and_model_out_through_the_s3_api(live: Server, dataset: P
     s3.download_file("datasets", key, str(tmp_path / "model.tar.gz"))
     with tarfile.open(tmp_path / "model.tar.gz") as archive:
         assert "model.json" in archive.getnames()
-    over_rest = httpx.get(f"{live.url}/v1/training-jobs/via-s3/model").content
+    over_rest = httpx.get(f"{live.url}/v1/training-jobs/via-s3/model", auth=ROOT_AUTH).content
     assert over_rest == (tmp_path / "model.tar.gz").read_bytes()
 
 
@@ -240,9 +242,11 @@ def test_job_model_downloads_over_rest_with_its_checksum(live: Server, dataset: 
     client = sagemaker_client(live.url)
     client.create_training_job(**_job("rest-model", dataset))
     assert wait_terminal(client, "rest-model")["TrainingJobStatus"] == "Completed"
-    response = httpx.get(f"{live.url}/v1/training-jobs/rest-model/model")
+    response = httpx.get(f"{live.url}/v1/training-jobs/rest-model/model", auth=ROOT_AUTH)
     assert response.status_code == 200
     assert response.headers["x-checksum-sha256"] == hashlib.sha256(response.content).hexdigest()
     assert response.headers["content-length"] == str(len(response.content))
-    ranged = httpx.get(f"{live.url}/v1/training-jobs/rest-model/model", headers={"Range": "bytes=0-9"})
+    ranged = httpx.get(
+        f"{live.url}/v1/training-jobs/rest-model/model", headers={"Range": "bytes=0-9"}, auth=ROOT_AUTH
+    )
     assert ranged.status_code == 206 and ranged.content == response.content[:10]

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.caller import Caller
 from app.clock import utcnow
 from app.db import migrate
 from app.db.session import make_engine, make_session_factory
 from app.jobs import repository
-from app.jobs.service import Identity
 from tests.conftest import create_request
+from tests.support.callers import ROOT, role_arn
 from tests.support.collaborators import RecordingRuntime, job_service, lifecycle_of
 
 
@@ -26,16 +27,19 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-@pytest.fixture
-def create_job(sessions: sessionmaker[Session]) -> Callable[[str], int]:
-    """Creates a job with a minimal request and returns its row id (what VMs and metric points refer to)."""
-    identity = Identity(region="us-east-1", account_id="1" * 12)
-    jobs = job_service(sessions, lifecycle_of(sessions, utcnow), RecordingRuntime(), identity)
+CreateJob = Callable[..., int]
 
-    def create(name: str) -> int:
-        jobs.create(create_request(name))
+
+@pytest.fixture
+def create_job(sessions: sessionmaker[Session]) -> CreateJob:
+    """Creates a job with a minimal request, as the default account's root key unless `caller` says
+    otherwise, and returns its row id (what VMs and metric points refer to)."""
+    jobs = job_service(sessions, lifecycle_of(sessions, utcnow), RecordingRuntime())
+
+    def create(name: str, caller: Caller = ROOT) -> int:
+        jobs.create(create_request(name, RoleArn=role_arn(caller)), caller=caller)
         with sessions() as session:
-            job = repository.get(session, name)
+            job = repository.get(session, account_id=caller.account_id, name=name)
         assert job is not None
         return job.id
 

@@ -1,4 +1,5 @@
-"""HostService over a real SQLite file: capacity derived from live VMs, VM listings, pause and resume."""
+"""HostService over a real SQLite file: capacity derived from live VMs, VM listings, pause and resume,
+each as one caller sees it (the default account's jobs own vm-a..vm-c, another account's vm-d)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.hosts import vms
 from app.hosts.pool import HostSpec
 from app.hosts.service import HostService
 from app.hosts.vms import Usage, VmState
+from tests.support.callers import OTHER, OTHER_ACCOUNT, ROOT, USER
 from tests.support.rows import vm_row
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -44,9 +46,9 @@ def control() -> RecordingControl:
 
 @pytest.fixture
 def service(
-    sessions: sessionmaker[Session], create_job: Callable[[str], int], control: RecordingControl
+    sessions: sessionmaker[Session], create_job: Callable[..., int], control: RecordingControl
 ) -> HostService:
-    first, second = create_job("job-1"), create_job("Job-2")
+    first, second, theirs = create_job("job-1"), create_job("Job-2"), create_job("job-1", OTHER)
     with sessions.begin() as session:
         vms.sync_hosts(session, HOSTS)
         session.add_all(
@@ -54,6 +56,7 @@ def service(
                 _vm("vm-a", first, state=VmState.RUNNING, deadline=100, pid=11),
                 _vm("vm-b", second, state=VmState.TERMINATED, deadline=200, exit_code=0),
                 _vm("vm-c", second, state=VmState.PAUSED, deadline=200, pid=12, host="h2", hostname="algo-2"),
+                _vm("vm-d", theirs, state=VmState.RUNNING, deadline=50, pid=13, host="h2"),
             ]
         )
     return HostService(sessions=sessions, vm_control=control, isolation="process")
@@ -65,27 +68,59 @@ def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:
 
 
 def test_hosts_count_only_live_vms_as_allocated(service: HostService) -> None:
-    h1, h2 = service.list_hosts()
+    h1, h2 = (view.host for view in service.list_hosts(caller=USER))
     assert (h1.name, h1.capacity, h1.allocated) == ("h1", Usage(8, 32, 1, 100), Usage(2, 8, 0, 1))
     assert h1.free == Usage(6, 24, 1, 99)
-    assert (h2.name, h2.allocated, h2.free) == ("h2", Usage(2, 8, 0, 1), Usage(2, 8, 0, 49))
+    # Every account's live VMs count: capacity is shared.
+    assert (h2.name, h2.allocated, h2.free) == ("h2", Usage(4, 16, 0, 2), Usage(0, 0, 0, 48))
+
+
+def test_only_admins_see_the_vms_on_each_host(service: HostService) -> None:
+    assert [view.vms for view in service.list_hosts(caller=USER)] == [None, None]
+    assert [view.vms for view in service.list_hosts(caller=OTHER)] == [None, None]
+    h1, h2 = service.list_hosts(caller=ROOT)
+    assert [vm.id for vm in h1.vms or ()] == ["vm-a"]
+    assert [(vm.id, vm.account_id) for vm in h2.vms or ()] == [
+        ("vm-c", ROOT.account_id),
+        ("vm-d", OTHER_ACCOUNT),
+    ]
 
 
 def test_vms_are_listed_newest_first_with_their_job(service: HostService) -> None:
-    assert [(vm.id, vm.job) for vm in service.list_vms()] == [
+    assert [(vm.id, vm.job) for vm in service.list_vms(caller=USER)] == [
         ("vm-b", "Job-2"),
         ("vm-c", "Job-2"),
         ("vm-a", "job-1"),
     ]
-    assert [vm.id for vm in service.list_vms(job_name="job-2")] == ["vm-b", "vm-c"]
-    assert service.list_vms(job_name="job-3") == []
+    assert [vm.id for vm in service.list_vms(caller=USER, job_name="job-2")] == ["vm-b", "vm-c"]
+    assert service.list_vms(caller=USER, job_name="job-3") == []
+
+
+def test_each_account_lists_its_own_vms_and_an_admin_every_accounts(service: HostService) -> None:
+    assert [vm.id for vm in service.list_vms(caller=OTHER)] == ["vm-d"]
+    assert [vm.id for vm in service.list_vms(caller=USER, job_name="job-1")] == ["vm-a"]
+    assert [vm.id for vm in service.list_vms(caller=OTHER, job_name="job-1")] == ["vm-d"]
+    assert [vm.id for vm in service.list_vms(caller=ROOT, job_name="job-1")] == ["vm-a", "vm-d"]
+
+
+def test_another_accounts_vm_is_not_found_and_never_signalled(
+    service: HostService, control: RecordingControl
+) -> None:
+    for move in (service.get_vm, service.pause, service.resume):
+        with pytest.raises(NotFound, match="No VM vm-d"):
+            move("vm-d", caller=USER)
+        with pytest.raises(NotFound, match="No VM vm-a"):
+            move("vm-a", caller=OTHER)
+    assert control.calls == []
+    assert service.get_vm("vm-d", caller=ROOT).account_id == OTHER_ACCOUNT
 
 
 def test_one_vm_or_not_found(service: HostService) -> None:
-    vm = service.get_vm("vm-a")
+    vm = service.get_vm("vm-a", caller=USER)
     assert vm == vms.VmInfo(
         id="vm-a",
         job="job-1",
+        account_id=ROOT.account_id,
         host="h1",
         instance_type="ml.m5.large",
         hostname="algo-1",
@@ -96,17 +131,17 @@ def test_one_vm_or_not_found(service: HostService) -> None:
         ended_at=None,
     )
     with pytest.raises(NotFound, match="No VM vm-z"):
-        service.get_vm("vm-z")
+        service.get_vm("vm-z", caller=USER)
 
 
 def test_pause_and_resume_go_through_the_control(service: HostService, control: RecordingControl) -> None:
-    assert service.pause("vm-a").id == "vm-a"
-    assert service.resume("vm-c").id == "vm-c"
+    assert service.pause("vm-a", caller=USER).id == "vm-a"
+    assert service.resume("vm-c", caller=USER).id == "vm-c"
     control.accepts = False
     with pytest.raises(ValidationError, match="VM vm-b is not Running, so it cannot be paused"):
-        service.pause("vm-b")
+        service.pause("vm-b", caller=USER)
     with pytest.raises(ValidationError, match="VM vm-b is not Paused, so it cannot be resumed"):
-        service.resume("vm-b")
+        service.resume("vm-b", caller=USER)
     with pytest.raises(NotFound):
-        service.pause("vm-z")
+        service.pause("vm-z", caller=USER)
     assert control.calls == [("pause", "vm-a"), ("resume", "vm-c"), ("pause", "vm-b"), ("resume", "vm-b")]

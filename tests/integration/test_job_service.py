@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,17 +24,28 @@ from app.jobs.spec import ResourceSpec
 from app.jobs.status import IllegalTransition, Secondary, Status
 from app.tags.service import TagService
 from tests.conftest import create_request
+from tests.support.callers import ROOT
 from tests.support.collaborators import RecordingRuntime, job_service
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 STATUSES = ("Completed", "Failed", "InProgress", "Stopped", "Stopping")
 
 
+IdOf = Callable[[str], int]
+
+
 def claim(sessions: sessionmaker[Session], lifecycle: JobLifecycle, name: str) -> None:
     """What the scheduler does: the queued job moves to Starting (its VMs would be reserved with it)."""
     with sessions.begin() as session:
-        job = repository.get(session, name)
-        assert job is not None and lifecycle.claim_in(session, job.id)
+        assert lifecycle.claim_in(session, id_in(sessions, name))
+
+
+def id_in(sessions: sessionmaker[Session], name: str) -> int:
+    """The row id of the default account's job `name`: the lifecycle, like the runtime, names jobs by id."""
+    with sessions() as session:
+        job = repository.get(session, account_id=ROOT.account_id, name=name)
+    assert job is not None
+    return job.id
 
 
 def open_sessions(path: Path) -> tuple[sessionmaker[Session], Any]:
@@ -48,6 +60,11 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     factory, engine = open_sessions(tmp_path / "jobs.db")
     yield factory
     engine.dispose()
+
+
+@pytest.fixture
+def id_of(sessions: sessionmaker[Session]) -> IdOf:
+    return functools.partial(id_in, sessions)
 
 
 @pytest.fixture
@@ -87,7 +104,7 @@ def walk(jobs: TrainingJobService, page_size: int, between_pages: Any = None, **
     token = None
     for _ in range(1000):
         request = {**params, "MaxResults": page_size} | ({"NextToken": token} if token else {})
-        page = jobs.list(request)
+        page = jobs.list(request, caller=ROOT)
         assert len(page["TrainingJobSummaries"]) <= page_size
         seen += names(page)
         token = page.get("NextToken")
@@ -105,7 +122,7 @@ def walk(jobs: TrainingJobService, page_size: int, between_pages: Any = None, **
 def test_create_returns_the_arn_and_wakes_the_runtime(
     jobs: TrainingJobService, runtime: RecordingRuntime
 ) -> None:
-    assert jobs.create(create_request("My-Job")) == {
+    assert jobs.create(create_request("My-Job"), caller=ROOT) == {
         "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job"
     }
     assert runtime.hints == 1
@@ -113,8 +130,8 @@ def test_create_returns_the_arn_and_wakes_the_runtime(
 
 def test_describe_a_new_job(jobs: TrainingJobService) -> None:
     request = create_request("job-1", HyperParameters={"epochs": "3"})
-    jobs.create(request)
-    described = jobs.describe("job-1")
+    jobs.create(request, caller=ROOT)
+    described = jobs.describe("job-1", caller=ROOT)
     assert described["TrainingJobName"] == "job-1"
     assert described["TrainingJobArn"] == "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1"
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Pending")
@@ -139,8 +156,8 @@ def test_create_fills_in_sagemakers_defaults(jobs: TrainingJobService) -> None:
         "ChannelName": "train",
         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/data"}},
     }
-    jobs.create(create_request("job-1", InputDataConfig=[channel]))
-    described = jobs.describe("job-1")
+    jobs.create(create_request("job-1", InputDataConfig=[channel]), caller=ROOT)
+    described = jobs.describe("job-1", caller=ROOT)
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
     assert described["OutputDataConfig"] == {
         "S3OutputPath": "s3://bucket/output",
@@ -166,9 +183,10 @@ def test_given_values_win_over_defaults(jobs: TrainingJobService) -> None:
                 "KmsKeyId": "key-1",
                 "CompressionType": "NONE",
             },
-        )
+        ),
+        caller=ROOT,
     )
-    described = jobs.describe("job-1")
+    described = jobs.describe("job-1", caller=ROOT)
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 60}
     assert described["OutputDataConfig"] == {
         "S3OutputPath": "s3://bucket/out",
@@ -180,17 +198,17 @@ def test_given_values_win_over_defaults(jobs: TrainingJobService) -> None:
 def test_the_callers_request_is_not_modified(jobs: TrainingJobService) -> None:
     request = create_request("job-1", Tags=[{"Key": "team", "Value": "ml"}])
     before = repr(request)
-    jobs.create(request)
+    jobs.create(request, caller=ROOT)
     assert repr(request) == before
 
 
 def test_names_are_unique_case_insensitively(jobs: TrainingJobService) -> None:
-    jobs.create(create_request("Job-A"))
+    jobs.create(create_request("Job-A"), caller=ROOT)
     with pytest.raises(ResourceInUse) as caught:
-        jobs.create(create_request("job-a"))
+        jobs.create(create_request("job-a"), caller=ROOT)
     assert "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-a" in caught.value.message
-    assert jobs.describe("JOB-A")["TrainingJobName"] == "Job-A"
-    assert names(jobs.list({})) == ["Job-A"]
+    assert jobs.describe("JOB-A", caller=ROOT)["TrainingJobName"] == "Job-A"
+    assert names(jobs.list({}, caller=ROOT)) == ["Job-A"]
 
 
 @pytest.mark.parametrize(
@@ -228,9 +246,9 @@ def test_semantic_rules_beyond_the_model(
 ) -> None:
     request = {k: v for k, v in create_request("job-1", **overrides).items() if v is not None}
     with pytest.raises(ValidationError, match=message):
-        jobs.create(request)
+        jobs.create(request, caller=ROOT)
     with pytest.raises(NotFound):
-        jobs.describe("job-1")
+        jobs.describe("job-1", caller=ROOT)
 
 
 def test_duplicate_channel_names_are_refused(jobs: TrainingJobService) -> None:
@@ -239,59 +257,61 @@ def test_duplicate_channel_names_are_refused(jobs: TrainingJobService) -> None:
         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/data"}},
     }
     with pytest.raises(ValidationError, match="channel names must be unique"):
-        jobs.create(create_request("job-1", InputDataConfig=[channel, channel]))
+        jobs.create(create_request("job-1", InputDataConfig=[channel, channel]), caller=ROOT)
 
 
 def test_admission_sees_the_resources_and_can_refuse_them(
     jobs: TrainingJobService, runtime: RecordingRuntime
 ) -> None:
     runtime.refuse_over = 2
-    jobs.create(create_request("small"))
+    jobs.create(create_request("small"), caller=ROOT)
     big = create_request("big")
     big["ResourceConfig"]["InstanceCount"] = 3
     with pytest.raises(ResourceLimitExceeded):
-        jobs.create(big)
+        jobs.create(big, caller=ROOT)
     assert runtime.admitted == [
         ResourceSpec(instance_type="ml.m5.large", instance_count=1, volume_size_gib=1.0),
         ResourceSpec(instance_type="ml.m5.large", instance_count=3, volume_size_gib=1.0),
     ]
-    assert names(jobs.list({})) == ["small"]
+    assert names(jobs.list({}, caller=ROOT)) == ["small"]
 
 
 def test_tags_given_at_create_are_stored_and_owned(
     jobs: TrainingJobService, sessions: sessionmaker[Session]
 ) -> None:
-    arn = jobs.create(create_request("job-1", Tags=[{"Key": "team", "Value": "ml"}]))["TrainingJobArn"]
+    arn = jobs.create(create_request("job-1", Tags=[{"Key": "team", "Value": "ml"}]), caller=ROOT)[
+        "TrainingJobArn"
+    ]
     tags = TagService(sessions=sessions, resource_exists=jobs.owns)
-    assert tags.list_tags(arn) == {"Tags": [{"Key": "team", "Value": "ml"}]}
-    assert jobs.owns(arn)
-    assert not jobs.owns(arn + "-other")
+    assert tags.list_tags(arn, caller=ROOT) == {"Tags": [{"Key": "team", "Value": "ml"}]}
+    assert jobs.owns(arn, account_id=ROOT.account_id)
+    assert not jobs.owns(arn + "-other", account_id=ROOT.account_id)
 
 
 def test_unknown_jobs_are_not_found(jobs: TrainingJobService, lifecycle: JobLifecycle) -> None:
     for call in (jobs.describe, jobs.stop, jobs.delete):
         with pytest.raises(NotFound) as caught:
-            call("nope")
+            call("nope", caller=ROOT)
         assert caught.value.message == "Requested resource not found."
         assert caught.value.code == "ValidationException"
-    assert not lifecycle.transition("nope", status=Status.FAILED, secondary=Secondary.FAILED)
+    assert not lifecycle.transition(999, status=Status.FAILED, secondary=Secondary.FAILED)
 
 
 # -- the guarded status writer ------------------------------------------------------------------------
 
 
 def test_transition_stamps_times_and_appends_rows(
-    jobs: TrainingJobService, clock: FakeClock, lifecycle: JobLifecycle
+    jobs: TrainingJobService, clock: FakeClock, lifecycle: JobLifecycle, id_of: IdOf
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
     clock.advance(5)
-    assert lifecycle.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+    assert lifecycle.transition(id_of("job-1"), status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
     clock.advance(10)
     started = clock()
-    assert lifecycle.start_training("job-1", at=started)
+    assert lifecycle.start_training(id_of("job-1"), at=started)
     clock.advance(100)
-    assert lifecycle.transition("job-1", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
-    described = jobs.describe("job-1")
+    assert lifecycle.transition(id_of("job-1"), status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+    described = jobs.describe("job-1", caller=ROOT)
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Completed", "Completed")
     assert described["LastModifiedTime"] == clock()
     assert described["TrainingStartTime"] == started
@@ -308,13 +328,13 @@ def test_transition_stamps_times_and_appends_rows(
 
 
 def test_transition_refuses_to_leave_a_terminal_state(
-    jobs: TrainingJobService, clock: FakeClock, lifecycle: JobLifecycle
+    jobs: TrainingJobService, clock: FakeClock, lifecycle: JobLifecycle, id_of: IdOf
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
     assert lifecycle.transition(
-        "job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason="boom"
+        id_of("job-1"), status=Status.FAILED, secondary=Secondary.FAILED, failure_reason="boom"
     )
-    before = jobs.describe("job-1")
+    before = jobs.describe("job-1", caller=ROOT)
     clock.advance(60)
     for status, secondary in [
         (Status.IN_PROGRESS, Secondary.TRAINING),
@@ -322,50 +342,56 @@ def test_transition_refuses_to_leave_a_terminal_state(
         (Status.COMPLETED, Secondary.COMPLETED),
         (Status.FAILED, Secondary.FAILED),
     ]:
-        assert not lifecycle.transition("job-1", status=status, secondary=secondary)
-    assert jobs.describe("job-1") == before
+        assert not lifecycle.transition(id_of("job-1"), status=status, secondary=secondary)
+    assert jobs.describe("job-1", caller=ROOT) == before
 
 
 def test_transition_refuses_a_secondary_status_foreign_to_the_primary(
-    jobs: TrainingJobService, lifecycle: JobLifecycle
+    jobs: TrainingJobService, lifecycle: JobLifecycle, id_of: IdOf
 ) -> None:
-    jobs.create(create_request("job-1"))
-    before = jobs.describe("job-1")
+    jobs.create(create_request("job-1"), caller=ROOT)
+    before = jobs.describe("job-1", caller=ROOT)
     with pytest.raises(IllegalTransition):
-        lifecycle.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.COMPLETED)
-    assert jobs.describe("job-1") == before
+        lifecycle.transition(id_of("job-1"), status=Status.IN_PROGRESS, secondary=Secondary.COMPLETED)
+    assert jobs.describe("job-1", caller=ROOT) == before
 
 
 def another_writer_after_read(
     monkeypatch: pytest.MonkeyPatch, read_number: int, move: Callable[[str], None]
 ) -> None:
-    """Right after the service's `read_number`-th read of a job, another writer calls `move(name)`."""
-    real_get = repository.get
+    """Right after the `read_number`-th read of a job (by name or id), another writer calls `move(name)`."""
+    real = {reader: getattr(repository, reader) for reader in ("get", "get_by_id")}
     reads = 0
 
-    def get(session: Session, name: str) -> Any:
-        nonlocal reads
-        job = real_get(session, name)
-        reads += 1
-        if reads == read_number:
-            monkeypatch.setattr(repository, "get", real_get)
-            move(name)
-        return job
+    def reading(reader: str) -> Callable[..., Any]:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            nonlocal reads
+            job = real[reader](*args, **kwargs)
+            reads += 1
+            if reads == read_number:
+                for name, function in real.items():
+                    monkeypatch.setattr(repository, name, function)
+                move(job.name)
+            return job
 
-    monkeypatch.setattr(repository, "get", get)
+        return read
+
+    for reader in real:
+        monkeypatch.setattr(repository, reader, reading(reader))
 
 
 def test_transition_loses_a_race_to_another_writer(
-    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch, lifecycle: JobLifecycle
+    jobs: TrainingJobService, monkeypatch: pytest.MonkeyPatch, lifecycle: JobLifecycle, id_of: IdOf
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
 
     def download(name: str) -> None:
-        assert lifecycle.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+        assert lifecycle.transition(id_of(name), status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
 
+    job_id = id_of("job-1")
     another_writer_after_read(monkeypatch, 1, download)
-    assert not lifecycle.transition("job-1", status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
-    described = jobs.describe("job-1")
+    assert not lifecycle.transition(job_id, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
+    described = jobs.describe("job-1", caller=ROOT)
     assert described["SecondaryStatus"] == "Downloading"
     assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == ["Pending", "Downloading"]
 
@@ -373,11 +399,8 @@ def test_transition_loses_a_race_to_another_writer(
 def test_compare_and_set_checks_both_statuses(
     jobs: TrainingJobService, sessions: sessionmaker[Session]
 ) -> None:
-    jobs.create(create_request("job-1"))
-    with sessions.begin() as session:
-        job = repository.get(session, "job-1")
-        assert job is not None
-        job_id = job.id
+    jobs.create(create_request("job-1"), caller=ROOT)
+    job_id = id_in(sessions, "job-1")
     with sessions.begin() as session:
         stale = ("InProgress", "Downloading")
         assert not repository.compare_and_set(
@@ -387,18 +410,18 @@ def test_compare_and_set_checks_both_statuses(
         assert repository.compare_and_set(
             session, job_id=job_id, expected=current, values={"status": "Stopping"}
         )
-    assert jobs.describe("job-1")["TrainingJobStatus"] == "Stopping"
+    assert jobs.describe("job-1", caller=ROOT)["TrainingJobStatus"] == "Stopping"
 
 
 def test_failure_reasons_are_cut_to_1024_characters(
-    jobs: TrainingJobService, lifecycle: JobLifecycle
+    jobs: TrainingJobService, lifecycle: JobLifecycle, id_of: IdOf
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
     reason = "AlgorithmError: " + "x" * 2000
     assert lifecycle.transition(
-        "job-1", status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=reason
+        id_of("job-1"), status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=reason
     )
-    assert jobs.describe("job-1")["FailureReason"] == reason[:1024]
+    assert jobs.describe("job-1", caller=ROOT)["FailureReason"] == reason[:1024]
 
 
 # -- stop and delete ----------------------------------------------------------------------------------
@@ -407,10 +430,10 @@ def test_failure_reasons_are_cut_to_1024_characters(
 def test_stop_of_a_queued_job_ends_at_once(
     jobs: TrainingJobService, clock: FakeClock, runtime: RecordingRuntime
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
     clock.advance(30)
-    jobs.stop("job-1")
-    described = jobs.describe("job-1")
+    jobs.stop("job-1", caller=ROOT)
+    described = jobs.describe("job-1", caller=ROOT)
     assert runtime.stops == [], "a queued job holds no VM: no run is asked"
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "Stopped")
     assert described["TrainingEndTime"] == described["LastModifiedTime"] == clock()
@@ -427,19 +450,20 @@ def test_stop_of_a_claimed_job_waits_in_stopping_for_its_run(
     runtime: RecordingRuntime,
     sessions: sessionmaker[Session],
     lifecycle: JobLifecycle,
+    id_of: IdOf,
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
     claim(sessions, lifecycle, "job-1")
-    jobs.stop("job-1")
-    described = jobs.describe("job-1")
+    jobs.stop("job-1", caller=ROOT)
+    described = jobs.describe("job-1", caller=ROOT)
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopping", "Stopping")
     assert "TrainingEndTime" not in described
     with pytest.raises(ValidationError, match="cannot be stopped: its status is Stopping"):
-        jobs.stop("job-1")
-    assert runtime.stops == ["job-1"]
+        jobs.stop("job-1", caller=ROOT)
+    assert runtime.stops == [id_of("job-1")]
     # The run finishes the stop itself.
-    assert lifecycle.transition("job-1", status=Status.STOPPED, secondary=Secondary.STOPPED)
-    assert jobs.describe("job-1")["TrainingJobStatus"] == "Stopped"
+    assert lifecycle.transition(id_of("job-1"), status=Status.STOPPED, secondary=Secondary.STOPPED)
+    assert jobs.describe("job-1", caller=ROOT)["TrainingJobStatus"] == "Stopped"
 
 
 @pytest.mark.parametrize(
@@ -452,14 +476,15 @@ def test_stop_of_a_finished_job_names_its_status(
     status: Status,
     secondary: Secondary,
     lifecycle: JobLifecycle,
+    id_of: IdOf,
 ) -> None:
-    jobs.create(create_request("job-1"))
-    assert lifecycle.transition("job-1", status=status, secondary=secondary)
+    jobs.create(create_request("job-1"), caller=ROOT)
+    assert lifecycle.transition(id_of("job-1"), status=status, secondary=secondary)
     with pytest.raises(ValidationError) as caught:
-        jobs.stop("job-1")
+        jobs.stop("job-1", caller=ROOT)
     assert caught.value.message == f"The training job job-1 cannot be stopped: its status is {status}."
     assert runtime.stops == []
-    assert jobs.describe("job-1")["TrainingJobStatus"] == status
+    assert jobs.describe("job-1", caller=ROOT)["TrainingJobStatus"] == status
 
 
 def test_stop_retries_when_the_job_moves_on_meanwhile(
@@ -467,24 +492,25 @@ def test_stop_retries_when_the_job_moves_on_meanwhile(
     monkeypatch: pytest.MonkeyPatch,
     lifecycle: JobLifecycle,
     runtime: RecordingRuntime,
+    id_of: IdOf,
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
 
     def download(name: str) -> None:
-        assert lifecycle.transition(name, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+        assert lifecycle.transition(id_of(name), status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
 
     # Right after the stop's first look, the job's run moves it on: the compare-and-set fails, and the
     # stop decides again from the job as it now is (running: Stopping, and its run is asked to stop).
     another_writer_after_read(monkeypatch, 1, download)
-    jobs.stop("job-1")
-    described = jobs.describe("job-1")
+    jobs.stop("job-1", caller=ROOT)
+    described = jobs.describe("job-1", caller=ROOT)
     assert described["TrainingJobStatus"] == "Stopping"
     assert [t["Status"] for t in described["SecondaryStatusTransitions"]] == [
         "Pending",
         "Downloading",
         "Stopping",
     ]
-    assert runtime.stops == ["job-1"]
+    assert runtime.stops == [id_of("job-1")]
 
 
 def test_stop_that_loses_a_race_to_the_end_of_the_job_names_its_status(
@@ -492,16 +518,17 @@ def test_stop_that_loses_a_race_to_the_end_of_the_job_names_its_status(
     monkeypatch: pytest.MonkeyPatch,
     runtime: RecordingRuntime,
     lifecycle: JobLifecycle,
+    id_of: IdOf,
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
 
     def complete(name: str) -> None:
-        assert lifecycle.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+        assert lifecycle.transition(id_of(name), status=Status.COMPLETED, secondary=Secondary.COMPLETED)
 
     another_writer_after_read(monkeypatch, 1, complete)
     with pytest.raises(ValidationError, match="cannot be stopped: its status is Completed"):
-        jobs.stop("job-1")
-    assert jobs.describe("job-1")["TrainingJobStatus"] == "Completed"
+        jobs.stop("job-1", caller=ROOT)
+    assert jobs.describe("job-1", caller=ROOT)["TrainingJobStatus"] == "Completed"
     assert runtime.stops == []
 
 
@@ -509,60 +536,68 @@ def test_stop_that_loses_a_race_to_the_end_of_the_job_names_its_status(
 def test_delete_refuses_unfinished_jobs(
     jobs: TrainingJobService, sessions: sessionmaker[Session], lifecycle: JobLifecycle, claimed: bool
 ) -> None:
-    jobs.create(create_request("job-1"))
+    jobs.create(create_request("job-1"), caller=ROOT)
     if claimed:
         claim(sessions, lifecycle, "job-1")
     with pytest.raises(ResourceInUse, match="job-1 is InProgress"):
-        jobs.delete("job-1")
+        jobs.delete("job-1", caller=ROOT)
     if claimed:
-        jobs.stop("job-1")
+        jobs.stop("job-1", caller=ROOT)
         with pytest.raises(ResourceInUse, match="job-1 is Stopping"):
-            jobs.delete("job-1")
-    assert jobs.describe("job-1")["TrainingJobName"] == "job-1"
+            jobs.delete("job-1", caller=ROOT)
+    assert jobs.describe("job-1", caller=ROOT)["TrainingJobName"] == "job-1"
 
 
 @pytest.mark.parametrize("finish", ["Completed", "Failed", "Stopped"])
 def test_delete_removes_a_finished_job_and_its_tags(
-    jobs: TrainingJobService, sessions: sessionmaker[Session], finish: str, lifecycle: JobLifecycle
+    jobs: TrainingJobService,
+    sessions: sessionmaker[Session],
+    finish: str,
+    lifecycle: JobLifecycle,
+    id_of: IdOf,
 ) -> None:
-    arn = jobs.create(create_request("job-1", Tags=[{"Key": "k", "Value": "v"}]))["TrainingJobArn"]
-    jobs.create(create_request("job-2", Tags=[{"Key": "k", "Value": "v"}]))
+    arn = jobs.create(create_request("job-1", Tags=[{"Key": "k", "Value": "v"}]), caller=ROOT)[
+        "TrainingJobArn"
+    ]
+    jobs.create(create_request("job-2", Tags=[{"Key": "k", "Value": "v"}]), caller=ROOT)
     if finish == "Stopped":
-        jobs.stop("job-1")  # queued, so no VM: Stopped at once
+        jobs.stop("job-1", caller=ROOT)  # queued, so no VM: Stopped at once
     else:
-        assert lifecycle.transition("job-1", status=Status(finish), secondary=Secondary(finish))
-    assert jobs.describe("job-1")["TrainingJobStatus"] == finish
-    jobs.delete("job-1")
+        assert lifecycle.transition(id_of("job-1"), status=Status(finish), secondary=Secondary(finish))
+    assert jobs.describe("job-1", caller=ROOT)["TrainingJobStatus"] == finish
+    jobs.delete("job-1", caller=ROOT)
     with pytest.raises(NotFound):
-        jobs.describe("job-1")
-    assert not jobs.owns(arn)
+        jobs.describe("job-1", caller=ROOT)
+    assert not jobs.owns(arn, account_id=ROOT.account_id)
     with sessions() as session:
         assert [t.resource_arn for t in session.scalars(select(Tag))] == [arn.replace("job-1", "job-2")]
     with pytest.raises(NotFound):
-        jobs.delete("job-1")
-    jobs.create(create_request("JOB-1"))  # the name is free again
-    assert names(jobs.list({})) == ["job-2", "JOB-1"]
+        jobs.delete("job-1", caller=ROOT)
+    jobs.create(create_request("JOB-1"), caller=ROOT)  # the name is free again
+    assert names(jobs.list({}, caller=ROOT)) == ["job-2", "JOB-1"]
 
 
 # -- list: filters, sorting, pagination ----------------------------------------------------------------
 
 
 @pytest.fixture
-def populated(jobs: TrainingJobService, lifecycle: JobLifecycle, clock: FakeClock) -> TrainingJobService:
+def populated(
+    jobs: TrainingJobService, lifecycle: JobLifecycle, clock: FakeClock, id_of: IdOf
+) -> TrainingJobService:
     """Five jobs a minute apart: alpha Completed, Beta Failed, gamma InProgress, delta Stopped, eps."""
     for name in ("alpha", "Beta", "gamma", "delta", "eps"):
-        jobs.create(create_request(name))
+        jobs.create(create_request(name), caller=ROOT)
         clock.advance(60)
-    assert lifecycle.transition("alpha", status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+    assert lifecycle.transition(id_of("alpha"), status=Status.COMPLETED, secondary=Secondary.COMPLETED)
     clock.advance(60)
-    assert lifecycle.transition("Beta", status=Status.FAILED, secondary=Secondary.FAILED)
+    assert lifecycle.transition(id_of("Beta"), status=Status.FAILED, secondary=Secondary.FAILED)
     clock.advance(60)
-    jobs.stop("delta")
+    jobs.stop("delta", caller=ROOT)
     return jobs
 
 
 def test_list_defaults_to_creation_time_ascending(populated: TrainingJobService) -> None:
-    page = populated.list({})
+    page = populated.list({}, caller=ROOT)
     assert names(page) == ["alpha", "Beta", "gamma", "delta", "eps"]
     assert "NextToken" not in page
     first = page["TrainingJobSummaries"][0]
@@ -580,10 +615,10 @@ def test_list_defaults_to_creation_time_ascending(populated: TrainingJobService)
 
 def test_list_returns_ten_by_default(jobs: TrainingJobService) -> None:
     for i in range(11):
-        jobs.create(create_request(f"job-{i:02d}"))
-    page = jobs.list({})
+        jobs.create(create_request(f"job-{i:02d}"), caller=ROOT)
+    page = jobs.list({}, caller=ROOT)
     assert len(page["TrainingJobSummaries"]) == 10 and "NextToken" in page
-    assert names(jobs.list({"NextToken": page["NextToken"]})) == ["job-10"]
+    assert names(jobs.list({"NextToken": page["NextToken"]}, caller=ROOT)) == ["job-10"]
 
 
 @pytest.mark.parametrize(
@@ -608,7 +643,7 @@ def test_list_returns_ten_by_default(jobs: TrainingJobService) -> None:
     ],
 )
 def test_list_filters(populated: TrainingJobService, params: dict[str, Any], expected: list[str]) -> None:
-    assert names(populated.list(params)) == expected
+    assert names(populated.list(params, caller=ROOT)) == expected
 
 
 @pytest.mark.parametrize(
@@ -620,25 +655,29 @@ def test_list_filters(populated: TrainingJobService, params: dict[str, Any], exp
     ],
 )
 def test_list_sorts(populated: TrainingJobService, sort_by: str, ascending: list[str]) -> None:
-    assert names(populated.list({"SortBy": sort_by})) == ascending
-    assert names(populated.list({"SortBy": sort_by, "SortOrder": "Ascending"})) == ascending
-    assert names(populated.list({"SortBy": sort_by, "SortOrder": "Descending"})) == ascending[::-1]
+    assert names(populated.list({"SortBy": sort_by}, caller=ROOT)) == ascending
+    assert names(populated.list({"SortBy": sort_by, "SortOrder": "Ascending"}, caller=ROOT)) == ascending
+    assert (
+        names(populated.list({"SortBy": sort_by, "SortOrder": "Descending"}, caller=ROOT)) == ascending[::-1]
+    )
 
 
 def test_a_token_only_serves_the_filters_it_was_issued_for(populated: TrainingJobService) -> None:
-    token = populated.list({"MaxResults": 2, "SortBy": "Name"})["NextToken"]
+    token = populated.list({"MaxResults": 2, "SortBy": "Name"}, caller=ROOT)["NextToken"]
     with pytest.raises(ValidationError, match="does not match"):
-        populated.list({"MaxResults": 2, "SortBy": "Status", "NextToken": token})
+        populated.list({"MaxResults": 2, "SortBy": "Status", "NextToken": token}, caller=ROOT)
     with pytest.raises(ValidationError, match="does not match"):
-        populated.list({"MaxResults": 2, "SortBy": "Name", "NameContains": "a", "NextToken": token})
+        populated.list(
+            {"MaxResults": 2, "SortBy": "Name", "NameContains": "a", "NextToken": token}, caller=ROOT
+        )
     # MaxResults may change between pages.
-    assert names(populated.list({"MaxResults": 5, "SortBy": "Name", "NextToken": token})) == [
+    assert names(populated.list({"MaxResults": 5, "SortBy": "Name", "NextToken": token}, caller=ROOT)) == [
         "delta",
         "eps",
         "gamma",
     ]
     with pytest.raises(ValidationError, match="Invalid pagination token"):
-        populated.list({"NextToken": "garbage"})
+        populated.list({"NextToken": "garbage"}, caller=ROOT)
 
 
 # 250 jobs: creation times repeat (the clock moves every third job), names are not in creation order,
@@ -654,20 +693,20 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingJob
     keys: dict[str, tuple] = {}
     for i in range(250):
         name = f"{'bAc'[i % 3]}job-{(i * 7) % 250:03d}"
-        jobs.create(create_request(name))
+        jobs.create(create_request(name), caller=ROOT)
         created = clock()
         if i % 3 == 2:
             clock.advance(1)
         outcome = i % 5
         if outcome == 1:
-            lifecycle.transition(name, status=Status.COMPLETED, secondary=Secondary.COMPLETED)
+            lifecycle.transition(id_in(factory, name), status=Status.COMPLETED, secondary=Secondary.COMPLETED)
         elif outcome == 2:
-            lifecycle.transition(name, status=Status.FAILED, secondary=Secondary.FAILED)
+            lifecycle.transition(id_in(factory, name), status=Status.FAILED, secondary=Secondary.FAILED)
         elif outcome == 3:
-            jobs.stop(name)
+            jobs.stop(name, caller=ROOT)
         elif outcome == 4:
-            lifecycle.transition(name, status=Status.STOPPING, secondary=Secondary.STOPPING)
-        status = jobs.describe(name)["TrainingJobStatus"]
+            lifecycle.transition(id_in(factory, name), status=Status.STOPPING, secondary=Secondary.STOPPING)
+        status = jobs.describe(name, caller=ROOT)["TrainingJobStatus"]
         keys[name] = (name, created, status, i)
     yield jobs, keys
     engine.dispose()
@@ -713,7 +752,7 @@ def test_inserts_between_pages_cause_no_duplicates_or_gaps(
     jobs = job_service(factory, JobLifecycle(sessions=factory, clock=clock), RecordingRuntime())
     original = [f"{'zam'[i % 3]}{i:03d}" for i in range(250)]
     for i, name in enumerate(original):
-        jobs.create(create_request(name))
+        jobs.create(create_request(name), caller=ROOT)
         if i % 10 == 9:  # ten jobs share each creation time
             clock.advance(1)
     added: list[str] = []
@@ -724,10 +763,10 @@ def test_inserts_between_pages_cause_no_duplicates_or_gaps(
         for _ in range(3):
             # New names sort before, inside and after the original names.
             name = f"{'Nzb'[len(added) % 3]}new{len(added):03d}"
-            jobs.create(create_request(name))
+            jobs.create(create_request(name), caller=ROOT)
             added.append(name)
             clock.advance(1)
-        jobs.stop(added[-1])
+        jobs.stop(added[-1], caller=ROOT)
 
     try:
         seen = walk(jobs, 40, insert_more, SortBy=sort_by, SortOrder=order)

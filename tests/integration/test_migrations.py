@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from app.db import migrate, models
 from app.db.base import Base
@@ -77,3 +79,66 @@ def test_make_engine_creates_the_database_folder(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert target.exists()
+
+
+def test_account_ownership_keeps_every_row_and_gives_it_the_account_its_arn_names(
+    url: str, engine: Engine
+) -> None:
+    command.upgrade(migrate.alembic_config(url), "5ec0a11d0001")
+    now = "2026-01-01 00:00:00.000000"
+    with engine.begin() as connection:
+        for job_id, account in ((1, "123456789012"), (2, "444455556666")):
+            connection.execute(
+                text(
+                    "INSERT INTO training_jobs (id, name, name_key, arn, status, secondary_status, request, "
+                    "transitions, creation_time, last_modified_time) VALUES (:id, :name, :name, :arn, "
+                    "'InProgress', 'Training', '{}', '[]', :now, :now)"
+                ),
+                {"id": job_id, "name": f"job-{job_id}", "arn": _arn(account, f"job-{job_id}"), "now": now},
+            )
+            connection.execute(
+                text("INSERT INTO tags (resource_arn, key, value) VALUES (:arn, 'team', 'ml')"),
+                {"arn": _arn(account, f"job-{job_id}")},
+            )
+        connection.execute(text("INSERT INTO hosts VALUES ('h1', 8, 32, 0, 100)"))
+        connection.execute(
+            text(
+                "INSERT INTO vms (id, job_id, host, hostname, instance_type, vcpus, memory_gib, gpus, "
+                "disk_gib, state, deadline_at) "
+                "VALUES ('vm-1', 1, 'h1', 'algo-1', 'ml.m5.large', 2, 8, 0, 1, 'Running', :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text("INSERT INTO metric_points (job_id, name, value, timestamp) VALUES (2, 'loss', 0.5, :now)"),
+            {"now": now},
+        )
+
+    migrate.upgrade(url)
+
+    with engine.connect() as connection:
+        jobs = connection.execute(text("SELECT id, account_id FROM training_jobs ORDER BY id")).all()
+        tags = connection.execute(text("SELECT account_id FROM tags ORDER BY resource_arn")).scalars().all()
+        # Rebuilding training_jobs must not cascade-delete what refers to it.
+        assert connection.execute(text("SELECT job_id FROM vms")).scalars().all() == [1]
+        assert connection.execute(text("SELECT job_id FROM metric_points")).scalars().all() == [2]
+    assert jobs == [(1, "123456789012"), (2, "444455556666")]
+    assert tags == ["123456789012", "444455556666"]
+
+
+def test_names_are_unique_per_account_only(url: str, engine: Engine) -> None:
+    migrate.upgrade(url)
+    insert = text(
+        "INSERT INTO training_jobs (account_id, name, name_key, arn, status, secondary_status, request, "
+        "transitions, creation_time, last_modified_time) VALUES (:account, 'job-a', 'job-a', :arn, "
+        "'InProgress', 'Pending', '{}', '[]', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
+    with engine.begin() as connection:
+        for account in ("123456789012", "444455556666"):
+            connection.execute(insert, {"account": account, "arn": _arn(account, "job-a")})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert, {"account": "444455556666", "arn": _arn("444455556666", "job-a")})
+
+
+def _arn(account: str, name: str) -> str:
+    return f"arn:aws:sagemaker:us-east-1:{account}:training-job/{name}"

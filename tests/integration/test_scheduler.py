@@ -25,6 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.auth.caller import Caller
 from app.clock import FakeClock
 from app.config import Settings
 from app.db import migrate
@@ -34,10 +35,12 @@ from app.hosts import instance_types, vms
 from app.hosts.pool import HostSpec
 from app.hosts.vms import Usage, VmState
 from app.jobs.status import TERMINAL, Secondary, Status
+from app.runtime import logs, workspace
 from app.runtime.fake_executor import FIRST_PID, FakeExecutor
 from app.scheduler import loop, recovery
 from app.services import Services, build
 from tests.conftest import create_request
+from tests.support.callers import OTHER, ROOT, role_arn
 from tests.support.polling import wait_until
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -91,13 +94,23 @@ class World:
     # -- acting --------------------------------------------------------------------------------------
 
     def create(
-        self, name: str, instance_type: str = SMALL, count: int = 1, runtime: int = 3600, **extra: Any
+        self,
+        name: str,
+        instance_type: str = SMALL,
+        count: int = 1,
+        runtime: int = 3600,
+        caller: Caller = ROOT,
+        **extra: Any,
     ) -> None:
         resources = {"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": 1}
         request = create_request(
-            name, ResourceConfig=resources, StoppingCondition={"MaxRuntimeInSeconds": runtime}, **extra
+            name,
+            RoleArn=role_arn(caller),
+            ResourceConfig=resources,
+            StoppingCondition={"MaxRuntimeInSeconds": runtime},
+            **extra,
         )
-        self.services.jobs.create(request)
+        self.services.jobs.create(request, caller=caller)
 
     def tick(self) -> int:
         return self.services.scheduler.tick()
@@ -109,12 +122,23 @@ class World:
 
     # -- looking ---------------------------------------------------------------------------------------
 
+    def id_of(self, job: str) -> int:
+        """The row id of the default account's job: the lifecycle names jobs by id."""
+        with self.services.sessions() as session:
+            return session.scalars(
+                select(TrainingJob.id).where(
+                    TrainingJob.account_id == ROOT.account_id, TrainingJob.name == job
+                )
+            ).one()
+
     def state(self, job: str) -> tuple[str, str]:
-        described = self.services.jobs.describe(job)
+        described = self.services.jobs.describe(job, caller=ROOT)
         return described["TrainingJobStatus"], described["SecondaryStatus"]
 
     def message(self, job: str) -> str:
-        message: str = self.services.jobs.describe(job)["SecondaryStatusTransitions"][-1]["StatusMessage"]
+        message: str = self.services.jobs.describe(job, caller=ROOT)["SecondaryStatusTransitions"][-1][
+            "StatusMessage"
+        ]
         return message
 
     def vms(self, job: str | None = None) -> list[VmRow]:
@@ -146,7 +170,7 @@ class World:
 
     def restless(self) -> dict[str, str]:
         """Jobs still moving, with where they are: a run in flight, or VMs left live by a finished job."""
-        # A run in flight is its supervisor thread, named after the job.
+        # A run in flight is its supervisor thread, named after the job's id.
         runs = {t.name.removeprefix("job-") for t in threading.enumerate() if t.name.startswith("job-")}
         with self.services.sessions() as session:
             jobs = list(session.scalars(select(TrainingJob)))
@@ -156,7 +180,7 @@ class World:
         restless = {}
         for job in jobs:
             where = f"{job.status}/{job.secondary_status}"
-            if not self._at_rest(job, live.get(job.id, []), job.name in runs):
+            if not self._at_rest(job, live.get(job.id, []), str(job.id) in runs):
                 restless[job.name] = where
         return restless
 
@@ -222,7 +246,7 @@ def test_a_job_that_fits_is_placed_runs_and_gives_its_capacity_back(world: World
     world.finish("fits")
     world.settle()
     assert world.state("fits") == ("Completed", "Completed")
-    assert world.services.jobs.describe("fits")["ModelArtifacts"]["S3ModelArtifacts"].endswith(
+    assert world.services.jobs.describe("fits", caller=ROOT)["ModelArtifacts"]["S3ModelArtifacts"].endswith(
         "fits/output/model.tar.gz"
     )
     assert [(vm.state, vm.exit_code) for vm in world.vms("fits")] == [("Terminated", 0)]
@@ -258,7 +282,7 @@ def test_a_job_that_does_not_fit_yet_waits_then_starts_when_another_finishes(one
     assert world.message("second") == "Waiting for compute capacity: 1 x ml.m5.xlarge"
     assert world.live("second") == []
     assert world.tick() == 0  # still nothing free; waiting again writes nothing new
-    assert len(world.services.jobs.describe("second")["SecondaryStatusTransitions"]) == 1
+    assert len(world.services.jobs.describe("second", caller=ROOT)["SecondaryStatusTransitions"]) == 1
 
     world.finish("first")
     world.settle()
@@ -315,6 +339,115 @@ def test_fifo_with_backfill_lets_a_small_job_pass_only_if_it_cannot_delay_the_he
     assert world.usage() == {}
 
 
+def test_two_accounts_jobs_of_one_name_are_placed_run_and_stopped_apart(world: World) -> None:
+    world.services.identities.ensure_account(OTHER.account_id, name="other")  # its runs get credentials
+    world.create("job-a")
+    world.create("job-a", caller=OTHER, OutputDataConfig={"S3OutputPath": "s3://other-bucket/output"})
+    assert world.tick() == 2
+    world.settle()
+    assert [(vm.job, vm.state) for vm in world.vms()] == [("job-a", "Running"), ("job-a", "Running")]
+
+    world.services.jobs.stop("job-a", caller=OTHER)
+    world.settle()
+
+    theirs = world.services.jobs.describe("job-a", caller=OTHER)
+    assert (theirs["TrainingJobStatus"], theirs["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert theirs["TrainingJobArn"] == f"arn:aws:sagemaker:us-east-1:{OTHER.account_id}:training-job/job-a"
+    assert world.state("job-a") == ("InProgress", "Training")  # the default account's job runs on
+    assert [vm.state for vm in world.vms()] == ["Running", "Terminated"]
+    world.finish("job-a")
+    world.settle()
+    assert world.state("job-a") == ("Completed", "Completed")
+    assert world.usage() == {}
+
+
+# -- buckets belong to the job's account ------------------------------------------------------------------
+
+DENIED = "ClientError: An error occurred (AccessDenied) when calling the {} operation: Access Denied"
+
+
+def channel(uri: str, data_type: str = "S3Prefix") -> dict[str, Any]:
+    return {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": uri, "S3DataType": data_type}}}
+
+
+@pytest.fixture
+def theirs(world: World) -> World:
+    """The other account owns the bucket `theirs`, with an object under `data/`."""
+    world.services.identities.ensure_account(OTHER.account_id, name="other")
+    world.services.store.create_bucket("theirs", owner=OTHER.account_id)
+    world.services.store.put_object("theirs", "data/train.csv", b"1,2,3\n")
+    return world
+
+
+def test_the_output_bucket_a_job_creates_belongs_to_the_jobs_account(theirs: World) -> None:
+    world = theirs
+    world.create("mine", OutputDataConfig={"S3OutputPath": "s3://mine-out/output"})
+    world.create("job", caller=OTHER, OutputDataConfig={"S3OutputPath": "s3://their-out/output"})
+    assert world.tick() == 2
+    world.settle()
+    world.finish("mine")
+    world.finish("job")
+    world.settle()
+    assert world.state("mine") == ("Completed", "Completed")
+    assert world.services.store.bucket_owner("mine-out") == ROOT.account_id
+    assert world.services.store.bucket_owner("their-out") == OTHER.account_id
+
+
+@pytest.mark.parametrize(
+    ("extra", "operation"),
+    [
+        ({"InputDataConfig": [channel("s3://theirs/data/")]}, "GetObject"),
+        ({"OutputDataConfig": {"S3OutputPath": "s3://theirs/output"}}, "PutObject"),
+        ({"CheckpointConfig": {"S3Uri": "s3://theirs/checkpoints/"}}, "GetObject"),
+        (
+            {"HyperParameters": {"sagemaker_submit_directory": '"s3://theirs/code/sourcedir.tar.gz"'}},
+            "GetObject",
+        ),
+    ],
+    ids=["channel", "output", "checkpoint", "code"],
+)
+def test_a_job_naming_another_accounts_bucket_fails_as_on_aws(
+    theirs: World, extra: dict[str, Any], operation: str
+) -> None:
+    world = theirs
+    world.create("squatter", **extra)
+    assert world.tick() == 1
+    world.settle()
+    described = world.services.jobs.describe("squatter", caller=ROOT)
+    assert (described["TrainingJobStatus"], described["FailureReason"]) == (
+        "Failed",
+        DENIED.format(operation),
+    )
+    assert "ModelArtifacts" not in described
+    assert all(world.executor.process(vm.id) is None for vm in world.vms("squatter")), "no VM started"
+    assert [o.key for o in world.services.store.list_objects("theirs").objects] == ["data/train.csv"]
+    assert world.usage() == {}
+
+
+def test_a_manifest_cannot_reach_into_another_accounts_bucket(theirs: World) -> None:
+    world = theirs
+    store = world.services.store
+    store.create_bucket("mine", owner=ROOT.account_id)
+    store.put_object("mine", "manifest.json", b'[{"prefix": "s3://theirs/data/"}, "train.csv"]')
+    world.create("reader", InputDataConfig=[channel("s3://mine/manifest.json", "ManifestFile")])
+    assert world.tick() == 1
+    world.settle()
+    described = world.services.jobs.describe("reader", caller=ROOT)
+    assert (described["TrainingJobStatus"], described["FailureReason"]) == (
+        "Failed",
+        DENIED.format("GetObject"),
+    )
+
+
+def test_the_owners_job_reads_its_own_bucket(theirs: World) -> None:
+    world = theirs
+    world.create("reader", caller=OTHER, InputDataConfig=[channel("s3://theirs/data/")])
+    assert world.tick() == 1
+    world.settle()
+    described = world.services.jobs.describe("reader", caller=OTHER)
+    assert described["SecondaryStatus"] == "Training"
+
+
 # -- stopping and failing --------------------------------------------------------------------------------
 
 
@@ -325,7 +458,7 @@ def test_stopping_a_queued_job_stops_it_at_once(one_host: World) -> None:
     assert world.tick() == 1
     world.settle()
 
-    world.services.jobs.stop("queued")
+    world.services.jobs.stop("queued", caller=ROOT)
     assert world.state("queued") == ("Stopped", "Stopped")
     assert world.vms("queued") == []
     world.settle()
@@ -351,7 +484,7 @@ def test_a_long_queue_waiting_for_capacity_costs_the_scheduler_no_writes(one_hos
     world.settle()
     # Each job says what it waits for from its create on: the passes have nothing to write.
     for name in waiting:
-        described = world.services.jobs.describe(name)
+        described = world.services.jobs.describe(name, caller=ROOT)
         assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("InProgress", "Pending")
         assert world.message(name) == "Waiting for compute capacity: 1 x ml.m5.xlarge"
         assert described["LastModifiedTime"] == described["CreationTime"]
@@ -379,8 +512,8 @@ def test_a_job_that_takes_a_deleted_jobs_id_is_not_mistaken_for_it(one_host: Wor
     world.create("first", LARGE)
     assert world.tick() == 1  # `first` waits, and the scheduler has read it
     world.settle()
-    world.services.jobs.stop("first")
-    world.services.jobs.delete("first")
+    world.services.jobs.stop("first", caller=ROOT)
+    world.services.jobs.delete("first", caller=ROOT)
     world.clock.advance(1)
     world.create("second", SMALL)  # SQLite hands it the id `first` had
     world.finish("running")
@@ -395,7 +528,8 @@ def test_a_job_that_takes_a_deleted_jobs_id_is_not_mistaken_for_it(one_host: Wor
 
 def test_a_claim_that_loses_to_a_stop_reserves_nothing(world: World) -> None:
     world.create("raced")
-    world.services.jobs.stop("raced")  # lands between the scheduler's look at the queue and its claim
+    # The stop lands between the scheduler's look at the queue and its claim.
+    world.services.jobs.stop("raced", caller=ROOT)
     with world.services.sessions.begin() as session:
         record = session.scalars(select(TrainingJob).where(TrainingJob.name == "raced")).one()
         assert not world.services.lifecycle.claim_in(session, record.id)
@@ -410,11 +544,14 @@ def test_stopping_a_running_job_sends_sigterm_and_ends_stopped(world: World) -> 
     world.settle()
     ids = [vm.id for vm in world.live("job")]
 
-    world.services.jobs.stop("job")
+    world.services.jobs.stop("job", caller=ROOT)
     world.settle()
 
     assert world.state("job") == ("Stopped", "Stopped")
-    secondaries = [row["Status"] for row in world.services.jobs.describe("job")["SecondaryStatusTransitions"]]
+    secondaries = [
+        row["Status"]
+        for row in world.services.jobs.describe("job", caller=ROOT)["SecondaryStatusTransitions"]
+    ]
     assert secondaries[-3:] == ["Stopping", "Uploading", "Stopped"]
     for vm_id in ids:
         assert signal.SIGTERM in world.executor.signals(vm_id)
@@ -430,7 +567,7 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(world: 
     [vm] = world.live("stubborn")
     world.executor.ignore_sigterm(vm.id)
 
-    world.services.jobs.stop("stubborn")
+    world.services.jobs.stop("stubborn", caller=ROOT)
     assert world.executor.wait_for(lambda e: signal.SIGTERM in e.signals(vm.id), timeout=SETTLE_TIMEOUT)
     assert world.state("stubborn")[0] == "Stopping"
 
@@ -462,7 +599,7 @@ def test_a_vm_exiting_non_zero_fails_the_job_and_stops_its_sibling(world: World)
     world.executor.finish(first.id, 3)
     world.settle()
 
-    described = world.services.jobs.describe("gang")
+    described = world.services.jobs.describe("gang", caller=ROOT)
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Failed", "Failed")
     assert described["FailureReason"].startswith("AlgorithmError: exit code 3")
     assert world.executor.signals(first.id) == []
@@ -478,13 +615,18 @@ def test_a_stop_that_lands_as_the_processes_exit_still_ends_the_job(world: World
     [vm] = world.live("job")
 
     world.executor.finish(vm.id, 0, report=False)  # exited; the run has not heard yet
-    world.services.jobs.stop("job")  # wakes the run, which finds every process done with 0
+    world.services.jobs.stop("job", caller=ROOT)  # wakes the run, which finds every process done with 0
     world.settle()
 
     assert world.state("job") == ("Stopped", "Stopped")
-    secondaries = [row["Status"] for row in world.services.jobs.describe("job")["SecondaryStatusTransitions"]]
+    secondaries = [
+        row["Status"]
+        for row in world.services.jobs.describe("job", caller=ROOT)["SecondaryStatusTransitions"]
+    ]
     assert secondaries[-3:] == ["Stopping", "Uploading", "Stopped"]
-    assert world.services.jobs.describe("job")["ModelArtifacts"]["S3ModelArtifacts"].endswith("model.tar.gz")
+    assert world.services.jobs.describe("job", caller=ROOT)["ModelArtifacts"]["S3ModelArtifacts"].endswith(
+        "model.tar.gz"
+    )
     assert world.usage() == {}
 
 
@@ -495,7 +637,7 @@ def test_a_run_that_crashes_fails_its_job_and_gives_its_capacity_back(world: Wor
     assert world.tick() == 1
     world.settle()
 
-    described = world.services.jobs.describe("crashes")
+    described = world.services.jobs.describe("crashes", caller=ROOT)
     assert (described["TrainingJobStatus"], described["FailureReason"]) == (
         "Failed",
         "InternalServerError: the service failed while running the job.",
@@ -513,8 +655,9 @@ def test_a_run_that_crashes_fails_its_job_and_gives_its_capacity_back(world: Wor
 
 def crashed_while_training(world: World, job: str, *, count: int = 2, attempt: int = 0) -> list[str]:
     """What a server killed mid-training leaves: the job in Training, live VMs, and no process behind them."""
-    world.services.lifecycle.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
-    world.services.lifecycle.transition(job, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
+    job_id = world.id_of(job)
+    world.services.lifecycle.transition(job_id, status=Status.IN_PROGRESS, secondary=Secondary.DOWNLOADING)
+    world.services.lifecycle.transition(job_id, status=Status.IN_PROGRESS, secondary=Secondary.TRAINING)
     shape = instance_types.shape_for(SMALL)
     ids = [f"vm-crashed-{job}-{attempt}-{i}" for i in range(count)]
     with world.services.sessions.begin() as session:
@@ -559,7 +702,7 @@ def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world:
 
     recover(world)
 
-    described = world.services.jobs.describe("lost")
+    described = world.services.jobs.describe("lost", caller=ROOT)
     assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Failed", "Failed")
     assert described["FailureReason"] == recovery.RESTART_REASON
     assert [vm.state for vm in world.vms("lost")] == ["Terminated", "Terminated"]
@@ -568,6 +711,27 @@ def test_recovery_terminates_orphaned_vms_and_fails_a_job_without_retries(world:
     assert world.tick() == 1  # the pool is whole again
     world.settle()
     assert world.state("waiting") == ("InProgress", "Training")
+
+
+def test_recovery_removes_the_vm_and_scratch_folders_dead_runs_left_and_keeps_logs(world: World) -> None:
+    world.create("lost", count=2)
+    ids = crashed_while_training(world, "lost")
+    data = world.services.settings.data_dir
+    for vm_id in ids:  # what a run had written into its VMs' /opt/ml
+        (workspace.vm_root(data, vm_id) / "input" / "data").mkdir(parents=True)
+        (workspace.vm_root(data, vm_id) / "input" / "data" / "train.csv").write_bytes(b"1,2\n" * 1000)
+    packing = workspace.scratch_root(data) / "pack-abc" / "model"
+    packing.mkdir(parents=True)
+    (packing / "model.tar.gz.tmp").write_bytes(b"x" * 4096)
+    log = logs.stream_path(data, account_id="123456789012", job_name="lost", host="algo-1", epoch=1)
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"epoch 1\n")
+
+    recover(world)
+
+    assert list((data / "vms").iterdir()) == []
+    assert list(workspace.scratch_root(data).iterdir()) == []
+    assert log.read_bytes() == b"epoch 1\n"  # logs outlive their job, as CloudWatch streams do
 
 
 def test_recovery_requeues_a_claimed_job_whose_run_had_not_started(world: World) -> None:
@@ -581,7 +745,10 @@ def test_recovery_requeues_a_claimed_job_whose_run_had_not_started(world: World)
 
     assert world.state("claimed") == ("InProgress", "Pending")
     assert world.message("claimed") == recovery.REQUEUED_MESSAGE
-    steps = [row["Status"] for row in world.services.jobs.describe("claimed")["SecondaryStatusTransitions"]]
+    steps = [
+        row["Status"]
+        for row in world.services.jobs.describe("claimed", caller=ROOT)["SecondaryStatusTransitions"]
+    ]
     assert steps == ["Pending", "Starting", "Pending"]
     assert world.tick() == 1  # no retry used up: it is simply placed again
     world.settle()
@@ -591,7 +758,9 @@ def test_recovery_requeues_a_claimed_job_whose_run_had_not_started(world: World)
 def test_recovery_stops_a_job_that_was_stopping(world: World) -> None:
     world.create("stopping")
     crashed_while_training(world, "stopping", count=1)
-    world.services.lifecycle.transition("stopping", status=Status.STOPPING, secondary=Secondary.STOPPING)
+    world.services.lifecycle.transition(
+        world.id_of("stopping"), status=Status.STOPPING, secondary=Secondary.STOPPING
+    )
 
     recover(world)
 
@@ -630,7 +799,7 @@ def test_recovery_fails_a_job_whose_retries_are_used_up(world: World) -> None:
     crashed_while_training(world, "twice", attempt=1)
     recover(world)
 
-    described = world.services.jobs.describe("twice")
+    described = world.services.jobs.describe("twice", caller=ROOT)
     assert (described["TrainingJobStatus"], described["FailureReason"]) == ("Failed", recovery.RESTART_REASON)
     assert world.usage() == {}
 
@@ -684,7 +853,7 @@ def apply(world: World, step: tuple[Any, ...], created: list[str]) -> None:
         case ("stop", index):
             active = [name for name in created if world.state(name)[0] not in TERMINAL]
             if active:
-                world.services.jobs.stop(active[index % len(active)])
+                world.services.jobs.stop(active[index % len(active)], caller=ROOT)
         case ("finish", index, code):
             running = world.executor.running()
             if running:

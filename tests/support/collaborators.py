@@ -10,7 +10,7 @@ from app.jobs.lifecycle import JobLifecycle
 from app.jobs.service import Identity, TrainingJobService
 from app.jobs.spec import ResourceSpec
 
-IDENTITY = Identity(region="us-east-1", account_id="123456789012")
+IDENTITY = Identity(region="us-east-1")
 
 
 class RecordingRuntime:
@@ -19,15 +19,15 @@ class RecordingRuntime:
 
     def __init__(self) -> None:
         self.hints = 0
-        self.stops: list[str] = []
+        self.stops: list[int] = []  # job ids
         self.admitted: list[ResourceSpec] = []
         self.refuse_over: int | None = None
 
     def hint(self) -> None:
         self.hints += 1
 
-    def stop(self, job_name: str) -> bool:
-        self.stops.append(job_name)
+    def stop(self, job_id: int) -> bool:
+        self.stops.append(job_id)
         return True
 
     def admit(self, resources: ResourceSpec) -> None:

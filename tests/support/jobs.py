@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ from botocore.config import Config
 from app.crypto.keyring import load_or_create
 from app.storage.object_store import ObjectStore
 from app.storage.uris import parse_s3_uri
+from tests.conftest import create_request
 from tests.support.polling import INTERVAL, STALL_GUARD, wait_until
-from tests.support.server import Server
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -50,7 +52,21 @@ def s3_client(url: str) -> Any:
         "s3",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        aws_access_key_id=ROOT_KEY,
+        aws_secret_access_key=ROOT_SECRET,
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
+    )
+
+
+def entrypoint_job(name: str, script: str, *, metrics: dict[str, str] | None = None) -> dict[str, Any]:
+    """A CreateTrainingJob request whose VM runs `script` with python3 (ContainerEntrypoint)."""
+    return create_request(
+        name,
+        AlgorithmSpecification={
+            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/script:latest",
+            "TrainingInputMode": "File",
+            # One line: the model's pattern for an entrypoint argument (`.*`) allows no newline.
+            "ContainerEntrypoint": ["python3", "-c", f"exec({textwrap.dedent(script)!r})"],
+            "MetricDefinitions": [{"Name": n, "Regex": regex} for n, regex in (metrics or {}).items()],
+        },
     )

@@ -13,17 +13,29 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from app.client.auth import SigV4Auth
+from app.client.sigv4 import Credentials
 from tests.support.polling import STALL_GUARD, wait_until
 from tests.support.tls import TlsFiles
 
+# The root key a server bound to loopback creates when none is configured.
+ROOT_KEY = ROOT_SECRET = "test"
 DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ACCESS_KEY_ID": ROOT_KEY,
+    "AWS_SECRET_ACCESS_KEY": ROOT_SECRET,
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+# Signs a test's own HTTP requests (REST, JSON) as the root key.
+ROOT_AUTH = SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET))
+
+
+def signed(**kwargs: Any) -> httpx.Client:
+    """An httpx client that signs every request as the root key (`sagemaker` service, us-east-1)."""
+    return httpx.Client(auth=ROOT_AUTH, **kwargs)
 
 
 def free_port() -> int:

@@ -9,12 +9,14 @@ import httpx
 
 from app.runtime.oci.cgroups import Cgroups
 from app.runtime.oci.executor import server_key
-from tests.support.server import Server
+from tests.support.server import ROOT_AUTH, Server
 
 
 def isolation(server: Server) -> str:
     """`oci` or `process`, as /v1/hosts reports it."""
-    answer: str = httpx.get(f"{server.url}/v1/hosts", verify=server.verify).json()["isolation"]
+    answer: str = httpx.get(f"{server.url}/v1/hosts", verify=server.verify, auth=ROOT_AUTH).json()[
+        "isolation"
+    ]
     return answer
 
 

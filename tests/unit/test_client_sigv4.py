@@ -90,3 +90,51 @@ def test_signing_key_matches_the_aws_documentation_example() -> None:
     # From AWS's "Examples of how to derive a signing key for Signature Version 4".
     key = sigv4.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam")
     assert key.hex() == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+
+
+PRESIGN_CASES = [
+    ("s3", "GET", "http://127.0.0.1:8000/bucket/dir/a%20file%2Bplus.csv"),
+    ("s3", "PUT", "http://127.0.0.1:8000/bucket/k?x-id=PutObject"),
+    ("sagemaker", "GET", "http://127.0.0.1:8000/v1/training-jobs/job-1/model"),
+    ("sagemaker", "GET", "https://sagelite.example.com/v1/objects/b/a%20b/c.csv"),
+]
+
+
+@pytest.mark.parametrize("creds", [KEYS, TEMPORARY], ids=["keys", "session-token"])
+@pytest.mark.parametrize(("service", "method", "url"), PRESIGN_CASES)
+def test_presigned_urls_match_botocore(service: str, method: str, url: str, creds: sigv4.Credentials) -> None:
+    ours = sigv4.presign(
+        method=method,
+        url=url,
+        credentials=creds,
+        region="eu-west-1",
+        service=service,
+        now=NOW,
+        expires_in=900,
+    )
+    request = AWSRequest(method=method, url=url)
+    credentials = Credentials(creds.access_key, creds.secret_key, creds.token)
+    signer = auth.S3SigV4QueryAuth if service == "s3" else auth.SigV4QueryAuth
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "get_current_datetime", lambda *a, **k: NOW.replace(tzinfo=None))
+        signer(credentials, service, "eu-west-1", expires=900).add_auth(request)
+    assert _query(ours) == _query(request.url)
+    assert ours.partition("?")[0] == request.url.partition("?")[0]
+
+
+def test_presigned_urls_last_at_most_seven_days() -> None:
+    for expires_in in (0, 7 * 24 * 3600 + 1):
+        with pytest.raises(ValueError, match="seven days"):
+            sigv4.presign(
+                method="GET",
+                url="http://h/b/k",
+                credentials=KEYS,
+                region="us-east-1",
+                service="s3",
+                now=NOW,
+                expires_in=expires_in,
+            )
+
+
+def _query(url: str) -> dict[str, str]:
+    return dict(pair.partition("=")[::2] for pair in url.partition("?")[2].split("&"))

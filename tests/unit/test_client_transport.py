@@ -174,13 +174,31 @@ def test_requests_carry_a_signature_that_verifies_over_what_was_sent() -> None:
         assert again["Authorization"] == authorization
 
 
-def test_without_credentials_only_s3_requests_are_signed() -> None:
+def test_without_credentials_nothing_is_signed() -> None:
     script = Script(ok(), httpx.Response(200, content=b"<ListBucketResult/>"))
     sm = client(script, signed=False)
     sm.list_training_jobs()
     sm.list_objects_v2(Bucket="b")
-    assert "authorization" not in script.requests[0].headers
-    assert "/s3/aws4_request" in script.requests[1].headers["authorization"]
+    assert [r.headers.get("authorization") for r in script.requests] == [None, None]
+    with pytest.raises(ValueError, match="credentials"):
+        sm.presign_model_url("j")
+
+
+def test_presigned_model_and_output_links_verify_over_the_artifact_routes() -> None:
+    sm = client(Script(), signed=True)
+    for url, artifact in (
+        (sm.presign_model_url("a job", expires_in=60), "model"),
+        (sm.presign_output_url("j"), "output"),
+    ):
+        parts = httpx.URL(url)
+        assert parts.path.endswith(f"/{artifact}") and parts.path.startswith("/v1/training-jobs/")
+        params = dict(parts.params)
+        assert (
+            params["X-Amz-Credential"].startswith("AKID/")
+            and "/us-east-1/sagemaker/" in params["X-Amz-Credential"]
+        )
+        assert params["X-Amz-SignedHeaders"] == "host"
+    assert dict(httpx.URL(sm.presign_model_url("j", expires_in=60)).params)["X-Amz-Expires"] == "60"
 
 
 def test_json_requests_and_responses_have_boto3s_shapes() -> None:

@@ -1,36 +1,37 @@
-"""Operation table: each SageMaker operation name → the service call that answers it."""
+"""Operation table: each SageMaker operation name → the service call that answers it, for one caller."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from app.auth.caller import Caller
 from app.services import Services
 
-Handler = Callable[[Services, dict[str, Any]], dict[str, Any]]
+Handler = Callable[[Services, Caller, dict[str, Any]], dict[str, Any]]
 
 
-def _stop(services: Services, params: dict[str, Any]) -> dict[str, Any]:
-    services.jobs.stop(params["TrainingJobName"])
+def _stop(services: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    services.jobs.stop(params["TrainingJobName"], caller=caller)
     return {}
 
 
-def _delete(services: Services, params: dict[str, Any]) -> dict[str, Any]:
-    services.jobs.delete(params["TrainingJobName"])
+def _delete(services: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    services.jobs.delete(params["TrainingJobName"], caller=caller)
     return {}
 
 
 HANDLERS: dict[str, Handler] = {
-    "CreateTrainingJob": lambda s, p: s.jobs.create(p),
-    "DescribeTrainingJob": lambda s, p: s.jobs.describe(p["TrainingJobName"]),
-    "ListTrainingJobs": lambda s, p: s.jobs.list(p),
+    "CreateTrainingJob": lambda s, c, p: s.jobs.create(p, caller=c),
+    "DescribeTrainingJob": lambda s, c, p: s.jobs.describe(p["TrainingJobName"], caller=c),
+    "ListTrainingJobs": lambda s, c, p: s.jobs.list(p, caller=c),
     "StopTrainingJob": _stop,
     "DeleteTrainingJob": _delete,
-    "AddTags": lambda s, p: s.tags.add_tags(p["ResourceArn"], p["Tags"]),
-    "ListTags": lambda s, p: s.tags.list_tags(
-        p["ResourceArn"], next_token=p.get("NextToken"), max_results=p.get("MaxResults", 50)
+    "AddTags": lambda s, c, p: s.tags.add_tags(p["ResourceArn"], p["Tags"], caller=c),
+    "ListTags": lambda s, c, p: s.tags.list_tags(
+        p["ResourceArn"], caller=c, next_token=p.get("NextToken"), max_results=p.get("MaxResults", 50)
     ),
-    "DeleteTags": lambda s, p: s.tags.delete_tags(p["ResourceArn"], p["TagKeys"]),
+    "DeleteTags": lambda s, c, p: s.tags.delete_tags(p["ResourceArn"], p["TagKeys"], caller=c),
 }
 
 # Reads never wait on SQLite's write lock (WAL), so they run on the event loop; writes go to a thread.

@@ -1,7 +1,8 @@
 """`POST /` endpoint: parse the target and body, validate, call the operation, render as botocore expects.
 
 Errors are HTTP 4xx with `{"__type": code, "message": text}` and the `x-amzn-ErrorType` header; every
-response carries an `x-amzn-RequestId`. Authentication comes later: any SigV4 signature is accepted.
+response carries an `x-amzn-RequestId`. Every operation acts for the caller the edge verified
+(`request.state.caller`); a request without one never reaches a service.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from app.api import encoding
 from app.api.aws.operations import HANDLERS, READ_ONLY
 from app.api.body import parse_json, read_limited
+from app.api.deps import caller_of
 from app.errors import ServiceError, UnknownOperation
 from app.wire.validate import validate
 
@@ -28,14 +30,15 @@ TARGET_PREFIX = "SageMaker."
 async def endpoint(request: Request) -> Response:
     request_id = str(uuid.uuid4())
     try:
+        caller = caller_of(request)
         operation = _operation(request.headers.get("x-amz-target"))
         params = validate(operation, parse_json(await read_limited(request)))
         services = request.app.state.services
         handler = HANDLERS[operation]
         if operation in READ_ONLY:
-            result = handler(services, params)
+            result = handler(services, caller, params)
         else:
-            result = await run_in_threadpool(handler, services, params)
+            result = await run_in_threadpool(handler, services, caller, params)
         body = encoding.aws_json(result)
     except ServiceError as error:
         return error_response(error, request_id)

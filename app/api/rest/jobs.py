@@ -1,4 +1,7 @@
-"""`/v1/training-jobs`: the training-job API for curl. Bodies and fields use the SageMaker names."""
+"""`/v1/training-jobs`: the training-job API for curl. Bodies and fields use the SageMaker names.
+
+Every route acts for the verified caller and sees only its account's jobs (another account's is a 404).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.body import parse_json, read_limited
-from app.api.deps import JobsDep
+from app.api.deps import CallerDep, JobsDep
 from app.api.rest.responses import JSON
 from app.wire.validate import validate
 
@@ -27,10 +30,10 @@ _JSON_OBJECT_BODY = {
     summary="Create a training job (the CreateTrainingJob request body)",
     openapi_extra=_JSON_OBJECT_BODY,
 )
-async def create(request: Request, jobs: JobsDep) -> Any:
+async def create(request: Request, jobs: JobsDep, caller: CallerDep) -> Any:
     # Read here rather than through FastAPI's Body, so the size limit applies before the body is read.
     params = validate("CreateTrainingJob", parse_json(await read_limited(request)))
-    return await run_in_threadpool(jobs.create, params)
+    return await run_in_threadpool(jobs.create, params, caller=caller)
 
 
 class ListFilters(BaseModel):
@@ -49,10 +52,10 @@ class ListFilters(BaseModel):
 
 
 @router.get("", summary="List training jobs (ListTrainingJobs filters as query parameters)")
-async def list_jobs(filters: Annotated[ListFilters, Query()], jobs: JobsDep) -> Any:
+async def list_jobs(filters: Annotated[ListFilters, Query()], jobs: JobsDep, caller: CallerDep) -> Any:
     given = filters.model_dump(exclude_none=True)
     given |= {k: _epoch_or_text(given[k]) for k in _TIME_FILTERS if k in given}
-    return jobs.list(validate("ListTrainingJobs", given))
+    return jobs.list(validate("ListTrainingJobs", given), caller=caller)
 
 
 _TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
@@ -67,20 +70,20 @@ def _epoch_or_text(value: str) -> float | str:
 
 
 @router.get("/{name}", summary="Describe a training job")
-async def describe(name: str, jobs: JobsDep) -> Any:
+async def describe(name: str, jobs: JobsDep, caller: CallerDep) -> Any:
     params = validate("DescribeTrainingJob", {"TrainingJobName": name})
-    return jobs.describe(params["TrainingJobName"])
+    return jobs.describe(params["TrainingJobName"], caller=caller)
 
 
 @router.post("/{name}/stop", summary="Stop a training job; returns the job as it stands")
-async def stop(name: str, jobs: JobsDep) -> Any:
+async def stop(name: str, jobs: JobsDep, caller: CallerDep) -> Any:
     params = validate("StopTrainingJob", {"TrainingJobName": name})
-    await run_in_threadpool(jobs.stop, params["TrainingJobName"])
-    return jobs.describe(params["TrainingJobName"])
+    await run_in_threadpool(jobs.stop, params["TrainingJobName"], caller=caller)
+    return jobs.describe(params["TrainingJobName"], caller=caller)
 
 
 @router.delete("/{name}", status_code=204, summary="Delete a finished training job")
-async def delete(name: str, jobs: JobsDep) -> Response:
+async def delete(name: str, jobs: JobsDep, caller: CallerDep) -> Response:
     params = validate("DeleteTrainingJob", {"TrainingJobName": name})
-    await run_in_threadpool(jobs.delete, params["TrainingJobName"])
+    await run_in_threadpool(jobs.delete, params["TrainingJobName"], caller=caller)
     return Response(status_code=204)

@@ -46,12 +46,13 @@ from fastapi import APIRouter, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from app.api.deps import JobsDep, StoreDep
+from app.api.deps import CallerDep, JobsDep, StoreDep
 from app.api.rest.responses import JSON, problem
 from app.api.s3 import body as s3_body
 from app.api.s3 import errors as s3_errors
 from app.api.s3 import responses as s3_responses
 from app.api.s3.common import account_of, call, meta_from_headers
+from app.auth.caller import Caller
 from app.errors import NotFound, ServiceError
 from app.jobs.service import TrainingJobService
 from app.storage import artifact_layout, checksums, uris
@@ -86,10 +87,12 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet
     "/v1/training-jobs/{name}/model", summary="Download the job's model.tar.gz", responses=_DOWNLOAD_RESPONSES
 )
 @router.head("/v1/training-jobs/{name}/model", summary="Headers of the job's model.tar.gz")
-async def job_model(request: Request, name: str, jobs: JobsDep, store: StoreDep) -> Response:
+async def job_model(
+    request: Request, name: str, jobs: JobsDep, store: StoreDep, caller: CallerDep
+) -> Response:
     """The job's `model.tar.gz` (`ModelArtifacts.S3ModelArtifacts`), as an attachment; 404 until it has one.
     Supports `Range`, `If-Range` and conditional requests; `x-checksum-sha256` when the SHA-256 is known."""
-    return await _artifact(request, jobs, store, name, artifact_layout.MODEL_TARBALL)
+    return await _artifact(request, jobs, store, caller, name, artifact_layout.MODEL_TARBALL)
 
 
 @router.get(
@@ -98,26 +101,29 @@ async def job_model(request: Request, name: str, jobs: JobsDep, store: StoreDep)
     responses=_DOWNLOAD_RESPONSES,
 )
 @router.head("/v1/training-jobs/{name}/output", summary="Headers of the job's output.tar.gz")
-async def job_output(request: Request, name: str, jobs: JobsDep, store: StoreDep) -> Response:
+async def job_output(
+    request: Request, name: str, jobs: JobsDep, store: StoreDep, caller: CallerDep
+) -> Response:
     """The job's `output.tar.gz` (what it wrote to `/opt/ml/output/data`), as an attachment; 404 until the
     job has artifacts. Supports `Range`, `If-Range` and conditional requests."""
-    return await _artifact(request, jobs, store, name, artifact_layout.OUTPUT_TARBALL)
+    return await _artifact(request, jobs, store, caller, name, artifact_layout.OUTPUT_TARBALL)
 
 
 async def _artifact(
-    request: Request, jobs: TrainingJobService, store: ObjectStore, name: str, filename: str
+    request: Request, jobs: TrainingJobService, store: ObjectStore, caller: Caller, name: str, filename: str
 ) -> Response:
-    uri = await call(artifact_uri, jobs, name, filename)
+    uri = await call(artifact_uri, jobs, name, filename, caller=caller)
     with _refusals(str(uri)):
         reader = await call(store.open_object, uri.bucket, uri.key)
     return _download(request, reader, filename=filename, content_type="application/gzip")
 
 
-def artifact_uri(jobs: TrainingJobService, name: str, filename: str) -> uris.S3Uri:
-    """Where a job's `model.tar.gz` or `output.tar.gz` is; NotFound or NoSuchKey (404) if it has none."""
+def artifact_uri(jobs: TrainingJobService, name: str, filename: str, *, caller: Caller) -> uris.S3Uri:
+    """Where one of the caller's jobs keeps its `model.tar.gz` or `output.tar.gz`; NotFound or NoSuchKey
+    (404) if it has none, and NotFound for another account's job as for an unknown one."""
     params = validate("DescribeTrainingJob", {"TrainingJobName": name})
     try:
-        job = jobs.describe(params["TrainingJobName"])
+        job = jobs.describe(params["TrainingJobName"], caller=caller)
     except NotFound:
         raise NotFound(f"Training job {name!r} does not exist.") from None
     model = job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
@@ -156,6 +162,7 @@ async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -
     """Stream an object, as an attachment named after the key's last segment. Supports `Range` (206, 416),
     `If-Range` and conditional requests; `x-checksum-sha256` when the object was uploaded through `PUT`."""
     with _refusals(f"s3://{bucket}/{key}"):
+        await call(store.check_owner, bucket, account_of(request))
         reader = await call(store.open_object, bucket, key)
     return _download(request, reader, filename=key.rstrip("/").rpartition("/")[2] or bucket)
 
@@ -178,7 +185,7 @@ async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -
     claimed = _claimed_sha256(request.headers.get(CHECKSUM_HEADER))
     try:
         with _refusals(f"s3://{bucket}/{key}"):
-            existed = await call(_prepare_put, store, bucket, key, account_of(request, store))
+            existed = await call(_prepare_put, store, bucket, key, account_of(request))
             info = await _receive(request, store, bucket, key, claimed)
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is listening; the writer has discarded the bytes
@@ -201,14 +208,17 @@ async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -
 
 
 def _prepare_put(store: ObjectStore, bucket: str, key: str, owner: str) -> bool:
-    """Check both names, create the bucket (for `owner`) if missing; whether the key exists already."""
+    """Check both names, create the bucket (for `owner`) if missing, refuse another account's bucket;
+    whether the key exists already."""
     storage_errors.check_bucket(bucket)
     storage_errors.check_key(key)
     try:
-        store.head_object(bucket, key)
+        store.check_owner(bucket, owner)
     except storage_errors.NoSuchBucket:
         store.create_bucket(bucket, owner=owner)
         return False
+    try:
+        store.head_object(bucket, key)
     except storage_errors.NoSuchKey:
         return False
     return True

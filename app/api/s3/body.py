@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,8 +20,9 @@ import anyio
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 
+from app.api.edge.payload import chunk_check
 from app.api.s3 import errors
-from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError
+from app.api.s3.chunked import AwsChunkedDecoder, ChunkedError, ChunkSignatureError
 from app.api.s3.common import call
 from app.storage.models import Digests, crc32_to_b64
 from app.storage.types import Buffer
@@ -32,6 +35,7 @@ _BATCH_BYTES = 4 << 20
 _HASHLIB_CHECKSUMS = {"sha1": "sha1", "sha256": "sha256"}
 # x-amz-content-sha256 of aws-chunked bodies: STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-UNSIGNED-...
 _STREAMING_SHA256 = "STREAMING-"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _NOT_CHECKSUM_VALUES = {"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"}
 
 
@@ -44,10 +48,14 @@ class BodySpec:
     content_md5: bytes | None
     checksum_header: tuple[str, str] | None  # ("crc32", base64 value) from an x-amz-checksum-* header
     trailer: str | None  # "x-amz-checksum-crc32" announced by x-amz-trailer
+    # The hex SHA-256 the body was signed with (x-amz-content-sha256); the stored bytes must have it.
+    content_sha256: str | None = None
 
     @property
     def extra_hashes(self) -> list[str]:
         names = [self.checksum_header[0]] if self.checksum_header else []
+        if self.content_sha256:
+            names.append("sha256")
         if self.trailer:
             names.append(self.trailer.removeprefix("x-amz-checksum-"))
         return [_HASHLIB_CHECKSUMS[name] for name in names if name in _HASHLIB_CHECKSUMS]
@@ -60,12 +68,14 @@ def body_spec(headers: Mapping[str, str]) -> BodySpec:
     decoded = headers.get("x-amz-decoded-content-length")
     checksums = [(n[len("x-amz-checksum-") :], v) for n, v in headers.items() if _is_checksum_header(n)]
     trailer = headers.get("x-amz-trailer", "").strip().lower() or None
+    declared = sha256.strip().lower()
     return BodySpec(
         aws_chunked=aws_chunked,
         decoded_length=_int_header("x-amz-decoded-content-length", decoded) if decoded else None,
         content_md5=_content_md5(headers.get("content-md5")),
         checksum_header=checksums[0] if checksums else None,
         trailer=trailer,
+        content_sha256=declared if _HEX64.fullmatch(declared) and not aws_chunked else None,
     )
 
 
@@ -80,7 +90,7 @@ async def receive_and_commit(request: Request, spec: BodySpec, writer: Writer[T]
 
 async def receive_into(request: Request, spec: BodySpec, writer: Writer[Any]) -> dict[str, str]:
     """Stream the body into `writer` (not committed); returns the aws-chunked trailers."""
-    decoder = AwsChunkedDecoder() if spec.aws_chunked else None
+    decoder = _decoder(request) if spec.aws_chunked else None
     send, receive = anyio.create_memory_object_stream[Sequence[Buffer]](max_buffer_size=1)
 
     async def write_batches() -> None:
@@ -105,7 +115,8 @@ async def receive_into(request: Request, spec: BodySpec, writer: Writer[Any]) ->
 
 async def read_small_body(request: Request, limit: int) -> bytes:
     """An XML request body (DeleteObjects, CompleteMultipartUpload, CreateBucket) of at most `limit`."""
-    decoder = AwsChunkedDecoder() if body_spec(request.headers).aws_chunked else None
+    spec = body_spec(request.headers)
+    decoder = _decoder(request) if spec.aws_chunked else None
     chunks: list[bytes] = []
     size = 0
     async for pieces in _pieces(request, decoder):
@@ -116,15 +127,25 @@ async def read_small_body(request: Request, limit: int) -> bytes:
             chunks.append(bytes(piece))
     if decoder is not None:
         _finish(decoder)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    if spec.content_sha256 is not None and hashlib.sha256(body).hexdigest() != spec.content_sha256:
+        raise sha256_mismatch()
+    return body
 
 
 def verify(spec: BodySpec, digests: Digests, trailers: Mapping[str, str]) -> dict[str, str]:
-    """Raise BadDigest on a mismatch; returns the checksum headers to echo (`x-amz-checksum-crc32`)."""
+    """Raise XAmzContentSHA256Mismatch or BadDigest on a mismatch; returns the checksum headers to echo
+    (`x-amz-checksum-crc32`)."""
+    if spec.content_sha256 is not None and digests.extra["sha256"].hex() != spec.content_sha256:
+        raise sha256_mismatch()
     if spec.content_md5 is not None and spec.content_md5 != digests.md5:
         raise errors.bad_digest("Content-MD5")
     claimed = dict([spec.checksum_header] if spec.checksum_header else [])
-    if spec.trailer and spec.trailer in trailers:
+    if spec.trailer:
+        if spec.trailer not in trailers:
+            raise errors.S3Error(
+                "InvalidRequest", f"The trailing checksum {spec.trailer} was announced but not sent."
+            )
         claimed[spec.trailer.removeprefix("x-amz-checksum-")] = trailers[spec.trailer]
     echo: dict[str, str] = {}
     for name, value in claimed.items():
@@ -143,11 +164,24 @@ def _actual_checksum(name: str, digests: Digests) -> str | None:
     return None if digest is None else base64.b64encode(digest).decode("ascii")
 
 
+def sha256_mismatch() -> errors.S3Error:
+    return errors.S3Error(
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    )
+
+
+def _decoder(request: Request) -> AwsChunkedDecoder:
+    return AwsChunkedDecoder(signatures=chunk_check(request.scope))
+
+
 async def _pieces(request: Request, decoder: AwsChunkedDecoder | None) -> AsyncIterator[Sequence[Buffer]]:
     try:
         async for chunk in request.stream():
             if chunk:
                 yield decoder.feed(chunk) if decoder else (chunk,)
+    except ChunkSignatureError as exc:
+        raise errors.S3Error("SignatureDoesNotMatch", str(exc), 403) from exc
     except ChunkedError as exc:
         raise errors.S3Error("InvalidRequest", f"Invalid aws-chunked body: {exc}") from exc
 

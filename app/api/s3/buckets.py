@@ -22,7 +22,7 @@ _MAX_XML_BODY = 4 << 20
 
 async def list_buckets(store: ObjectStore, request: Request, target: Target) -> Response:
     prefix = request.query_params.get("prefix")
-    owned = await call(store.list_buckets, owner=account_of(request, store))
+    owned = await call(store.list_buckets, owner=account_of(request))
     buckets = [b for b in owned if b.name.startswith(prefix or "")]
     return responses.xml(xmlio.list_buckets(buckets, prefix))
 
@@ -31,7 +31,7 @@ async def create_bucket(store: ObjectStore, request: Request, target: Target) ->
     body = await read_small_body(request, _MAX_XML_BODY)
     if body.strip():
         xmlio.parse(body)  # CreateBucketConfiguration: any region is accepted; one store serves them all
-    await call(store.create_bucket, target.bucket, owner=account_of(request, store))
+    await call(store.create_bucket, target.bucket, owner=account_of(request))
     return responses.empty(headers={"Location": f"/{target.bucket}"})
 
 

@@ -8,18 +8,37 @@ sends for PutObject/UploadPart):
     [<trailer name>:<value>\\r\\n ...]\\r\\n
 
 Data bytes are handed out as memoryview slices of the received buffers (no copy); only the short
-header and trailer lines are buffered. Signatures are not checked here (authentication is separate).
+header and trailer lines are buffered. With a `ChunkCheck` (signed streaming uploads), every chunk's
+`chunk-signature` is checked as its data arrives, the final empty chunk's included.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Protocol
 
 _MAX_LINE = 8192
 
 
 class ChunkedError(ValueError):
     """The body is not valid aws-chunked encoding, or ended before the final chunk."""
+
+
+class ChunkSignatureError(ChunkedError):
+    """A chunk's signature is missing or is not the one its bytes and the chain of signatures give."""
+
+
+class ChunkCheck(Protocol):
+    """Verifies the chain of chunk signatures of one body (SigV4 streaming); raises ChunkSignatureError."""
+
+    def begin_chunk(self, signature: str | None) -> None: ...
+
+    def update(self, data: memoryview) -> None: ...
+
+    def end_chunk(self) -> None: ...
+
+    def end_body(self, trailers: Mapping[str, str]) -> None: ...
 
 
 class _State(enum.Enum):
@@ -31,10 +50,11 @@ class _State(enum.Enum):
 
 
 class AwsChunkedDecoder:
-    def __init__(self) -> None:
+    def __init__(self, *, signatures: ChunkCheck | None = None) -> None:
         self._state = _State.HEADER
         self._remaining = 0
         self._line = bytearray()
+        self._signatures = signatures
         self.trailers: dict[str, str] = {}
 
     @property
@@ -50,6 +70,8 @@ class AwsChunkedDecoder:
             if self._state is _State.DATA:
                 take = min(self._remaining, len(data) - pos)
                 out.append(view[pos : pos + take])
+                if self._signatures is not None:
+                    self._signatures.update(view[pos : pos + take])
                 pos += take
                 self._remaining -= take
                 if not self._remaining:
@@ -84,9 +106,12 @@ class AwsChunkedDecoder:
         elif self._state is _State.DATA_END:
             if line:
                 raise ChunkedError("aws-chunked chunk longer than its declared size")
+            self._end_chunk()
             self._state = _State.HEADER
         elif not line:  # TRAILER: the empty line ends the body
             self._state = _State.DONE
+            if self._signatures is not None:
+                self._signatures.end_body(self.trailers)
         else:
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
@@ -94,7 +119,8 @@ class AwsChunkedDecoder:
             self.trailers[name.strip().lower()] = value.strip()
 
     def _on_header(self, line: bytes) -> None:
-        size_text = line.split(b";", 1)[0].strip()
+        size_text, _, extension = line.partition(b";")
+        size_text = size_text.strip()
         try:
             size = int(size_text, 16)
         except ValueError:
@@ -103,3 +129,19 @@ class AwsChunkedDecoder:
             raise ChunkedError("negative aws-chunked chunk size")
         self._remaining = size
         self._state = _State.DATA if size else _State.TRAILER
+        if self._signatures is not None:
+            self._signatures.begin_chunk(_chunk_signature(extension))
+            if not size:
+                self._signatures.end_chunk()
+
+    def _end_chunk(self) -> None:
+        if self._signatures is not None:
+            self._signatures.end_chunk()
+
+
+def _chunk_signature(extensions: bytes) -> str | None:
+    for extension in extensions.split(b";"):
+        name, _, value = extension.decode("latin-1").partition("=")
+        if name.strip() == "chunk-signature":
+            return value.strip()
+    return None

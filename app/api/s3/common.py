@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
+from urllib.parse import unquote
 
 import anyio.to_thread
 from starlette.datastructures import QueryParams
@@ -36,11 +37,26 @@ async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
 
-def account_of(request: Request, store: ObjectStore) -> str:
-    """The account a request acts for: the caller's, once the edge has verified one; until then the
-    store's default owner, the account every request acted as before accounts existed."""
+def account_of(request: Request) -> str:
+    """The account the request acts for: the caller the edge verified. A request that reaches a handler
+    without one is a wiring defect, so fail closed."""
     caller: Caller | None = getattr(request.state, "caller", None)
-    return store.default_owner if caller is None else caller.account_id
+    if caller is None:
+        raise RuntimeError("S3 request reached a handler without an authenticated caller")
+    return caller.account_id
+
+
+async def authorize(store: ObjectStore, request: Request, target: Target, *, creating: bool) -> None:
+    """Bucket names are global, their contents are not: every bucket a request touches (the addressed
+    one, unless it is being created, and a copy's source) must belong to the caller's account, or
+    AccessDenied, as S3 answers for another account's bucket."""
+    account = account_of(request)
+    if target.bucket and not creating:
+        await call(store.check_owner, target.bucket, account)
+    source = request.headers.get("x-amz-copy-source")
+    if source:
+        source_bucket = unquote(source.partition("?")[0]).lstrip("/").partition("/")[0]
+        await call(store.check_owner, source_bucket, account)
 
 
 def meta_from_headers(headers: Mapping[str, str]) -> ObjectMeta:

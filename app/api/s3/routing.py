@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.s3 import buckets, errors, multipart, object_operations, responses, xmlio
+from app.api.s3 import buckets, common, errors, multipart, object_operations, responses, xmlio
 from app.api.s3.common import Target
 from app.errors import ServiceError
 from app.storage.object_store import ObjectStore
@@ -82,18 +82,17 @@ async def _respond(store: ObjectStore, request: Request) -> Response | None:
     try:
         target = _target(request.scope)
         handler = route(request.method, target, request.query_params, request.headers)
+        await common.authorize(store, request, target, creating=handler is buckets.create_bucket)
         response = await handler(store, request, target)
     except ClientDisconnect:
         return None  # nobody to answer; the handler has already discarded what it was writing
     except ServiceError as exc:
-        response = _error(request, exc, request_id)
+        return error_response(request, exc, request_id)
     except Exception:
         logger.exception("s3 request failed", extra={"method": request.method, "path": request.url.path})
         internal = errors.S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
-        response = _error(request, internal, request_id)
-    response.headers["x-amz-request-id"] = request_id
-    response.headers["x-amz-id-2"] = request_id
-    return response
+        return error_response(request, internal, request_id)
+    return _with_request_id(response, request_id)
 
 
 def route(method: str, target: Target, query: QueryParams, headers: Mapping[str, str]) -> Handler:
@@ -160,13 +159,21 @@ def _target(scope: Scope) -> Target:
     return Target(bucket, key)
 
 
-def _error(request: Request, exc: ServiceError, request_id: str) -> Response:
+def error_response(request: Request, exc: ServiceError, request_id: str) -> Response:
+    """S3's XML error document (no body for HEAD), with S3's status and the request id headers."""
     # The body may be unread (a refusal before `100 Continue`, or mid-stream): botocore then skips sending
     # it and would reuse the connection, while the server still expects it. Closing keeps both in step.
     headers = {"Connection": "close"} if _has_body(request) else {}
     if request.method == "HEAD":
-        return responses.empty(exc.http_status, headers)
-    return responses.xml(xmlio.error(exc, request_id, request.url.path), exc.http_status, headers)
+        return _with_request_id(responses.empty(exc.http_status, headers), request_id)
+    body = xmlio.error(exc, request_id, request.url.path)
+    return _with_request_id(responses.xml(body, exc.http_status, headers), request_id)
+
+
+def _with_request_id(response: Response, request_id: str) -> Response:
+    response.headers["x-amz-request-id"] = request_id
+    response.headers["x-amz-id-2"] = request_id
+    return response
 
 
 def _has_body(request: Request) -> bool:

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -150,7 +151,7 @@ class OciExecutor:
         )
         box = bundle.Box(
             hostname=spec.hostname,
-            args=spec.command,
+            args=_capped(spec),
             env=spec.env,
             uid=uid,
             binds=self._view.binds,
@@ -284,6 +285,15 @@ class OciExecutor:
         for key in ending:
             assert self._network is not None
             self._network.detach(key)
+
+
+def _capped(spec: LaunchSpec) -> list[str]:
+    """The command, behind the launch wrapper's log pump when the log is capped (the interpreter and
+    the `app` package are mounted in the container at their host paths)."""
+    if spec.max_log_bytes is None:
+        return list(spec.command)
+    pump = [sys.executable, "-m", "app.runtime.launch", "--max-log-bytes", str(spec.max_log_bytes), "--"]
+    return [*pump, *spec.command]
 
 
 def _chown_tree(root: Path, uid: int) -> None:

@@ -1,0 +1,84 @@
+"""Which surface a request is for, decided before it is authenticated, so a refusal speaks its protocol.
+
+- open: exactly `GET|HEAD` of `/healthz`, the OpenAPI document and the docs pages, and the job credentials
+  endpoint (its own bearer token); nothing else is served without a signature;
+- S3: signed for the `s3` service (the credential scope, see `app.api.s3.detect`), or, without credentials,
+  a request that addresses a bucket (`/<bucket>[/<key>]` outside `/v1` and the open paths): S3 clients
+  expect S3's XML `AccessDenied`, not problem JSON;
+- the AWS JSON protocol: `POST /`;
+- REST: everything else.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from starlette.types import Scope
+
+from app.api.s3 import is_s3_request
+from app.auth import job_credentials
+
+OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# Authenticated by its own bearer token (a running job's), not by SigV4: the job has no keys before it asks.
+BEARER_PATHS = frozenset({job_credentials.PATH})
+# Credentials in the query: SigV4 presigned URLs and SigV2's (refused, but still credentials).
+_QUERY_CREDENTIALS = (b"X-Amz-Credential=", b"X-Amz-Signature=", b"AWSAccessKeyId=", b"X-Amz-Algorithm=")
+_DOWNLOAD_SUFFIXES = ("/model", "/output")
+
+
+class Surface(enum.Enum):
+    OPEN = "open"
+    S3 = "s3"
+    AWS_JSON = "aws-json"
+    REST = "rest"
+
+
+def classify(scope: Scope) -> Surface:
+    method, path = scope["method"], scope["path"]
+    if (path in OPEN_PATHS or path in BEARER_PATHS) and method in ("GET", "HEAD"):
+        return Surface.OPEN
+    if is_s3_request(scope):
+        return Surface.S3
+    if path == "/" and method == "POST":
+        return Surface.AWS_JSON
+    if not has_credentials(scope) and _addresses_bucket(path):
+        return Surface.S3
+    return Surface.REST
+
+
+def has_credentials(scope: Scope) -> bool:
+    return any(name == b"authorization" for name, _ in scope["headers"]) or has_query_credentials(scope)
+
+
+def has_query_credentials(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return any(marker in query for marker in _QUERY_CREDENTIALS)
+
+
+def is_presigned(scope: Scope) -> bool:
+    return b"X-Amz-Signature=" in scope.get("query_string", b"")
+
+
+def presign_allowed(surface: Surface, method: str, path: str) -> bool:
+    """Query-string signatures: any S3 request; on REST only the downloads a link may be handed out for."""
+    if surface is Surface.S3:
+        return True
+    if surface is not Surface.REST or method not in ("GET", "HEAD"):
+        return False
+    if path.startswith("/v1/objects/"):
+        return True
+    parts = path.split("/")
+    return len(parts) == 5 and path.startswith("/v1/training-jobs/") and path.endswith(_DOWNLOAD_SUFFIXES)
+
+
+def streams_body(surface: Surface, method: str, path: str) -> bool:
+    """Bodies the handler streams to the store, checked against the declared hash while they are stored;
+    every other body is small, read at the edge and hashed before the signature is checked."""
+    if surface is Surface.S3:
+        return True
+    return surface is Surface.REST and method == "PUT" and path.startswith("/v1/objects/")
+
+
+def _addresses_bucket(path: str) -> bool:
+    bucket = path.lstrip("/").partition("/")[0]
+    return bool(bucket) and bucket != "v1" and path not in OPEN_PATHS
