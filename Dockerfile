@@ -5,6 +5,11 @@ WORKDIR /srv/sagelite
 COPY pyproject.toml constraints.txt README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
+# The OCI executor's runtime, the VMs' init and the volume tools. The image runs as an unprivileged user,
+# so VMs are processes there; run it as root with --privileged (and SAGELITE_ISOLATION=oci) for real VMs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends runc tini e2fsprogs mount \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir -c constraints.txt -e . \
     && useradd --create-home sagelite && mkdir -p /data && chown sagelite /data
 

@@ -4,12 +4,26 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint typecheck bench-api clean vm-network-packages
+.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages
 
 # What the OCI executor's job networks need from Debian: the CNI plugins (bridge, host-local, loopback),
 # nftables for the rules that fence each job, iproute2 for network namespaces. Installed only when run as
 # root on a machine with apt, and only when something is missing; elsewhere the process executor serves.
 VM_NETWORK_PACKAGES := containernetworking-plugins nftables iproute2 util-linux
+
+# What the OCI executor needs (runc, tini as the VMs' init, mkfs.ext4 and losetup for their volumes):
+# installed from Debian's packages when run as root, once. Elsewhere the process executor takes over,
+# except under CI=true, where a missing piece fails the build.
+OCI_TOOLS := runc tini mkfs.ext4 losetup
+oci-runtime:
+	@missing=""; for tool in $(OCI_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq runc tini e2fsprogs mount; \
+	elif [ -n "$$missing" ] && [ "$$CI" = true ]; then \
+		echo "CI needs the OCI executor: missing$$missing (run as root on Debian)" >&2; exit 1; \
+	elif [ -n "$$missing" ]; then \
+		echo "missing$$missing: VMs will run as plain processes (SAGELITE_ISOLATION=process)"; \
+	fi
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP) vm-network-packages
+run: $(STAMP) oci-runtime vm-network-packages
 	$(BIN)/sagelite serve
 
 lint: $(STAMP)
@@ -27,7 +41,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck vm-network-packages
+test: lint typecheck oci-runtime vm-network-packages
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.

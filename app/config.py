@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     disk_overcommit: float = Field(default=4.0, ge=1.0)
     # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
+    # How a VM is isolated: `oci` runs each as a container through runc (namespaces, cgroups, a real volume),
+    # `process` as a plain process group (machines without runc or root); `auto` picks oci where usable.
+    isolation: Literal["auto", "oci", "process"] = "auto"
+    # OCI only: every VM's process (and thread) count is capped, so a fork bomb stops there.
+    vm_pids_limit: int = Field(default=1024, ge=16)
+    # OCI only: all VMs together may use the machine's memory minus this much, kept for the server and host.
+    vm_memory_reserve_gib: float = Field(default=2.0, ge=0.0)
+    # OCI only: the runtime binary (Debian's runc; crun takes the same commands).
+    runc_binary: str = "runc"
     # The most of one VM's output (stdout and stderr) its log keeps: past it the log ends with a line
     # `[sagelite] log truncated at N bytes ...` and the rest is discarded. 1 GiB.
     max_log_bytes_per_vm: int = Field(default=1024**3, ge=4096)

@@ -49,7 +49,10 @@ def create_app(
         if owned:
             app.state.services.start()
         app.state.s3 = s3.create_s3_app(app.state.services.store)
-        logger.info("started", extra={"data_dir": str(settings.data_dir)})
+        logger.info(
+            "started",
+            extra={"data_dir": str(settings.data_dir), "isolation": app.state.services.executor.isolation},
+        )
         try:
             yield
         finally:

@@ -22,7 +22,8 @@ from app.hosts.service import HostService
 from app.jobs.lifecycle import JobLifecycle
 from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
-from app.runtime.executor import Executor, LocalExecutor
+from app.runtime import isolation
+from app.runtime.executor import Executor
 from app.runtime.supervisor import Supervisor
 from app.scheduler import recovery
 from app.scheduler.admission import CapacityCheck
@@ -53,6 +54,7 @@ class Services:
     health: HealthCheck
     store: ObjectStore
     supervisor: Supervisor
+    executor: Executor
     scheduler: Scheduler
     keyring: keyrings.Keyring
     identities: IdentityService
@@ -67,6 +69,7 @@ class Services:
             sessions=self.sessions,
             lifecycle=self.lifecycle,
             clock=self.lifecycle.clock,
+            executor=self.executor,
             work_dir=self.settings.data_dir,
         )
         # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
@@ -105,11 +108,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     metric_series = MetricSeries(sessions=sessions)
     telemetry = Telemetry()
     telemetry.register(StateGauges(lambda: snapshot.read_snapshot(sessions=sessions, store=store)))
+    executor = executor or isolation.build_executor(settings)
     supervisor = Supervisor(
         lifecycle=lifecycle,
         metric_series=metric_series,
         sessions=sessions,
-        executor=executor or LocalExecutor(),
+        executor=executor,
         store=store,
         work_dir=settings.data_dir,
         clock=clock,
@@ -144,10 +148,11 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         jobs=jobs,
         tags=TagService(sessions=sessions, resource_exists=jobs.owns),
         metric_series=metric_series,
-        hosts=HostService(sessions=sessions, vm_control=supervisor),
+        hosts=HostService(sessions=sessions, vm_control=supervisor, isolation=executor.isolation),
         health=_health_check(settings, sessions=sessions, scheduler=scheduler, supervisor=supervisor),
         store=store,
         supervisor=supervisor,
+        executor=executor,
         scheduler=scheduler,
         keyring=keyring,
         identities=identities,

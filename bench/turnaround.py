@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/turnaround.py [--runs 15]
 
+Each measured with the process executor and, where runc is usable, the OCI executor, side by side:
 1. create → Completed wall time of a trivial script-mode job (boto3 over a socket, polling Describe
-   every 10 ms) vs `python train.py` run directly: the overhead is the service's (goal p50 ≤ 250 ms).
+   every 10 ms) vs `python train.py` run directly: the overhead is the service's (goal p50 ≤ 250 ms
+   with processes, ≤ 500 ms with OCI: runtime start, volume, network).
 2. deadline overshoot: a job with MaxRuntimeInSeconds=1 whose script records when SIGTERM arrives;
    overshoot = SIGTERM time - (TrainingStartTime + 1 s) (goal p99 ≤ 1 s).
+3. pause and resume of a running VM through the REST API (goal ≤ 100 ms each).
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+
+from app.runtime.oci import runc  # noqa: E402
 from tests.conftest import create_request, sagemaker_client  # noqa: E402
 from tests.support.jobs import fetch_object, wait_terminal  # noqa: E402
-from tests.support.server import Server, running_server  # noqa: E402
+from tests.support.polling import wait_until  # noqa: E402
+from tests.support.server import ROOT_AUTH, Server, running_server  # noqa: E402
 
 TRIVIAL = "import os\nopen(os.path.join(os.environ.get('SM_MODEL_DIR', '.'), 'done'), 'w').write('ok')\n"
 SLEEPER = """
@@ -69,43 +76,95 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    isolations = ["process"] + (["oci"] if runc.usable("runc") is None else [])
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
         trivial, sleeper = tmp / "trivial", tmp / "sleeper"
         for folder, body in ((trivial, TRIVIAL), (sleeper, SLEEPER)):
             folder.mkdir()
             (folder / "train.py").write_text(body)
-        env = {"SAGELITE_STOP_GRACE_SECONDS": "2", "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "1"}
-        with running_server(tmp / "data", env=env) as server:
-            client = sagemaker_client(server.url)
-            service = []
-            for index in range(args.runs):
-                start = time.perf_counter()
-                client.create_training_job(**script_job(f"trivial-{index}", trivial))
-                job = wait_terminal(client, f"trivial-{index}", interval=0.01)
-                service.append(time.perf_counter() - start)
-                assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-            direct = direct_runs(trivial / "train.py", args.runs)
-            overshoots = []
-            for index in range(max(3, args.runs // 3)):
-                name = f"deadline-{index}"
-                client.create_training_job(
-                    **script_job(name, sleeper, StoppingCondition={"MaxRuntimeInSeconds": 1})
-                )
-                job = wait_terminal(client, name, interval=0.01)
-                overshoots.append(sigterm_time(server, job, tmp) - (job["TrainingStartTime"].timestamp() + 1))
-    overhead = [s - statistics.median(direct) for s in service]
-    rows = {
-        "service create→Completed": service,
-        "direct python train.py": direct,
-        "overhead (service - direct)": overhead,
-        "deadline overshoot": overshoots,
+        direct = direct_runs(trivial / "train.py", args.runs)
+        measured = {
+            isolation: measure(isolation, tmp, trivial=trivial, sleeper=sleeper, runs=args.runs)
+            for isolation in isolations
+        }
+    report(direct, measured)
+
+
+def measure(isolation: str, tmp: Path, *, trivial: Path, sleeper: Path, runs: int) -> dict[str, list[float]]:
+    """create → Completed, deadline overshoot, and pause / resume round trips, on one executor."""
+    env = {
+        "SAGELITE_STOP_GRACE_SECONDS": "2",
+        "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "1",
+        "SAGELITE_ISOLATION": isolation,
     }
-    print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}")
-    for label, values in rows.items():
-        print(f"{label:28}{percentile(values, 0.5) * 1e3:10.0f}{percentile(values, 0.99) * 1e3:10.0f}")
-    ratio = percentile(service, 0.5) / percentile(direct, 0.5)
-    print(f"\nratio service/direct p50: {ratio:.1f}x (goal: overhead p50 ≤ 250 ms, overshoot p99 ≤ 1000 ms)")
+    with running_server(tmp / f"data-{isolation}", env=env) as server:
+        client = sagemaker_client(server.url)
+        service = []
+        for index in range(runs):
+            start = time.perf_counter()
+            client.create_training_job(**script_job(f"trivial-{index}", trivial))
+            job = wait_terminal(client, f"trivial-{index}", interval=0.01)
+            service.append(time.perf_counter() - start)
+            assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        overshoots = []
+        for index in range(max(3, runs // 3)):
+            name = f"deadline-{index}"
+            client.create_training_job(
+                **script_job(name, sleeper, StoppingCondition={"MaxRuntimeInSeconds": 1})
+            )
+            job = wait_terminal(client, name, interval=0.01)
+            overshoots.append(sigterm_time(server, job, tmp) - (job["TrainingStartTime"].timestamp() + 1))
+        pauses, resumes = pause_round_trips(server, client, sleeper, runs)
+    return {"create→Completed": service, "deadline overshoot": overshoots, "pause": pauses, "resume": resumes}
+
+
+def pause_round_trips(
+    server: Server, client: Any, sleeper: Path, runs: int
+) -> tuple[list[float], list[float]]:
+    """POST pause and resume of a running VM: each answers once the VM is frozen or thawed."""
+    client.create_training_job(**script_job("pausable", sleeper))
+    [vm] = wait_until(
+        lambda: httpx.get(f"{server.url}/v1/vms", params={"job": "pausable"}, auth=ROOT_AUTH).json()["vms"],
+        until=lambda vms: vms and vms[0]["state"] == "Running",
+        what="the pausable VM to run",
+    )
+    pauses, resumes = [], []
+    with httpx.Client(base_url=server.url, auth=ROOT_AUTH) as http:
+        for _ in range(runs):
+            for action, times in (("pause", pauses), ("resume", resumes)):
+                start = time.perf_counter()
+                assert http.post(f"/v1/vms/{vm['id']}/{action}").status_code == 200
+                times.append(time.perf_counter() - start)
+    client.stop_training_job(TrainingJobName="pausable")
+    wait_terminal(client, "pausable")
+    return pauses, resumes
+
+
+def report(direct: list[float], measured: dict[str, dict[str, list[float]]]) -> None:
+    isolations = list(measured)
+    header = "".join(f"{isolation + ' p50':>14}{isolation + ' p99':>14}" for isolation in isolations)
+    print(f"{'ms':28}{header}{'oci/process p50':>18}")
+    overhead = {
+        i: [s - statistics.median(direct) for s in m["create→Completed"]] for i, m in measured.items()
+    }
+    rows = {label: {i: measured[i][label] for i in isolations} for label in measured[isolations[0]]}
+    rows["overhead (minus direct run)"] = overhead
+    rows["direct python train.py"] = {i: direct for i in isolations}
+    for label, by_isolation in rows.items():
+        cells = "".join(
+            f"{percentile(v, 0.5) * 1e3:14.0f}{percentile(v, 0.99) * 1e3:14.0f}"
+            for v in by_isolation.values()
+        )
+        ratio = ""
+        if "oci" in by_isolation:
+            oci, process = (percentile(by_isolation[i], 0.5) for i in ("oci", "process"))
+            ratio = f"{oci / process:17.2f}x" if process > 0 else f"{'-':>18}"
+        print(f"{label:28}{cells}{ratio}")
+    print(
+        "\ngoals: overhead p50 ≤ 250 ms (process), ≤ 500 ms (oci); pause, resume ≤ 100 ms;"
+        " overshoot p99 ≤ 1 s"
+    )
 
 
 def sigterm_time(server: Server, job: dict[str, Any], tmp: Path) -> float:

@@ -44,9 +44,10 @@ def scope_of(caller: Caller) -> vms.AccountScope:
 
 
 class HostService:
-    def __init__(self, *, sessions: sessionmaker[Session], vm_control: VmControl) -> None:
+    def __init__(self, *, sessions: sessionmaker[Session], vm_control: VmControl, isolation: str) -> None:
         self._sessions = sessions
         self._vm_control = vm_control
+        self.isolation = isolation  # how VMs are isolated: `oci` or `process`
 
     def list_hosts(self, *, caller: Caller, page: PageRequest | None = None) -> Page[HostView]:
         """Hosts by name with their capacity and what their live VMs hold, a page at a time; to admins,

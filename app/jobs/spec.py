@@ -99,6 +99,8 @@ class TrainingJobSpec:
     max_runtime_seconds: int
     checkpoint: CheckpointSpec | None
     max_retry_attempts: int
+    # EnableNetworkIsolation: the job's VMs reach each other and nothing else (OCI isolation).
+    network_isolation: bool = False
 
 
 def from_request(request: Mapping[str, Any], *, account_id: str) -> TrainingJobSpec:
@@ -130,6 +132,7 @@ def from_request(request: Mapping[str, Any], *, account_id: str) -> TrainingJobS
             else None
         ),
         max_retry_attempts=request.get("RetryStrategy", {}).get("MaximumRetryAttempts", 0),
+        network_isolation=bool(request.get("EnableNetworkIsolation", False)),
     )
 
 

@@ -31,7 +31,8 @@ def upload(
     """Merge the VMs' model and output directories and upload them where `artifact_layout` says.
 
     With `CompressionType: NONE` the model is uploaded file by file under `output/model/`, as SageMaker does.
-    A missing output bucket is created for `owner`, the job's account.
+    A missing output bucket is created for `owner`, the job's account. Packing happens in `scratch_dir`
+    (under the data directory, where recovery removes what a crash left).
     """
     model_uri = artifact_layout.model_artifacts(output_path, job_name, compressed=compress)
     output_uri = artifact_layout.output_tarball(output_path, job_name)
@@ -42,10 +43,16 @@ def upload(
         if compress:
             _put_tarball(store, model_uri, model, scratch / artifact_layout.MODEL_TARBALL)
         else:
-            for path in sorted(p for p in model.rglob("*") if p.is_file()):
+            for path in regular_files(model):
                 store.put_file(model_uri.bucket, model_uri.key + str(path.relative_to(model)), path)
         _put_tarball(store, output_uri, output, scratch / artifact_layout.OUTPUT_TARBALL)
     return Uploaded(model_uri=str(model_uri))
+
+
+def regular_files(root: Path) -> list[Path]:
+    """The regular files under `root`, sorted; never what a symbolic link points at: a VM may link to
+    any path, and the server, which reads these, sees the host's."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _merge(sources: Sequence[Path], dest: Path) -> Path:

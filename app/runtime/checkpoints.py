@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.jobs.spec import CheckpointSpec
+from app.runtime import artifacts
 from app.runtime.channels import ChannelError, keys_under
 from app.storage import uris
 from app.storage.object_store import ObjectStore
@@ -32,7 +33,7 @@ def save(config: CheckpointSpec | None, *, store: ObjectStore, local: Path, owne
         return
     base = _base(config)
     store.create_bucket(base.bucket, owner=owner)
-    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+    for path in artifacts.regular_files(local):
         store.put_file(base.bucket, base.key + str(path.relative_to(local)), path)
 
 

@@ -1,7 +1,8 @@
-"""Where VM processes run. `Executor` is the seam for a distributed implementation; this is the local one.
+"""How VM processes run. `Executor` is the seam; `LocalExecutor` is the portable one (`process` isolation),
+`app.runtime.oci.executor.OciExecutor` the sandboxed one (`oci`).
 
-Each VM is one process in its own session (so its whole process group can be signalled), started in the
-VM's working directory, with stdout and stderr going to the VM's log file (through the launch wrapper's
+Here each VM is one process in its own session (so its whole process group can be signalled), started in
+the VM's working directory, with stdout and stderr going to the VM's log file (through the launch wrapper's
 pump when the log is capped: see `app.runtime.launch`).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,28 +32,84 @@ class LaunchSpec:
     cpus: Sequence[int] = field(default_factory=tuple)
     # The most of the VM's output its log keeps; past it, a marker line, and the rest is discarded.
     max_log_bytes: int | None = None
+    # What a sandbox needs beyond a process: the VM's host name, its job's hosts (one network per job),
+    # its vCPUs (a CPU quota), its GPUs (devices) and whether the job is network-isolated.
+    hostname: str = "algo-1"
+    job_key: str = ""
+    hosts: Sequence[str] = ("algo-1",)
+    vcpus: float = 1.0
+    gpus: Sequence[int] = field(default_factory=tuple)
+    network_isolated: bool = False
 
 
 class Executor(Protocol):
+    @property
+    def isolation(self) -> str:
+        """`process` or `oci`: what /v1/hosts and the startup log report."""
+        ...
+
+    @property
+    def enforces_volumes(self) -> bool:
+        """True when a VM's disk is a real volume of its size (no need to poll how much it wrote)."""
+        ...
+
+    def view_of(self, root: Path) -> Path:
+        """Where the VM itself sees its directory `root` (its /opt/ml)."""
+        ...
+
+    def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
+        """Make the VM's disk at `root`, before its contract and channels are written there."""
+
+    def discard(self, *, vm_id: str, root: Path) -> None:
+        """After the run (and the upload): remove the VM's disk and everything made for it."""
+
     def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
         """Start the VM's process; returns its pid. `on_exit` is called (from any thread) when it ends."""
 
     def signal(self, pid: int, sig: int) -> None:
         """Send `sig` to the VM's whole process group; a group that is gone is ignored."""
 
+    def pause(self, pid: int) -> None:
+        """Freeze every process of the VM."""
+
+    def resume(self, pid: int) -> None:
+        """Thaw a paused VM (nothing happens to one that is not paused)."""
+
     def exit_code(self, pid: int) -> int | None:
         """The exit code (negative: killed by that signal), or None while it runs."""
 
+    def out_of_memory(self, pid: int) -> bool:
+        """True when the VM's memory limit made the kernel kill one of its processes."""
+        ...
+
     def release(self, pid: int) -> None:
         """Forget a process that has ended."""
+
+    def reap(self, *, vm_id: str, pid: int | None) -> None:
+        """At startup: kill a VM a previous server process left running."""
+
+    def sweep(self) -> None:
+        """At startup, once the VMs of a previous server process are reaped: remove what they left."""
 
 
 class LocalExecutor:
     """Runs VMs as child processes of this server."""
 
+    isolation = "process"
+    enforces_volumes = False
+
     def __init__(self) -> None:
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
+
+    def view_of(self, root: Path) -> Path:
+        return root
+
+    def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def discard(self, *, vm_id: str, root: Path) -> None:
+        shutil.rmtree(root, ignore_errors=True)
 
     def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
         wrapper = [sys.executable, "-m", "app.runtime.launch"]
@@ -80,6 +138,23 @@ class LocalExecutor:
     def signal(self, pid: int, sig: int) -> None:
         signal_group(pid, sig)
 
+    def pause(self, pid: int) -> None:
+        signal_group(pid, signal.SIGSTOP)
+
+    def resume(self, pid: int) -> None:
+        signal_group(pid, signal.SIGCONT)
+
+    def out_of_memory(self, pid: int) -> bool:
+        return False  # an address-space limit shows as MemoryError in the log instead
+
+    def reap(self, *, vm_id: str, pid: int | None) -> None:
+        # A pid may have been reused since: only a process that carries the VM's id is killed.
+        if pid is not None and _carries_vm_id(pid, vm_id):
+            signal_group(pid, signal.SIGKILL)
+
+    def sweep(self) -> None:
+        """Nothing beyond the VM folders, which recovery removes for every executor."""
+
     def exit_code(self, pid: int) -> int | None:
         with self._lock:
             process = self._processes.get(pid)
@@ -107,3 +182,11 @@ def group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _carries_vm_id(pid: int, vm_id: str) -> bool:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"SAGELITE_VM_ID={vm_id}".encode() in environ.split(b"\0")

@@ -8,18 +8,35 @@ from pathlib import Path
 from app.runtime import contract
 
 MAX_REASON = 1024
+NO_SPACE = "No space left on device"  # strerror(ENOSPC)
 _TAIL_BYTES = 4096
 
 
-def reason(root: Path, log: Path, exit_code: int | None, *, instance_type: str, memory_gib: float) -> str:
-    """`AlgorithmError: ...` (or the algorithm's own `ClientError: ...`), at most 1024 characters."""
+def reason(
+    root: Path,
+    log: Path,
+    exit_code: int | None,
+    *,
+    instance_type: str,
+    memory_gib: float,
+    volume_gib: float = 0.0,
+    oom_killed: bool = False,
+) -> str:
+    """`AlgorithmError: ...` (or the algorithm's own `ClientError: ...`), at most 1024 characters.
+
+    `oom_killed`: the kernel killed a process at the VM's memory limit (what a cgroup reports)."""
     written = _read(contract.layout(root).failure_file)
     tail = _tail(log)
     code = f"exit code {exit_code}" if exit_code is None or exit_code >= 0 else _signal_name(exit_code)
-    if _out_of_memory(written + tail, exit_code):
+    if oom_killed or _out_of_memory(written + tail, exit_code):
         text = (
             f"AlgorithmError: the process ran out of memory: {instance_type} has {memory_gib:g} GiB "
             f"({code}). Choose a larger instance type or use less memory."
+        )
+    elif volume_gib and NO_SPACE in written + tail:
+        text = (
+            f"AlgorithmError: {NO_SPACE}: the instance's volume of {volume_gib:g} GiB "
+            f"(ResourceConfig.VolumeSizeInGB) is full ({code}). Choose a larger VolumeSizeInGB."
         )
     elif written:
         prefix = "" if written.startswith(("ClientError:", "AlgorithmError:")) else "AlgorithmError: "

@@ -7,11 +7,13 @@ Either way the `on_exit` callback given to `launch` is called, as LocalExecutor 
 
 from __future__ import annotations
 
+import shutil
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from app.runtime.executor import LaunchSpec
 
@@ -41,6 +43,33 @@ class FakeExecutor:
         self.launch_error: Exception | None = None
 
     # -- the Executor protocol ---------------------------------------------------------------------
+
+    isolation = "fake"
+    enforces_volumes = False
+
+    def view_of(self, root: Path) -> Path:
+        return root
+
+    def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def discard(self, *, vm_id: str, root: Path) -> None:
+        shutil.rmtree(root, ignore_errors=True)
+
+    def pause(self, pid: int) -> None:
+        self.signal(pid, signal.SIGSTOP)  # recorded as the process executor sends it
+
+    def resume(self, pid: int) -> None:
+        self.signal(pid, signal.SIGCONT)
+
+    def out_of_memory(self, pid: int) -> bool:
+        return False
+
+    def reap(self, *, vm_id: str, pid: int | None) -> None:
+        """Nothing outlives a fake server."""
+
+    def sweep(self) -> None:
+        """Nothing outlives a fake server."""
 
     def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
         with self._changed:

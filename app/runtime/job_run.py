@@ -4,9 +4,9 @@ waiting on a process, a file or the network."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -154,6 +154,10 @@ class JobRun:
             self._prepare()
         except (channels.ChannelError, bucket_access.AccessDenied) as error:
             return Outcome(Status.FAILED, Secondary.FAILED, f"ClientError: {error}", package=False)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            return Outcome(Status.FAILED, Secondary.FAILED, self._volume_full_reason(), package=False)
         now = self.clock()
         if self._stop.is_set() or not self.lifecycle.start_training(self.plan.job_id, at=now):
             return self._stopped_before_start()
@@ -177,6 +181,7 @@ class JobRun:
                 gpus=vm.plan.gpus,
                 memory_gib=vm.plan.memory_gib,
             )
+            self.executor.provision(vm_id=vm.plan.id, root=vm.root, disk_gib=vm.plan.disk_gib)
             paths = contract.write_config(spec, vm.root)
             sources.fetch_code(
                 job.hyperparameters,
@@ -193,7 +198,7 @@ class JobRun:
                 host_index=index,
                 host_count=len(hosts),
             )
-            vm.env = sm_env.environment(spec, vm.root)
+            vm.env = sm_env.environment(spec, self.executor.view_of(vm.root))
 
     def _check_buckets(self, access: BucketAccess) -> None:
         """Before anything is fetched or trained: every bucket the job names must be its account's."""
@@ -215,20 +220,28 @@ class JobRun:
             job_name=self.plan.job_name,
             ttl=dt.timedelta(seconds=self.plan.spec.max_runtime_seconds + self.grace_seconds + 300),
         )
+        hosts = tuple(vm.plan.hostname for vm in self._vms)
         for vm in self._vms:
-            base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=vm.root)
+            seen_root = self.executor.view_of(vm.root)
+            base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=seen_root)
             base_env |= credentials_env
             vm.cores = self.devices.cores.take(int(vm.plan.vcpus))
             vm.gpus = self.devices.gpus.take(vm.plan.gpus)
             gpu_env = self.devices.gpu_environment(vm.gpus, vm.plan.gpus)
             spec = LaunchSpec(
                 vm_id=vm.plan.id,
-                command=[sys.executable, "-m", "app.training", str(vm.root)],
+                command=[sys.executable, "-m", "app.training", str(seen_root)],
                 cwd=vm.root,
                 env={**base_env, **vm.env, **gpu_env, "SAGELITE_VM_ID": vm.plan.id},
                 log_path=vm.log,
                 memory_bytes=int(vm.plan.memory_gib * GIB),
                 cpus=vm.cores,
+                hostname=vm.plan.hostname,
+                job_key=f"{self.plan.job_id}",
+                hosts=hosts,
+                vcpus=vm.plan.vcpus,
+                gpus=vm.gpus,
+                network_isolated=self.plan.spec.network_isolation,
                 max_log_bytes=self.max_log_bytes,
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
@@ -257,6 +270,8 @@ class JobRun:
                         failed.exit_code,
                         instance_type=failed.plan.instance_type,
                         memory_gib=failed.plan.memory_gib,
+                        volume_gib=failed.plan.disk_gib,
+                        oom_killed=failed.pid is not None and self.executor.out_of_memory(failed.pid),
                     ),
                 )
             if all(vm.exit_code == 0 for vm in self._vms):
@@ -286,7 +301,7 @@ class JobRun:
         for vm in live:
             assert vm.pid is not None
             self.executor.signal(vm.pid, signal.SIGTERM)
-            self.executor.signal(vm.pid, signal.SIGCONT)  # a paused VM must run to see its SIGTERM
+            self.executor.resume(vm.pid)  # a paused VM must run to see its SIGTERM
         give_up = self.clock() + dt.timedelta(seconds=self.grace_seconds)
         while any(vm.exit_code is None for vm in live) and self.clock() < give_up:
             self._wake.wait(timeout=0.1)
@@ -334,7 +349,7 @@ class JobRun:
         )
         for vm in self._vms:
             self._release(vm)
-            _remove_tree(vm.root)
+            self._discard(vm)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -369,6 +384,7 @@ class JobRun:
             if vm.pid is not None and vm.exit_code is None:
                 self.executor.signal(vm.pid, signal.SIGKILL)
             self._release(vm)
+            self._discard(vm)
         with self.sessions.begin() as session:
             vms.terminate_all(session, {plan.id: None for plan in self.plan.vms}, now=self.clock())
 
@@ -379,12 +395,27 @@ class JobRun:
         self.devices.gpus.release(vm.gpus)
         vm.cores, vm.gpus = (), ()
 
+    def _discard(self, vm: _Vm) -> None:
+        try:
+            self.executor.discard(vm_id=vm.plan.id, root=vm.root)
+        except Exception:
+            logger.exception("removing a VM's disk failed", extra={"vm": vm.plan.id})
+
+    def _volume_full_reason(self) -> str:
+        sizes = sorted({vm.plan.disk_gib for vm in self._vms})
+        return (
+            f"ClientError: the input data does not fit the instance's volume of {sizes[-1]:g} GiB "
+            f"(ResourceConfig.VolumeSizeInGB): {failures.NO_SPACE}"
+        )
+
     def _collect_exits(self) -> None:
         for vm in self._vms:
             if vm.pid is not None and vm.exit_code is None:
                 vm.exit_code = self.executor.exit_code(vm.pid)
 
     def _over_disk_budget(self) -> str | None:
+        if self.executor.enforces_volumes:
+            return None  # a real volume refuses the write itself (ENOSPC)
         for vm in self._vms:
             used = workspace.tree_size(vm.root)
             if used > vm.plan.disk_gib * GIB:
@@ -408,7 +439,3 @@ class JobRun:
             scratch_dir=workspace.scratch_root(self.work_dir),
         )
         return uploaded.model_uri
-
-
-def _remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

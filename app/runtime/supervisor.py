@@ -6,14 +6,13 @@
     Uploading:   package model.tar.gz / output.tar.gz (also after a stop or the deadline)
     end:         Completed, Failed (with a FailureReason) or Stopped, every VM Terminated
 
-Paused VMs (SIGSTOP) keep their reservation and their clock: paused time counts against
-MaxRuntimeInSeconds, as billed time does on SageMaker.
+Paused VMs (frozen: SIGSTOP, or the cgroup freezer) keep their reservation and their clock: paused time
+counts against MaxRuntimeInSeconds, as billed time does on SageMaker.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -119,10 +118,10 @@ class Supervisor:
         return True
 
     def pause(self, vm_id: str) -> bool:
-        return self._signal_vm(vm_id, VmState.RUNNING, VmState.PAUSED, signal.SIGSTOP)
+        return self._move_vm(vm_id, VmState.RUNNING, VmState.PAUSED, self._executor.pause)
 
     def resume(self, vm_id: str) -> bool:
-        return self._signal_vm(vm_id, VmState.PAUSED, VmState.RUNNING, signal.SIGCONT)
+        return self._move_vm(vm_id, VmState.PAUSED, VmState.RUNNING, self._executor.resume)
 
     def shutdown(self, timeout: float) -> None:
         """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""
@@ -169,12 +168,12 @@ class Supervisor:
         except Exception:
             logger.exception("revoking the job's credentials failed", extra={"job": plan.job_name})
 
-    def _signal_vm(self, vm_id: str, expected: VmState, new: VmState, sig: int) -> bool:
+    def _move_vm(self, vm_id: str, expected: VmState, new: VmState, move: Callable[[int], None]) -> bool:
         with self._sessions.begin() as session:
             pid = vms.pid_of(session, vm_id)
             if pid is None:
                 return False
             if not vms.set_state(session, vm_id, expected=[expected], values={"state": new}):
                 return False
-            self._executor.signal(pid, sig)
+        move(pid)  # after the commit: a runtime's freezer is a process to wait on, not held in a session
         return True

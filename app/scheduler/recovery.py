@@ -1,17 +1,16 @@
 """Startup reconciliation after a crash: no job stays InProgress forever, no VM process is orphaned,
 and every host's capacity comes back.
 
-VM processes live in their own sessions, so they survive a SIGKILLed server; they are found by the
-process group recorded on their VM and checked by the `SAGELITE_VM_ID` in their environment (a pid may
-have been reused), then killed. Jobs that were running are retried when their RetryStrategy allows it
-(`Restarting`, then queued again), else they fail with a reason that says the service restarted.
-The VM and scratch folders the dead runs left are removed (`workspace.sweep_leftovers`).
+VM processes outlive a SIGKILLed server (their own sessions, or containers); the executor reaps each
+live VM recorded in the database, then sweeps what is left of any VM (containers, volumes, cgroups).
+Jobs that were running are retried when their RetryStrategy allows it (`Restarting`, then queued again),
+else they fail with a reason that says the service restarted. The VM and scratch folders the dead runs
+left are removed (`workspace.sweep_leftovers`).
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +22,7 @@ from app.jobs.lifecycle import JobLifecycle
 from app.jobs.repository import InterruptedJob
 from app.jobs.status import Secondary, Status
 from app.runtime import workspace
-from app.runtime.executor import signal_group
+from app.runtime.executor import Executor
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +31,21 @@ REQUEUED_MESSAGE = "Waiting for compute capacity: the service restarted before t
 
 
 def recover(
-    *, sessions: sessionmaker[Session], lifecycle: JobLifecycle, clock: Clock, work_dir: Path
+    *,
+    sessions: sessionmaker[Session],
+    lifecycle: JobLifecycle,
+    clock: Clock,
+    executor: Executor,
+    work_dir: Path,
 ) -> None:
     with sessions.begin() as session:
-        for vm in vms.live_vms(session):
-            if vm.pid is not None and _is_our_vm(vm.pid, vm.id):
-                signal_group(vm.pid, signal.SIGKILL)
-            vms.terminate(session, vm.id, now=clock(), exit_code=None)
+        live = [(vm.id, vm.pid) for vm in vms.live_vms(session)]
+    for vm_id, pid in live:  # outside a session: killing a container waits on runc
+        executor.reap(vm_id=vm_id, pid=pid)
+    executor.sweep()  # before the folders: a VM folder may be a mounted volume
+    with sessions.begin() as session:
+        for vm_id, _ in live:
+            vms.terminate(session, vm_id, now=clock(), exit_code=None)
         interrupted = repository.interrupted_of_all_accounts(session)
     swept = workspace.sweep_leftovers(work_dir)  # no run is alive: every VM and scratch folder is left over
     if swept.folders:
@@ -68,11 +75,3 @@ def _settle(lifecycle: JobLifecycle, job: InterruptedJob) -> None:
             job_id, status=Status.FAILED, secondary=Secondary.FAILED, failure_reason=RESTART_REASON
         )
     logger.info("recovered", extra={"job": job.name, "job_id": job_id, "was": job.secondary})
-
-
-def _is_our_vm(pid: int, vm_id: str) -> bool:
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"SAGELITE_VM_ID={vm_id}".encode() in environ.split(b"\0")

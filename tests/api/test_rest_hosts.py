@@ -59,7 +59,7 @@ def clients(tmp_path: Path) -> Iterator[Clients]:
     Job-1 with vm-c (Running)."""
     hosts = tmp_path / "hosts.json"
     hosts.write_text(json.dumps([{"name": "h1", "vcpus": 8, "memory_gib": 32, "gpus": 1, "disk_gib": 100}]))
-    settings = Settings(data_dir=tmp_path / "data", hosts_file=hosts)
+    settings = Settings(data_dir=tmp_path / "data", hosts_file=hosts, isolation="process")
     with TestClient(create_app(settings, clock=FakeClock(START))) as root:
         root.auth = auth_for(ROOT)
         user, other = client_as(root, USER), client_as(root, OTHER)
@@ -97,7 +97,7 @@ def test_hosts_show_capacity_allocated_and_free_to_everyone(clients: Clients) ->
         assert response.status_code == 200 and response.headers["content-type"] == "application/json"
         # Every account's live VMs hold capacity; which VMs they are is not shown.
         assert response.content == (
-            b'{"hosts":[{"name":"h1",'
+            b'{"isolation":"process","hosts":[{"name":"h1",'
             b'"capacity":{"vcpus":8.0,"memory_gib":32.0,"gpus":1,"disk_gib":100.0},'
             b'"allocated":{"vcpus":4.0,"memory_gib":16.0,"gpus":0.0,"disk_gib":2.0},'
             b'"free":{"vcpus":4.0,"memory_gib":16.0,"gpus":1.0,"disk_gib":98.0}}]}'

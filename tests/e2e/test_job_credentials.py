@@ -70,7 +70,13 @@ def _s3(url: str, key: str, secret: str, token: str | None = None) -> Any:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Server]:
-    env = {"SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2", "AWS_SECRET_ACCESS_KEY": SERVER_SECRET}
+    # The job calls the server: until per-job networks land, an OCI VM has loopback only, so this test
+    # runs its VMs as processes.
+    env = {
+        "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2",
+        "AWS_SECRET_ACCESS_KEY": SERVER_SECRET,
+        "SAGELITE_ISOLATION": "process",
+    }
     with running_server(tmp_path / "data", env=env) as server:
         yield server
 

@@ -17,6 +17,7 @@ from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
 from tests.support.polling import wait_until
 from tests.support.server import ROOT_AUTH, Server, running_server
+from tests.support.vms import paused as vm_paused
 
 pytestmark = pytest.mark.e2e
 
@@ -172,11 +173,7 @@ def test_pause_and_resume_a_vm(live: Server, dataset: Path) -> None:
     [vm] = _running_vms(live, "pausable")
     paused = httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause", auth=ROOT_AUTH).json()
     assert paused["state"] == "Paused"
-    wait_until(
-        lambda: Path(f"/proc/{vm['pid']}/stat").read_text().split()[2],
-        until=lambda state: state == "T",
-        what=f"process {vm['pid']} to be stopped (T)",
-    )
+    wait_until(lambda: vm_paused(live, vm), what=f"VM {vm['id']} to be frozen")
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/pause", auth=ROOT_AUTH).status_code == 400
     assert httpx.post(f"{live.url}/v1/vms/vm-unknown/pause", auth=ROOT_AUTH).status_code == 404
     assert httpx.post(f"{live.url}/v1/vms/{vm['id']}/resume", auth=ROOT_AUTH).json()["state"] == "Running"

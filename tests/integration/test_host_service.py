@@ -60,7 +60,7 @@ def service(
                 _vm("vm-d", theirs, state=VmState.RUNNING, deadline=50, pid=13, host="h2"),
             ]
         )
-    return HostService(sessions=sessions, vm_control=control)
+    return HostService(sessions=sessions, vm_control=control, isolation="process")
 
 
 def _vm(vm_id: str, job_id: int, *, deadline: int, **given: Any) -> Vm:

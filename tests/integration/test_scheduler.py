@@ -689,6 +689,7 @@ def recover(world: World) -> None:
         sessions=services.sessions,
         lifecycle=services.lifecycle,
         clock=world.clock,
+        executor=world.executor,
         work_dir=services.settings.data_dir,
     )
 

@@ -21,10 +21,13 @@ from app.hosts.service import HostView
 router = APIRouter(tags=["hosts and VMs"], default_response_class=JSON)
 
 
-@router.get("/v1/hosts", summary="Hosts with their capacity, what live VMs hold, and what is free")
+@router.get(
+    "/v1/hosts",
+    summary="Hosts with their capacity, what live VMs hold, and what is free; how VMs are isolated",
+)
 async def list_hosts(hosts: HostsDep, caller: CallerDep, page: PageDep) -> Any:
     found = await run_in_threadpool(lambda: hosts.list_hosts(caller=caller, page=page))
-    return paging.listing("hosts", found, [_host(h) for h in found.items])
+    return {"isolation": hosts.isolation, **paging.listing("hosts", found, [_host(h) for h in found.items])}
 
 
 @router.get("/v1/vms", summary="The caller's VMs, newest job first; `?job=NAME` keeps one job's")
@@ -38,12 +41,12 @@ async def get_vm(vm_id: str, hosts: HostsDep, caller: CallerDep) -> Any:
     return asdict(hosts.get_vm(vm_id, caller=caller))
 
 
-@router.post("/v1/vms/{vm_id}/pause", summary="SIGSTOP the VM's processes; its deadline keeps running")
+@router.post("/v1/vms/{vm_id}/pause", summary="Freeze the VM's processes; its deadline keeps running")
 async def pause(vm_id: str, hosts: HostsDep, caller: CallerDep) -> Any:
     return asdict(await run_in_threadpool(hosts.pause, vm_id, caller=caller))
 
 
-@router.post("/v1/vms/{vm_id}/resume", summary="SIGCONT a paused VM")
+@router.post("/v1/vms/{vm_id}/resume", summary="Thaw a paused VM")
 async def resume(vm_id: str, hosts: HostsDep, caller: CallerDep) -> Any:
     return asdict(await run_in_threadpool(hosts.resume, vm_id, caller=caller))
 
