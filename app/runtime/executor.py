@@ -92,15 +92,9 @@ class Executor(Protocol):
         """At startup, once the VMs of a previous server process are reaped: remove what they left."""
 
 
-class LocalExecutor:
-    """Runs VMs as child processes of this server."""
-
-    isolation = "process"
-    enforces_volumes = False
-
-    def __init__(self) -> None:
-        self._processes: dict[int, subprocess.Popen[bytes]] = {}
-        self._lock = threading.Lock()
+class PlainFolders:
+    """VM folders as plain directories of the host, seen by the VM where they are (no volume to mount):
+    the folder side of the `Executor` protocol for executors without a sandbox."""
 
     def view_of(self, root: Path) -> Path:
         return root
@@ -110,6 +104,17 @@ class LocalExecutor:
 
     def discard(self, *, vm_id: str, root: Path) -> None:
         shutil.rmtree(root, ignore_errors=True)
+
+
+class LocalExecutor(PlainFolders):
+    """Runs VMs as child processes of this server."""
+
+    isolation = "process"
+    enforces_volumes = False
+
+    def __init__(self) -> None:
+        self._processes: dict[int, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
 
     def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
         wrapper = [sys.executable, "-m", "app.runtime.launch"]

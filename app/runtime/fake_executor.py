@@ -7,15 +7,13 @@ Either way the `on_exit` callback given to `launch` is called, as LocalExecutor 
 
 from __future__ import annotations
 
-import shutil
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from app.runtime.executor import LaunchSpec
+from app.runtime.executor import LaunchSpec, PlainFolders
 
 FIRST_PID = 1 << 23  # above the kernel's largest pid_max (2**22): never a real process group
 
@@ -31,7 +29,7 @@ class FakeProcess:
     signals: list[int] = field(default_factory=list)
 
 
-class FakeExecutor:
+class FakeExecutor(PlainFolders):
     """Records launches and signals; processes exit only when the test (or a fatal signal) says so."""
 
     def __init__(self) -> None:
@@ -46,15 +44,6 @@ class FakeExecutor:
 
     isolation = "fake"
     enforces_volumes = False
-
-    def view_of(self, root: Path) -> Path:
-        return root
-
-    def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-    def discard(self, *, vm_id: str, root: Path) -> None:
-        shutil.rmtree(root, ignore_errors=True)
 
     def pause(self, pid: int) -> None:
         self.signal(pid, signal.SIGSTOP)  # recorded as the process executor sends it

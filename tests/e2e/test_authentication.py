@@ -54,13 +54,16 @@ def sagemaker(url: str, key: str = ROOT_KEY, secret: str = ROOT_SECRET, **config
     )
 
 
-def s3(url: str, key: str = ROOT_KEY, secret: str = ROOT_SECRET, **config: Any) -> Any:
+def s3(
+    url: str, key: str = ROOT_KEY, secret: str = ROOT_SECRET, token: str | None = None, **config: Any
+) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id=key,
         aws_secret_access_key=secret,
+        aws_session_token=token,
         config=Config(
             s3={"addressing_style": "path"},
             signature_version=config.pop("signature_version", "s3v4"),

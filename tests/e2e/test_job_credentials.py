@@ -8,15 +8,13 @@ import tarfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from app.client import SageMakerClient
 from tests.conftest import create_request, sagemaker_client
+from tests.e2e.test_authentication import s3
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
 from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
 
@@ -56,18 +54,6 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "report.json"), "w") as f:
 """
 
 
-def _s3(url: str, key: str, secret: str, token: str | None = None) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        aws_session_token=token,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Server]:
     # The job calls the server: until per-job networks land, an OCI VM has loopback only, so this test
@@ -91,7 +77,7 @@ def test_a_script_job_uses_its_own_session_credentials_and_never_sees_the_server
     other_account = SageMakerClient(
         endpoint_url=live.url, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET
     ).create_account("other-team")
-    other_s3 = _s3(live.url, other_account["AccessKeyId"], other_account["SecretAccessKey"])
+    other_s3 = s3(live.url, other_account["AccessKeyId"], other_account["SecretAccessKey"])
     other_s3.create_bucket(Bucket="other-bucket")
     other_s3.put_object(Bucket="other-bucket", Key="private.txt", Body=b"not for the job")
     client = sagemaker_client(live.url)
@@ -124,7 +110,7 @@ def test_a_script_job_uses_its_own_session_credentials_and_never_sees_the_server
     # The job is over: its session credentials are revoked.
     key, secret, token = report["credentials"]
     with pytest.raises(ClientError) as refused:
-        _s3(live.url, key, secret, token).list_objects_v2(Bucket="job-bucket")
+        s3(live.url, key, secret, token).list_objects_v2(Bucket="job-bucket")
     assert refused.value.response["Error"]["Code"] == "InvalidAccessKeyId"
     assert "AWS_SECRET_ACCESS_KEY" not in report["env_names"]
     assert SERVER_SECRET not in report["env_values"]
