@@ -34,6 +34,10 @@ class Runc:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            # runc makes the mount points missing inside the VM's own mounts (the interpreter's folders
+            # under its private /tmp, when the server lives under /tmp) with its umask: the server's 077
+            # would leave them untraversable by the VM's user.
+            umask=0o022,
         )
 
     def kill(self, container_id: str, signal_name: str, *, all_processes: bool = False) -> None:
