@@ -12,7 +12,6 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +20,6 @@ from app.hosts import vms
 from app.hosts.vms import VmPlan
 from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
-from app.jobs.spec import TrainingJobSpec
 from app.jobs.status import Secondary, Status
 from app.runtime import (
     artifacts,
@@ -40,6 +38,7 @@ from app.runtime import (
 from app.runtime.bucket_access import BucketAccess
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
+from app.runtime.job_plan import JobCredentials, JobPlan
 from app.runtime.metric_scanner import MetricScanner
 from app.storage.object_store import ObjectStore
 
@@ -47,32 +46,6 @@ logger = logging.getLogger(__name__)
 
 GIB = 1024**3
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
-
-
-@dataclass(frozen=True, slots=True)
-class JobPlan:
-    """A claimed job: its spec and the VMs reserved for it."""
-
-    job_id: int
-    job_name: str
-    job_arn: str
-    spec: TrainingJobSpec
-    vms: tuple[VmPlan, ...]
-
-    @property
-    def account_id(self) -> str:
-        """The job's account: it owns the buckets the run creates, and its credentials act for it."""
-        return self.spec.account_id
-
-
-class JobCredentials(Protocol):
-    """Short-lived credentials for a running job's own account (see `app.auth.job_credentials`)."""
-
-    def grant(self, *, account_id: str, job_name: str, ttl: dt.timedelta) -> dict[str, str]:
-        """Issue them; returns the variables through which the job's VMs find them."""
-        ...
-
-    def revoke(self, *, account_id: str, job_name: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

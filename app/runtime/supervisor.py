@@ -29,7 +29,8 @@ from app.jobs.metric_series import MetricSeries
 from app.jobs.status import Secondary, Status
 from app.runtime.devices import Devices
 from app.runtime.executor import Executor
-from app.runtime.job_run import JobCredentials, JobPlan, JobRun
+from app.runtime.job_plan import JobCredentials, JobPlan
+from app.runtime.job_run import JobRun
 from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)

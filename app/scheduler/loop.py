@@ -29,7 +29,7 @@ from app.jobs.lifecycle import JobLifecycle
 from app.jobs.repository import QueuedJob, QueueKey
 from app.jobs.spec import ResourceSpec
 from app.jobs.status import Secondary, Status, capacity_message
-from app.runtime.job_run import JobPlan
+from app.runtime.job_plan import JobPlan
 from app.scheduler import incremental, placement
 from app.scheduler.demand import demand_of, load_hosts
 from app.scheduler.wakeup import Wakeup

@@ -14,8 +14,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import Scope
 
+from app.api import deps
 from app.api.s3 import errors
-from app.auth.caller import Caller
 from app.storage.models import DEFAULT_CONTENT_TYPE, STORED_HEADERS, ObjectMeta
 from app.storage.object_store import ObjectStore
 
@@ -56,12 +56,8 @@ async def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 def account_of(request: Request) -> str:
-    """The account the request acts for: the caller the edge verified. A request that reaches a handler
-    without one is a wiring defect, so fail closed."""
-    caller: Caller | None = getattr(request.state, "caller", None)
-    if caller is None:
-        raise RuntimeError("S3 request reached a handler without an authenticated caller")
-    return caller.account_id
+    """The account the request acts for: the verified caller's (fail closed without one)."""
+    return deps.caller_of(request).account_id
 
 
 async def authorize(store: ObjectStore, request: Request, target: Target, *, creating: bool) -> None:
