@@ -57,6 +57,10 @@ class Executor(Protocol):
         """Where the VM itself sees its directory `root` (its /opt/ml)."""
         ...
 
+    def server_url(self, local_url: str) -> str:
+        """Where the VMs reach the server that this machine reaches at `local_url`."""
+        ...
+
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         """Make the VM's disk at `root`, before its contract and channels are written there."""
 
@@ -98,6 +102,9 @@ class PlainFolders:
 
     def view_of(self, root: Path) -> Path:
         return root
+
+    def server_url(self, local_url: str) -> str:
+        return local_url  # the VMs share the host's network
 
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
