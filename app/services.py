@@ -97,8 +97,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     keyring = keyrings.load_or_create(settings.resolved_master_key_file)
     identities = IdentityService(sessions=sessions, keyring=keyring, clock=clock)
     bootstrap.ensure_root_key(settings=settings, identities=identities)
+    executor = executor or isolation.build_executor(settings)
     job_credentials = JobCredentialBroker(
-        issuer=identities, endpoint_url=settings.local_url, region=settings.region, clock=clock
+        issuer=identities,
+        endpoint_url=executor.server_url(settings.local_url),  # as the VMs reach it
+        region=settings.region,
+        clock=clock,
     )
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
@@ -108,7 +112,6 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     metric_series = MetricSeries(sessions=sessions)
     telemetry = Telemetry()
     telemetry.register(StateGauges(lambda: snapshot.read_snapshot(sessions=sessions, store=store)))
-    executor = executor or isolation.build_executor(settings)
     supervisor = Supervisor(
         lifecycle=lifecycle,
         metric_series=metric_series,

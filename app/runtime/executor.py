@@ -65,6 +65,10 @@ class Executor(Protocol):
         """Where the VMs of one job (`hosts`, algo-1 first) meet for collective training."""
         ...
 
+    def server_url(self, local_url: str) -> str:
+        """Where the VMs reach the server that this machine reaches at `local_url`."""
+        ...
+
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         """Make the VM's disk at `root`, before its contract and channels are written there."""
 
@@ -106,6 +110,9 @@ class PlainFolders:
 
     def view_of(self, root: Path) -> Path:
         return root
+
+    def server_url(self, local_url: str) -> str:
+        return local_url  # the VMs share the host's network
 
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -186,13 +186,7 @@ class JobRun:
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
-        # Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked
-        # the moment the run ends, whichever comes first.
-        credentials_env = self.credentials.grant(
-            account_id=self.plan.account_id,
-            job_name=self.plan.job_name,
-            ttl=dt.timedelta(seconds=self.plan.spec.max_runtime_seconds + self.grace_seconds + 300),
-        )
+        credentials_env = self._credentials_env()
         hosts = tuple(vm.plan.hostname for vm in self._vms)
         meeting = self.executor.rendezvous(hosts=hosts).environment()
         for vm in self._vms:
@@ -228,6 +222,18 @@ class JobRun:
                     started_at=now,
                     deadline_at=self._deadline + dt.timedelta(seconds=self.grace_seconds),
                 )
+
+    def _credentials_env(self) -> dict[str, str]:
+        """Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked
+        the moment the run ends, whichever comes first. A network-isolated job gets none, as on AWS:
+        it may not call any service, so a token would only be a secret to leak."""
+        if self.plan.spec.network_isolation:
+            return {}
+        return self.credentials.grant(
+            account_id=self.plan.account_id,
+            job_name=self.plan.job_name,
+            ttl=dt.timedelta(seconds=self.plan.spec.max_runtime_seconds + self.grace_seconds + 300),
+        )
 
     def _watch(self) -> Outcome:
         while True:
@@ -292,6 +298,9 @@ class JobRun:
     def _finish(self, outcome: Outcome) -> None:
         """Package what the VMs left, then write the end and end the VMs in one transaction."""
         self._collect_exits()
+        # Every VM has ended: the credentials end before the job says it has (removing a VM's volume and
+        # network after that takes a while, and a client that sees the end may test them at once).
+        self.revoke_credentials()
         self._scan_metrics(self.clock(), final=True)
         self._save_checkpoints()
         model_artifacts = None
@@ -351,6 +360,13 @@ class JobRun:
 
     def _stopped_before_start(self) -> Outcome:
         return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason, package=False)
+
+    def revoke_credentials(self) -> None:
+        """End the job's credentials; idempotent, and a failure here must not lose the run's end."""
+        try:
+            self.credentials.revoke(account_id=self.plan.account_id, job_name=self.plan.job_name)
+        except Exception:
+            logger.exception("revoking the job's credentials failed", extra={"job": self.plan.job_name})
 
     def abandon(self) -> None:
         """After this run crashed: kill what it launched and give every VM's capacity back."""

@@ -157,17 +157,10 @@ class Supervisor:
             )
             run.abandon()
         finally:
-            self._revoke_credentials(run.plan)
+            run.revoke_credentials()  # again, for a run that crashed before its end
             with self._runs_lock:
                 self._runs.pop(run.plan.job_id, None)
             self._on_finished()
-
-    def _revoke_credentials(self, plan: JobPlan) -> None:
-        # Whatever ended the run, its credentials end with it; a failure here must not lose the run's end.
-        try:
-            self._credentials.revoke(account_id=plan.account_id, job_name=plan.job_name)
-        except Exception:
-            logger.exception("revoking the job's credentials failed", extra={"job": plan.job_name})
 
     def _move_vm(self, vm_id: str, expected: VmState, new: VmState, move: Callable[[int], None]) -> bool:
         with self._sessions.begin() as session:

@@ -6,8 +6,10 @@ supervisor fills with the /opt/ml contract and channels), `launch` (its root dir
 `discard` (after the upload: volume, bundle and network gone). Its cgroup outlives its processes until
 the watcher has read how it ended (out-of-memory kills), then `runc delete` removes both.
 
-The per-job network is an optional collaborator (`JobNetworks`): without one, each VM has a network
-namespace of its own with only loopback.
+The per-job network is an optional collaborator (`JobNetworks`): each VM joins its job's network (its
+namespace, its /etc/hosts naming every VM of the job) when the job's first VM launches, and the network
+goes when the job's last VM is discarded. Without one, each VM has a network namespace of its own with
+only loopback.
 """
 
 from __future__ import annotations
@@ -46,9 +48,14 @@ _UID_RANGE = 900_000
 
 
 class VmNet(Protocol):
-    netns_path: str
-    ip: str
-    hosts_file_text: str
+    @property
+    def netns_path(self) -> str: ...
+
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def hosts_file_text(self) -> str: ...
 
 
 class JobNetworks(Protocol):
@@ -59,6 +66,9 @@ class JobNetworks(Protocol):
     def detach(self, job_key: str) -> None: ...
 
     def sweep(self) -> None: ...
+
+    @property
+    def server_url(self) -> str | None: ...
 
 
 @dataclass
@@ -124,6 +134,11 @@ class OciExecutor:
 
     def view_of(self, root: Path) -> Path:
         return Path(bundle.OPT_ML)
+
+    def server_url(self, local_url: str) -> str:
+        """On a job network, the server's alias there; without one a VM reaches nothing outside itself."""
+        on_network = self._network.server_url if self._network is not None else None
+        return on_network or local_url
 
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         self._volumes.create(name=vm_id, size_bytes=max(1, int(disk_gib * GIB)), mount_at=root)
