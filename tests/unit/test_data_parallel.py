@@ -3,6 +3,8 @@ as the members of an in-memory team, so no PyTorch or sockets are needed)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,13 +14,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from app.runtime import contract
 from app.training import data_parallel, linear_learner, mlp, prep, thread_team
-from app.training.context import Channel, TrainContext
+from app.training.context import Channel, TrainContext, TrainResult
 from app.training.data import Table
-from app.training.errors import DataError
+from app.training.errors import ClientError, DataError
 from app.training.optim import Vector
 from app.training.stop import StopFlag
-from app.training.team import AveragedSteps, Solo, Team
+from app.training.team import AveragedSteps, Solo, Team, joined
 
 Array = npt.NDArray[np.float64]
 R = TypeVar("R")
@@ -205,3 +208,81 @@ def test_two_members_on_lopsided_shards_train_one_model_as_good_as_all_rows_on_o
     team_accuracy = _last(logs[0], metric)
     assert abs(team_accuracy - _last(alone, metric)) <= 0.01
     assert _last(shard_only, metric) < team_accuracy - 0.05
+
+
+def test_sigterm_on_one_member_stops_every_member_at_the_same_step(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    for rank in (0, 1):
+        x, y = _two_classes(rng, 400, share_of_1=0.5)
+        _channel(tmp_path / f"vm{rank}/train", x, y)
+        _channel(tmp_path / f"vm{rank}/validation", x, y)
+    members = thread_team.members(2)
+    members[1].signalled.request()  # SIGTERM reached algo-2 only
+
+    def train(member: thread_team.ThreadMember) -> TrainResult:
+        root = tmp_path / f"vm{member.rank}"
+        (root / "model").mkdir()
+        channels = {name: Channel(name=name, path=root / name) for name in ("train", "validation")}
+        context = TrainContext(
+            model_dir=root / "model",
+            hyperparameters={"epochs": "50", "mini_batch_size": "16"},
+            channels=channels,
+            stop=member.agreed,
+            emit=lambda line: None,
+            team=member,
+        )
+        return mlp.train(context)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(train, members))
+    assert [(r.epochs, r.interrupted) for r in results] == [(1, True), (1, True)]
+    assert (tmp_path / "vm0/model/model.json").exists()  # the model as it stood, written by algo-1
+
+
+def test_a_multi_instance_builtin_without_pytorch_fails_with_a_client_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "app.training.gloo_team", None)  # as if torch were not installed
+    spec = contract.VmSpec(
+        job_name="j",
+        job_arn="arn:aws:sagemaker:us-east-1:123456789012:training-job/j",
+        host="algo-2",
+        hosts=("algo-1", "algo-2"),
+        instance_type="ml.m5.large",
+        vcpus=2,
+        memory_mib=8192,
+    )
+    with (
+        pytest.raises(ClientError, match="`distributed` extra"),
+        joined(spec, env={}, signalled=StopFlag()),
+    ):
+        pass
+    with joined(spec, env={}, signalled=StopFlag(), together=False) as (alone, _):
+        assert isinstance(alone, Solo)
+
+
+def test_a_single_instance_builtin_never_imports_torch(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    x, y = _two_classes(rng, 200, share_of_1=0.5)
+    spec = contract.VmSpec(
+        job_name="solo",
+        job_arn="arn:aws:sagemaker:us-east-1:123456789012:training-job/solo",
+        instance_type="ml.m5.large",
+        vcpus=2,
+        memory_mib=8192,
+        hyperparameters={"epochs": "1"},
+        channels=(contract.ChannelSpec(name="train"),),
+        training_image="mlp",
+    )
+    paths = contract.write_config(spec, tmp_path)
+    np.savetxt(paths.channel_dir("train") / "part.csv", np.column_stack([y, x]), delimiter=",", fmt="%.6g")
+    probe = (
+        "import sys; from app.training.__main__ import main; code = main([sys.argv[1]]); "
+        "print('torch' in sys.modules); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
+    assert (paths.model_dir / "model.json").exists()
