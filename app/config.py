@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Volumes are thin-provisioned, as a hypervisor's are: VolumeSizeInGB reserves this share of free disk,
     # while each VM's real usage is still held to its own VolumeSizeInGB.
     disk_overcommit: float = Field(default=4.0, ge=1.0)
+    # Placement never hands this much of the data directory's free disk to volumes: it stays for the
+    # database and objects. With real volumes (OCI) disk is not overcommitted, so even full volumes leave it.
+    disk_reserve_gib: float = Field(default=2.0, ge=0.0)
     # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
     # How a VM is isolated: `oci` runs each as a container through runc (namespaces, cgroups, a real volume),

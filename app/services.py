@@ -92,12 +92,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     bootstrap.check(settings)  # before anything opens: settings without a usable root key stop here
     engine = db.make_engine(settings.resolved_database_url)
     sessions = db.make_session_factory(engine)
-    with sessions.begin() as session:
-        vms.sync_hosts(session, pool.configured_hosts(settings))
     keyring = keyrings.load_or_create(settings.resolved_master_key_file)
     identities = IdentityService(sessions=sessions, keyring=keyring, clock=clock)
     bootstrap.ensure_root_key(settings=settings, identities=identities)
     executor = executor or isolation.build_executor(settings)
+    with sessions.begin() as session:
+        vms.sync_hosts(session, pool.configured_hosts(settings, real_volumes=executor.enforces_volumes))
     job_credentials = JobCredentialBroker(
         issuer=identities,
         endpoint_url=executor.server_url(settings.local_url),  # as the VMs reach it

@@ -208,10 +208,10 @@ class OciExecutor:
                 os.kill(pid, sig)
 
     def pause(self, pid: int) -> None:
-        self._freeze(pid, self._runc.pause)
+        self._freeze(pid, self.cgroups.freeze)
 
     def resume(self, pid: int) -> None:
-        self._freeze(pid, self._runc.resume)
+        self._freeze(pid, self.cgroups.thaw)
 
     def exit_code(self, pid: int) -> int | None:
         container = self._container(pid)
@@ -269,9 +269,10 @@ class OciExecutor:
                     empty.rmdir()
 
     def _freeze(self, pid: int, move: Callable[[str], None]) -> None:
+        """Through the cgroup freezer directly; runc reads the same file for the container's state."""
         container = self._container(pid)
         if container is not None and container.exit_code is None:
-            with contextlib.suppress(RuncError):
+            with contextlib.suppress(OSError):  # the container ended meanwhile: its cgroup is gone
                 move(container.id)
 
     def _container(self, pid: int) -> _Container | None:
