@@ -4,7 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages
+.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages distributed
+
+# PyTorch for multi-instance training (the `distributed` extra): the CPU build, from PyTorch's CPU index
+# beside the usual one (PyPI's Linux wheel of the same version pulls gigabytes of CUDA). Once, stamped;
+# a failure fails `make test`. Single-instance jobs never import it.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+DISTRIBUTED_STAMP := $(VENV)/.distributed-installed
 
 # What the OCI executor's job networks need from Debian: the CNI plugins (bridge, host-local, loopback),
 # nftables for the rules that fence each job, iproute2 for network namespaces. Installed only when run as
@@ -31,6 +37,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+$(DISTRIBUTED_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --retries 1 -c constraints.txt --extra-index-url $(TORCH_CPU_INDEX) -e '.[distributed]'
+	touch $(DISTRIBUTED_STAMP)
+
+distributed: $(DISTRIBUTED_STAMP)
+
 run: $(STAMP) oci-runtime vm-network-packages
 	$(BIN)/sagelite serve
 
@@ -41,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages
+test: lint typecheck oci-runtime vm-network-packages distributed
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.

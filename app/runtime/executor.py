@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from app.runtime import rendezvous
+from app.runtime.rendezvous import Rendezvous
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,10 @@ class Executor(Protocol):
 
     def view_of(self, root: Path) -> Path:
         """Where the VM itself sees its directory `root` (its /opt/ml)."""
+        ...
+
+    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+        """Where the VMs of one job (`hosts`, algo-1 first) meet for collective training."""
         ...
 
     def server_url(self, local_url: str) -> str:
@@ -113,7 +121,18 @@ class PlainFolders:
         shutil.rmtree(root, ignore_errors=True)
 
 
-class LocalExecutor(PlainFolders):
+class LoopbackPeers:
+    """VMs that share the host's network (no namespace of their own): they meet on loopback, each job on
+    a port the kernel just found free, so two jobs never collide."""
+
+    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+        with socket.socket() as probe:
+            probe.bind((rendezvous.LOOPBACK, 0))
+            port: int = probe.getsockname()[1]
+        return rendezvous.on_loopback(port)
+
+
+class LocalExecutor(PlainFolders, LoopbackPeers):
     """Runs VMs as child processes of this server."""
 
     isolation = "process"

@@ -188,6 +188,7 @@ class JobRun:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
         credentials_env = self._credentials_env()
         hosts = tuple(vm.plan.hostname for vm in self._vms)
+        meeting = self.executor.rendezvous(hosts=hosts).environment()
         for vm in self._vms:
             seen_root = self.executor.view_of(vm.root)
             base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=seen_root)
@@ -199,7 +200,7 @@ class JobRun:
                 vm_id=vm.plan.id,
                 command=[sys.executable, "-m", "app.training", str(seen_root)],
                 cwd=vm.root,
-                env={**base_env, **vm.env, **gpu_env, "SAGELITE_VM_ID": vm.plan.id},
+                env={**base_env, **vm.env, **gpu_env, **meeting, "SAGELITE_VM_ID": vm.plan.id},
                 log_path=vm.log,
                 memory_bytes=int(vm.plan.memory_gib * GIB),
                 cpus=vm.cores,

@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from app.runtime import rendezvous
 from app.runtime.executor import LaunchSpec
 from app.runtime.oci import bundle, rootfs
 from app.runtime.oci.cgroups import Cgroups
 from app.runtime.oci.runc import Runc, RuncError
 from app.runtime.oci.volume import Volumes
+from app.runtime.rendezvous import Rendezvous
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +149,10 @@ class OciExecutor:
         self._tidy()
         self._volumes.remove(name=vm_id, mounted_at=root)  # a failure here leaves it to the next sweep
         shutil.rmtree(root, ignore_errors=True)
+
+    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+        # Each VM has its own network namespace, so the port is free; the job network resolves algo-1.
+        return rendezvous.on_job_network(hosts)
 
     # -- the container -----------------------------------------------------------------------------
 
