@@ -18,6 +18,7 @@ from app.api.rest import admin, health, hosts, job_credentials, jobs, objects, o
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
+from app.console import install as console
 from app.db import migrate
 from app.errors import ServiceError
 from app.telemetry.metrics import Telemetry
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(prometheus.router)
     app.include_router(admin.router)
     app.include_router(job_credentials.router)
+    console.install(app)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)

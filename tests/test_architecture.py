@@ -23,6 +23,7 @@ PURE = (
     "app.runtime.contract",
     "app.runtime.sm_env",
     "app.auth.throttle",
+    "app.console.downsample",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")
