@@ -5,7 +5,7 @@
   var PALETTE = ["#1f5fbf", "#b3261e", "#1b7f3b", "#8a4baf", "#b35c00", "#00717a", "#5c5c5c", "#a0307a"];
   var POLL_MS = 2000;
   // What the browser tests and the benchmark read: points drawn per chart, and render times.
-  window.consoleCharts = { points: {}, renderMs: [] };
+  window.consoleCharts = { points: {}, extremes: {}, renderMs: [] };
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -42,6 +42,8 @@
     new uPlot({ width: width(container), height: 260, scales: { x: { time: timeAxis } }, series: series }, data, plotBox);
     figure.setAttribute("data-points", String(xs.length));
     window.consoleCharts.points[key] = xs.length;
+    var first = seriesList[0].values.filter(function (v) { return v !== null; });
+    window.consoleCharts.extremes[key] = [Math.min.apply(null, first), Math.max.apply(null, first)];
     window.consoleCharts.renderMs.push(performance.now() - started);
   }
 
