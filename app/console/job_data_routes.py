@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.auth.caller import Caller
-from app.console import downsample
+from app.console import charts, downsample
 from app.console.guard import ActingDep, services_of
 from app.console.routers import router
 from app.jobs.status import TERMINAL, Status
@@ -28,23 +28,12 @@ async def metrics(request: Request, name: str, acting: ActingDep) -> Response:
 
 
 def chart_data(services: Services, name: str, *, caller: Caller) -> dict[str, Any]:
-    """Each metric as parallel arrays: `step` (its n-th value in the log), `time` (epoch seconds), `value`;
-    `count` is how many points the job emitted, the arrays hold at most `threshold` of them."""
-    series = services.metric_series.series(name, caller=caller)
+    """The job's charts (`charts.chart_series`): `count` is how many points the job emitted, the arrays hold
+    at most `threshold` of them; `live` while the job runs, so the page keeps polling."""
+    metrics = charts.chart_series(services.sessions, name, caller=caller)
     status = services.jobs.status_of(name, caller=caller)
-    charts = []
-    for metric, points in sorted(series["metrics"].items()):
-        steps, values = downsample.downsample(
-            range(len(points)), [p["value"] for p in points], threshold=downsample.THRESHOLD
-        )
-        times = [points[int(i)]["timestamp"].timestamp() for i in steps]
-        charts.append({"name": metric, "count": len(points), "step": steps, "time": times, "value": values})
-    return {
-        "job": name,
-        "live": Status(status) not in TERMINAL,
-        "threshold": downsample.THRESHOLD,
-        "metrics": charts,
-    }
+    live = Status(status) not in TERMINAL
+    return {"job": name, "live": live, "threshold": downsample.THRESHOLD, "metrics": metrics}
 
 
 @router.get("/job/{name}/{artifact}.tar.gz")

@@ -64,11 +64,13 @@
       });
     }
     function load() {
+      var started = performance.now();
       fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
         if (!r.ok) throw new Error("metrics: HTTP " + r.status);
         return r.json();
       }).then(function (body) {
         latest = body; render();
+        window.consoleCharts.loadMs = performance.now() - started;  // fetch, parse and draw every chart
         if (body.live) setTimeout(load, POLL_MS);
       }).catch(function (error) { container.textContent = String(error); });
     }
