@@ -70,7 +70,7 @@ $(BROWSER_STAMP): $(STAMP)
 
 # Screenshots of the console's main pages into docs/, driven by the browser tests' own code.
 screenshots: $(BROWSER_STAMP)
-	$(BIN)/python -m tests.e2e.console_screenshots docs
+	$(BIN)/python -m tests.support.console_screenshots docs
 
 bench-console: $(BROWSER_STAMP)
 	$(BIN)/python bench/console.py

@@ -63,6 +63,7 @@ async def _acting(request: Request) -> Acting:
     session = None if not token else sessions_of(request).resolve(token)
     if session is None:
         raise SignInRequired()
+    request.state.console_caller = session.caller  # for the audit trail (`rendering.ConsoleRoute`)
     if request.method in _SAFE_METHODS:
         return Acting(session)
     form = await read_form(request) if _is_form(request) else {}

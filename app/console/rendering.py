@@ -11,11 +11,12 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from markupsafe import escape
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from app.console.guard import CSRF_FIELD, Acting, SignInRequired
+from app.console.guard import CSRF_FIELD, Acting, SignInRequired, services_of
 from app.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -61,17 +62,36 @@ class ConsoleRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            outcome = "Success"
             try:
                 return await handler(request)
             except SignInRequired:
                 return _to_sign_in(request)
             except ServiceError as error:
+                outcome = error.code
                 status = error.rest_status if error.rest_status < 500 else 500
                 if status >= 500:
                     logger.exception("console request failed", extra={"path": request.url.path})
                 return _refusal(request, status, error.message)
+            finally:
+                await _audit(request, self.path, outcome)
 
         return guarded
+
+
+async def _audit(request: Request, template: str, outcome: str) -> None:
+    """Changes made through the console join the audit trail, as the edge records the APIs' changes."""
+    caller = getattr(request.state, "console_caller", None)
+    if request.method in ("GET", "HEAD") or caller is None:
+        return
+    await run_in_threadpool(
+        services_of(request).audit.record,
+        caller=caller,
+        operation=f"console {request.method} {template}",
+        outcome=outcome,
+        resource=request.url.path,
+        source_ip=None if request.client is None else request.client.host,
+    )
 
 
 def _to_sign_in(request: Request) -> Response:

@@ -7,7 +7,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from app.console.guard import COOKIE, ActingDep, read_form, sessions_of
+from app.console.guard import COOKIE, ActingDep, CsrfRefused, read_form, sessions_of
 from app.console.rendering import PREFIX, page
 from app.console.routers import router
 
@@ -19,6 +19,7 @@ async def sign_in_form(request: Request) -> Response:
 
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
+    _same_origin(request)
     form = await read_form(request)
     signed_in = await run_in_threadpool(
         lambda: sessions_of(request).sign_in(
@@ -28,6 +29,7 @@ async def sign_in(request: Request) -> Response:
     )
     if signed_in is None:
         return page(request, "sign_in.html", None, status_code=401, refused=True)
+    request.state.console_caller = signed_in.caller  # the sign-in joins the audit trail
     response = RedirectResponse(f"{PREFIX}/jobs", status_code=303)
     hours = sessions_of(request).ttl.total_seconds()
     response.set_cookie(
@@ -54,3 +56,10 @@ async def sign_out(request: Request, acting: ActingDep) -> Response:
 @router.get("/")
 async def home() -> Response:
     return RedirectResponse(f"{PREFIX}/jobs", status_code=303)
+
+
+def _same_origin(request: Request) -> None:
+    """Another site's page may not sign a browser in (login CSRF): a cross-origin form post is refused."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise CsrfRefused("Sign in from the console's own page.")

@@ -234,3 +234,29 @@ def test_static_assets_are_served_with_their_licences() -> None:
     static = Path(__file__).resolve().parents[2] / "app" / "console" / "static"
     for name in ("htmx.min.js", "htmx.LICENSE", "uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"):
         assert (static / name).stat().st_size > 0
+
+
+def test_changes_through_the_console_join_the_audit_trail(app_client: TestClient) -> None:
+    make_job(app_client, "audited")
+    stranger, stranger_csrf = signed_in(app_client, OTHER)
+    refused = stranger.post("/console/job/audited/stop", headers={"X-CSRF-Token": stranger_csrf})
+    assert refused.status_code == 404
+    client, csrf = signed_in(app_client, USER)
+    assert client.post("/console/job/audited/stop", headers={"X-CSRF-Token": csrf}).status_code == 200
+    events = app_client.app.state.services.audit.events()  # type: ignore[attr-defined]
+    seen = {(e.operation, e.outcome, e.access_key_id) for e in events}
+    stop = "console POST /console/job/{name}/stop"
+    assert ("console POST /console/sign-in", "Success", USER.access_key_id) in seen
+    assert (stop, "ValidationException", OTHER.access_key_id) in seen
+    assert (stop, "Success", USER.access_key_id) in seen
+
+
+def test_another_site_cannot_sign_a_browser_in(app_client: TestClient) -> None:
+    client = browser(app_client)
+    response = client.post(
+        "/console/sign-in",
+        data={"access_key_id": "test", "secret_access_key": "test"},
+        headers={"Origin": "https://elsewhere.example"},
+    )
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers

@@ -4,6 +4,8 @@
   "use strict";
   var PALETTE = ["#1f5fbf", "#b3261e", "#1b7f3b", "#8a4baf", "#b35c00", "#00717a", "#5c5c5c", "#a0307a"];
   var POLL_MS = 2000;
+  var X_LABELS = { time: "seconds since the first value", elapsed: "seconds since the first value",
+                   step: "step (n-th value logged)" };
   // What the browser tests and the benchmark read: points drawn per chart, and render times.
   window.consoleCharts = { points: {}, extremes: {}, renderMs: [] };
 
@@ -14,8 +16,13 @@
     return node;
   }
 
-  function width(container) {
-    return Math.max(280, Math.min(container.clientWidth - 16, 900));
+  function width(figure) {
+    return Math.max(260, Math.min(figure.clientWidth, 1100));
+  }
+
+  function sinceFirst(times) {
+    var t0 = times.length ? times[0] : 0;
+    return times.map(function (t) { return t - t0; });
   }
 
   function axisOf() {
@@ -23,7 +30,7 @@
     return select ? select.value : "time";
   }
 
-  function draw(container, key, title, xs, seriesList, timeAxis, note) {
+  function draw(container, key, title, xs, seriesList, xLabel, note) {
     var started = performance.now();
     var figure = container.querySelector('figure[data-metric="' + CSS.escape(key) + '"]');
     if (!figure) {
@@ -39,7 +46,9 @@
       return { label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: false } };
     }));
     var data = [xs].concat(seriesList.map(function (s) { return s.values; }));
-    new uPlot({ width: width(container), height: 260, scales: { x: { time: timeAxis } }, series: series }, data, plotBox);
+    var options = { width: width(figure), height: 260, scales: { x: { time: false } }, series: series,
+                    axes: [{ label: xLabel }, {}] };
+    new uPlot(options, data, plotBox);
     figure.setAttribute("data-points", String(xs.length));
     window.consoleCharts.points[key] = xs.length;
     var first = seriesList[0].values.filter(function (v) { return v !== null; });
@@ -60,7 +69,8 @@
         var note = m.count > m.value.length
           ? m.count + " values, downsampled to " + m.value.length + " (min/max kept)"
           : m.count + " values";
-        draw(container, m.name, m.name, axis === "step" ? m.step : m.time, [{ label: m.name, values: m.value }], axis !== "step", note);
+        var xs = axis === "step" ? m.step : sinceFirst(m.time);
+        draw(container, m.name, m.name, xs, [{ label: m.name, values: m.value }], X_LABELS[axis], note);
       });
     }
     function load() {
@@ -88,7 +98,7 @@
       var axis = axisOf(), byMetric = {};
       bodies.forEach(function (body) {
         body.metrics.forEach(function (m) {
-          var xs = axis === "step" ? m.step : m.time.map(function (t) { return t - m.time[0]; });
+          var xs = axis === "step" ? m.step : sinceFirst(m.time);
           (byMetric[m.name] = byMetric[m.name] || []).push({ label: body.job, xs: xs, values: m.value });
         });
       });
@@ -97,7 +107,7 @@
         var lines = byMetric[name];
         var joined = uPlot.join(lines.map(function (l) { return [l.xs, l.values]; }));
         var list = lines.map(function (l, i) { return { label: l.label, values: joined[i + 1] }; });
-        draw(container, name, name, joined[0], list, false, lines.length + " jobs");
+        draw(container, name, name, joined[0], list, X_LABELS[axis], lines.length + " jobs");
       });
       if (!Object.keys(byMetric).length) container.innerHTML = '<p class="muted">These jobs have no metric values.</p>';
     }
