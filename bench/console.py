@@ -16,8 +16,8 @@ Needs `make test`'s browser extra and chromium for part 2 (`make bench-console`)
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
