@@ -260,3 +260,16 @@ def test_another_site_cannot_sign_a_browser_in(app_client: TestClient) -> None:
     )
     assert response.status_code == 403
     assert "set-cookie" not in response.headers
+
+
+def test_the_cookie_is_secure_over_https(app_client: TestClient) -> None:
+    client = TestClient(app_client.app, base_url="https://testserver", follow_redirects=False)
+    response = client.post("/console/sign-in", data={"access_key_id": "test", "secret_access_key": "test"})
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
+    assert (
+        "Secure"
+        not in browser(app_client)
+        .post("/console/sign-in", data={"access_key_id": "test", "secret_access_key": "test"})
+        .headers["set-cookie"]
+    )

@@ -27,7 +27,7 @@
 
   function axisOf() {
     var select = document.querySelector("[data-charts-axis]");
-    return select ? select.value : "time";
+    return select ? select.value : "step";
   }
 
   function draw(container, key, title, xs, seriesList, xLabel, note) {
