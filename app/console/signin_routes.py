@@ -31,11 +31,11 @@ async def sign_in(request: Request) -> Response:
         return page(request, "sign_in.html", None, status_code=401, refused=True)
     request.state.console_caller = signed_in.caller  # the sign-in joins the audit trail
     response = RedirectResponse(f"{PREFIX}/jobs", status_code=303)
-    hours = sessions_of(request).ttl.total_seconds()
+    lifetime = sessions_of(request).ttl.total_seconds()
     response.set_cookie(
         COOKIE,
         signed_in.token,
-        max_age=int(hours),
+        max_age=int(lifetime),
         path=PREFIX,
         httponly=True,
         samesite="strict",
