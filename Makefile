@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages distributed
+.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages distributed screenshots bench-console
 
 # PyTorch for multi-instance training (the `distributed` extra): the CPU build, from PyTorch's CPU index
 # beside the usual one (PyPI's Linux wheel of the same version pulls gigabytes of CUDA). Once, stamped;
@@ -53,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages distributed
+test: lint typecheck oci-runtime vm-network-packages distributed $(BROWSER_STAMP)
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.
@@ -70,6 +70,26 @@ vm-network-packages:
 	else \
 	  echo "no CNI plugins or nftables: OCI VMs will have loopback only"; \
 	fi
+
+# The web console's browser tests: Playwright (the `browser-tests` extra) driving Debian's chromium, never a
+# downloaded browser. Installed once (stamp); under CI=true a chromium that cannot be installed fails here.
+BROWSER_STAMP := $(VENV)/.browser-tests
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,browser-tests]'
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$CI" = true ]; then echo "CI needs chromium for the console's browser tests" >&2; exit 1; fi; \
+		echo "no chromium: the console's browser tests will be skipped"; \
+	else touch $(BROWSER_STAMP); fi
+
+# Screenshots of the console's main pages into docs/, driven by the browser tests' own code.
+screenshots: $(BROWSER_STAMP)
+	$(BIN)/python -m tests.support.console_screenshots docs
+
+bench-console: $(BROWSER_STAMP)
+	$(BIN)/python bench/console.py
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py

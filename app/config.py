@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     max_log_bytes_per_vm: int = Field(default=1024**3, ge=4096)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
+    # How long a web console sign-in lasts; signing out ends it sooner.
+    console_session_hours: float = Field(default=12.0, gt=0.0)
 
     # VM networks (OCI executor). Each job gets a /24 of this pool on a bridge of its own; its VMs reach
     # each other and the server (through a relay on the bridge's gateway address), and nothing else

@@ -30,6 +30,7 @@ from app.api.rest import (
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
+from app.console import install as console
 from app.db import migrate
 from app.errors import ServiceError
 from app.telemetry.metrics import Telemetry
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(job_credentials.router)
     documentation.install(app, open_paths=surfaces.OPEN_PATHS | surfaces.BEARER_PATHS)
+    console.install(app)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)

@@ -14,6 +14,7 @@ from app.auth.identities import IdentityService
 from app.auth.job_credentials import JobCredentialBroker
 from app.clock import Clock, utcnow
 from app.config import Settings
+from app.console.sessions import ConsoleSessions
 from app.crypto import keyring as keyrings
 from app.db import session as db
 from app.health import HealthCheck, HealthLimits
@@ -62,6 +63,7 @@ class Services:
     job_credentials: JobCredentialBroker
     upload_expiry: UploadExpiry
     telemetry: Telemetry
+    console_sessions: ConsoleSessions
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
@@ -166,6 +168,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
             max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
         ),
         telemetry=telemetry,
+        console_sessions=ConsoleSessions(
+            sessions=sessions,
+            keys=identities,
+            clock=clock,
+            ttl=dt.timedelta(hours=settings.console_session_hours),
+        ),
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),

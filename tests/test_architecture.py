@@ -24,6 +24,7 @@ PURE = (
     "app.runtime.sm_env",
     "app.runtime.rendezvous",
     "app.auth.throttle",
+    "app.console.downsample",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env", "app.runtime.rendezvous")

@@ -169,3 +169,16 @@ class AuditEvent(Base):
     count: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_audit_events_account", "account_id", "time"),)
+
+
+class ConsoleSession(Base):
+    """A signed-in web console session. Only the token's SHA-256 is stored: a copy of the database does not
+    let anyone act as a signed-in user. Kept in the database so every replica sharing it knows the session."""
+
+    __tablename__ = "console_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The key the session signed in with: every request re-reads it, so revoking the key ends the session.
+    access_key_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
