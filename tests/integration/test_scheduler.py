@@ -86,6 +86,11 @@ class World:
             clock=self.clock,
             executor=self.executor,
         )
+        # The scheduler's claims carry the leader's epoch: on PostgreSQL this world's one replica must be
+        # elected before its ticks may place anything (with SQLite it leads at once). No recovery runs.
+        leadership = self.services.leadership
+        leadership.start(on_elected=lambda _election: None, on_deposed=lambda: None)
+        wait_until(leadership.is_leader, what="this replica to lead", timeout=SETTLE_TIMEOUT)
 
     def close(self) -> None:
         self.services.close()
