@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages distributed screenshots bench-console
+.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages distributed screenshots bench-console postgresql-server
 
 # PyTorch for multi-instance training (the `distributed` extra): the CPU build, from PyTorch's CPU index
 # beside the usual one (PyPI's Linux wheel of the same version pulls gigabytes of CUDA). Once, stamped;
@@ -34,7 +34,7 @@ oci-runtime:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgresql]'
 	touch $(STAMP)
 
 $(DISTRIBUTED_STAMP): $(STAMP)
@@ -53,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages distributed $(BROWSER_STAMP)
+test: lint typecheck oci-runtime vm-network-packages postgresql-server distributed $(BROWSER_STAMP)
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.
@@ -90,6 +90,21 @@ screenshots: $(BROWSER_STAMP)
 
 bench-console: $(BROWSER_STAMP)
 	$(BIN)/python bench/console.py
+
+# The integration and e2e tests also run on PostgreSQL: without SAGELITE_TEST_DATABASE_URL they start
+# Debian's `postgresql` (initdb + pg_ctl on a free port) themselves. Installed when root, once; under
+# CI=true a missing server fails the build. No cluster of Debian's own is created: none listens on 5432.
+postgresql-server:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "$$SAGELITE_TEST_DATABASE_URL" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    mkdir -p /etc/postgresql-common; \
+	    [ -e /etc/postgresql-common/createcluster.conf ] || echo 'create_main_cluster = false' \
+	      > /etc/postgresql-common/createcluster.conf; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  elif [ "$$CI" = true ]; then \
+	    echo "CI needs PostgreSQL: apt-get install postgresql (as root), or set SAGELITE_TEST_DATABASE_URL" >&2; exit 1; \
+	  fi; \
+	fi
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
     # How long a web console sign-in lasts; signing out ends it sooner.
     console_session_hours: float = Field(default=12.0, gt=0.0)
+    # PostgreSQL with several replicas: the leading replica's lock session ends when it sends nothing for
+    # this long (hung), and another replica takes over scheduling. A replica that dies is replaced at once.
+    scheduler_lease_seconds: float = Field(default=10.0, ge=2.0)
 
     # VM networks (OCI executor). Each job gets a /24 of this pool on a bridge of its own; its VMs reach
     # each other and the server (through a relay on the bridge's gateway address), and nothing else

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.log import AuditLog
@@ -16,6 +17,7 @@ from app.clock import Clock, utcnow
 from app.config import Settings
 from app.console.sessions import ConsoleSessions
 from app.crypto import keyring as keyrings
+from app.db import lease
 from app.db import session as db
 from app.health import HealthCheck, HealthLimits
 from app.hosts import pool, vms
@@ -26,6 +28,7 @@ from app.jobs.service import Identity, TrainingJobService
 from app.runtime import isolation
 from app.runtime.executor import Executor
 from app.runtime.supervisor import Supervisor
+from app.scheduler import leadership as leaderships
 from app.scheduler import recovery
 from app.scheduler.admission import CapacityCheck
 from app.scheduler.loop import Scheduler
@@ -64,27 +67,39 @@ class Services:
     upload_expiry: UploadExpiry
     telemetry: Telemetry
     console_sessions: ConsoleSessions
+    leadership: leaderships.Leadership
+    run_lifecycle: JobLifecycle  # the scheduler's and the runs' writes: fenced by the leader's epoch
 
     def start(self) -> None:
-        """Reconcile what a crash left behind, then start placing jobs."""
-        recovery.recover(
-            sessions=self.sessions,
-            lifecycle=self.lifecycle,
-            clock=self.lifecycle.clock,
-            executor=self.executor,
-            work_dir=self.settings.data_dir,
-        )
-        # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
-        self.identities.revoke_all_job_credentials()
+        """Serve at once; place jobs once this replica leads (at once with SQLite, which has one), after
+        reconciling what the previous leader (or this server, before a crash) left behind."""
+        self.leadership.start(on_elected=self._take_over, on_deposed=self._step_down)
         self.scheduler.start()
         self.audit.start()
         self.upload_expiry.start()
+
+    def _take_over(self, election: lease.Election) -> None:
+        recovery.recover(
+            sessions=self.sessions,
+            lifecycle=self.run_lifecycle,
+            clock=self.lifecycle.clock,
+            executor=self.executor,
+            work_dir=self.settings.data_dir,
+            local=election.previous_machine in (None, leaderships.this_machine()),
+        )
+        # No job runs yet: any temporary key a previous leader issued belongs to a run that is over.
+        self.identities.revoke_all_job_credentials()
+
+    def _step_down(self) -> None:
+        # Another replica leads now (or soon) and settles these jobs; their writes are refused already.
+        self.supervisor.stop_all("InternalServerError: the replica running the job lost the scheduler lease.")
 
     def close(self) -> None:
         self.scheduler.close()
         self.audit.close()
         self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
+        self.leadership.close()  # after the runs: their last writes carry this replica's epoch
         self.store.close()
         self.engine.dispose()
 
@@ -110,12 +125,14 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
+    leadership = _leadership(settings, sessions=sessions, clock=clock)
+    run_lifecycle = JobLifecycle(sessions=sessions, clock=clock, fence=leadership.fencing())
     store = ObjectStore(settings.data_dir / "objects", keyring=keyring, legacy_owner=settings.account_id)
     metric_series = MetricSeries(sessions=sessions)
     telemetry = Telemetry()
     telemetry.register(StateGauges(lambda: snapshot.read_snapshot(sessions=sessions, store=store)))
     supervisor = Supervisor(
-        lifecycle=lifecycle,
+        lifecycle=run_lifecycle,
         metric_series=metric_series,
         sessions=sessions,
         executor=executor,
@@ -129,13 +146,14 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     )
     scheduler = Scheduler(
         sessions=sessions,
-        lifecycle=lifecycle,
+        lifecycle=run_lifecycle,
         runs=supervisor,
         wakeup=wakeup,
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         interval_seconds=settings.scheduler_interval_seconds,
         observer=telemetry,
+        is_leader=leadership.is_leader,
     )
     jobs = TrainingJobService(
         sessions=sessions,
@@ -177,6 +195,20 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),
+        leadership=leadership,
+        run_lifecycle=run_lifecycle,
+    )
+
+
+def _leadership(
+    settings: Settings, *, sessions: sessionmaker[Session], clock: Clock
+) -> leaderships.Leadership:
+    """PostgreSQL may have several replicas, of which one leads; SQLite has one, which always does."""
+    url = settings.resolved_database_url
+    if make_url(url).get_backend_name() != "postgresql":
+        return leaderships.SoleLeader()
+    return leaderships.AdvisoryLeader(
+        url=url, sessions=sessions, clock=clock, lease_seconds=settings.scheduler_lease_seconds
     )
 
 

@@ -182,3 +182,18 @@ class ConsoleSession(Base):
     access_key_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SchedulerLease(Base):
+    """Who places jobs when several API replicas share one database: one row, its epoch raised by each new
+    leader. Every write the scheduler and its runs make checks the epoch it was elected with (fencing), so a
+    former leader that hung past its lease cannot write over its successor."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    # Where the holder ran: its successor reaps the VMs it left only on that same machine.
+    machine: Mapped[str | None] = mapped_column(String(255))
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

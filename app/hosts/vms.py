@@ -277,5 +277,11 @@ def terminate_all(session: Session, exit_codes: dict[str, int | None], *, now: d
         terminate(session, vm_id, now=now, exit_code=exit_code)
 
 
+def states_of(session: Session, vm_ids: Iterable[str]) -> dict[str, str]:
+    """The recorded state of each of these VMs (a pause asked of another replica shows here first)."""
+    rows = session.execute(select(Vm.id, Vm.state).where(Vm.id.in_(tuple(vm_ids))))
+    return {vm_id: state for vm_id, state in rows}
+
+
 def pid_of(session: Session, vm_id: str) -> int | None:
     return session.scalar(select(Vm.pid).where(Vm.id == vm_id))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.hosts import vms
 from app.hosts.vms import VmPlan
+from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.status import Secondary, Status
@@ -68,6 +69,7 @@ class _Vm:
     gpus: tuple[int, ...] = ()
     pid: int | None = None
     exit_code: int | None = None
+    paused: bool = False
 
 
 @dataclass
@@ -88,6 +90,7 @@ class JobRun:
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _stop_reason: str | None = None
+    _pause_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def request_stop(self, reason: str | None = None) -> None:
         self._stop_reason = reason
@@ -271,9 +274,35 @@ class JobRun:
                 self._terminate_all()
                 return Outcome(Status.FAILED, Secondary.FAILED, over)
             self._scan_metrics(now)
+            self._follow_requests()
             remaining = (self._deadline - now).total_seconds()
             self._wake.wait(timeout=max(0.0, min(_WATCH_INTERVAL, remaining)))
             self._wake.clear()
+
+    def has_vm(self, vm_id: str) -> bool:
+        return any(vm.id == vm_id for vm in self.plan.vms)
+
+    def set_paused(self, vm_id: str, *, paused: bool) -> None:
+        """Freeze or thaw one VM of this run (its recorded state is the caller's to write)."""
+        with self._pause_lock:
+            vm = next((v for v in getattr(self, "_vms", []) if v.plan.id == vm_id), None)
+            if vm is None or vm.pid is None or vm.exit_code is not None or vm.paused == paused:
+                return
+            (self.executor.pause if paused else self.executor.resume)(vm.pid)
+            vm.paused = paused
+
+    def _follow_requests(self) -> None:
+        """Stops and pauses asked of another API replica reach the replica running the job through the
+        database: the job's status and its VMs' recorded states, read once per watch pass."""
+        with self.sessions() as session:
+            status = repository.status_of(session, self.plan.job_id)
+            states = vms.states_of(session, [vm.plan.id for vm in self._vms])
+        if status == Status.STOPPING and not self._stop.is_set():
+            self.request_stop()
+        for vm in self._vms:
+            state = states.get(vm.plan.id)
+            if state in (vms.VmState.PAUSED, vms.VmState.RUNNING):
+                self.set_paused(vm.plan.id, paused=state == vms.VmState.PAUSED)
 
     def _terminate_all(self) -> None:
         """SIGTERM every VM's process group, wait the grace period, then SIGKILL what is left."""
