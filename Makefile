@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages
+.PHONY: run test quick lint typecheck bench-api bench-scale-out clean oci-runtime vm-network-packages
 
 # What the OCI executor's job networks need from Debian: the CNI plugins (bridge, host-local, loopback),
 # nftables for the rules that fence each job, iproute2 for network namespaces. Installed only when run as
@@ -31,6 +32,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The Ray executor's optional extra (Ray and Ray Client), installed once into the same environment.
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
+	touch $(RAY_STAMP)
+
 run: $(STAMP) oci-runtime vm-network-packages
 	$(BIN)/sagelite serve
 
@@ -41,7 +47,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages
+test: lint typecheck oci-runtime vm-network-packages $(RAY_STAMP)
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.

@@ -24,6 +24,8 @@ from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
 from app.runtime import isolation
 from app.runtime.executor import Executor
+from app.runtime.ray import executor as ray_executor
+from app.runtime.ray.cluster import RayCluster
 from app.runtime.supervisor import Supervisor
 from app.scheduler import recovery
 from app.scheduler.admission import CapacityCheck
@@ -62,6 +64,7 @@ class Services:
     job_credentials: JobCredentialBroker
     upload_expiry: UploadExpiry
     telemetry: Telemetry
+    cluster: RayCluster | None = None  # with --ray-address: the cluster whose nodes are the hosts
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
@@ -74,6 +77,8 @@ class Services:
         )
         # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
         self.identities.revoke_all_job_credentials()
+        if self.cluster is not None:
+            self.cluster.start_sync(self._sync_hosts)
         self.scheduler.start()
         self.audit.start()
         self.upload_expiry.start()
@@ -83,8 +88,14 @@ class Services:
         self.audit.close()
         self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
+        if self.cluster is not None:
+            self.cluster.close()
         self.store.close()
         self.engine.dispose()
+
+    def _sync_hosts(self, hosts: list[pool.HostSpec]) -> None:
+        with self.sessions.begin() as session:
+            vms.sync_vanishing_hosts(session, hosts)
 
 
 def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | None = None) -> Services:
@@ -92,13 +103,14 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     bootstrap.check(settings)  # before anything opens: settings without a usable root key stop here
     engine = db.make_engine(settings.resolved_database_url)
     sessions = db.make_session_factory(engine)
+    cluster = RayCluster.connect(settings) if settings.ray_address and executor is None else None
     with sessions.begin() as session:
-        vms.sync_hosts(session, pool.configured_hosts(settings))
+        vms.sync_hosts(session, cluster.hosts() if cluster else pool.configured_hosts(settings))
     keyring = keyrings.load_or_create(settings.resolved_master_key_file)
     identities = IdentityService(sessions=sessions, keyring=keyring, clock=clock)
     bootstrap.ensure_root_key(settings=settings, identities=identities)
     job_credentials = JobCredentialBroker(
-        issuer=identities, endpoint_url=settings.local_url, region=settings.region, clock=clock
+        issuer=identities, endpoint_url=settings.vm_url, region=settings.region, clock=clock
     )
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
@@ -108,6 +120,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     metric_series = MetricSeries(sessions=sessions)
     telemetry = Telemetry()
     telemetry.register(StateGauges(lambda: snapshot.read_snapshot(sessions=sessions, store=store)))
+    if cluster is not None:
+        executor = ray_executor.RayExecutor(cluster=cluster, grace_seconds=settings.stop_grace_seconds)
     executor = executor or isolation.build_executor(settings)
     supervisor = Supervisor(
         lifecycle=lifecycle,
@@ -163,6 +177,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
             max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
         ),
         telemetry=telemetry,
+        cluster=cluster,
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),

@@ -113,6 +113,16 @@ def sync_hosts(session: Session, specs: Iterable[HostSpec]) -> None:
     session.execute(delete(Host).where(Host.name.not_in(wanted), Host.name.not_in(busy)))
 
 
+def sync_vanishing_hosts(session: Session, specs: Iterable[HostSpec]) -> None:
+    """As `sync_hosts`, for a pool whose hosts can vanish (a Ray cluster's nodes): a host gone from it that
+    still has live VMs keeps its row, with no capacity left to place anything more on, until they end."""
+    wanted = [spec.name for spec in specs]
+    sync_hosts(session, specs)
+    session.execute(
+        update(Host).where(Host.name.not_in(wanted)).values(vcpus=0.0, memory_gib=0.0, gpus=0, disk_gib=0.0)
+    )
+
+
 def usage_by_host(session: Session) -> dict[str, Usage]:
     """Resources reserved by live VMs, per host: the only source of truth for capacity in use."""
     rows = session.execute(
