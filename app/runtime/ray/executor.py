@@ -37,6 +37,7 @@ _AGENT_CONCURRENCY = 64  # polls of every VM on the node, and their starts, at o
 class _RemoteVm:
     spec: LaunchSpec
     agent: Any
+    started: Any = None  # the agent's answer to `start`: calls about the VM wait for it (see `_known`)
     exit_code: int | None = None
 
 
@@ -65,14 +66,14 @@ class RayExecutor(PlainFolders):
         with self._lock:
             self._vms[handle] = vm
         if vm.agent is not None:
-            vm.agent.start.remote(_node_launch(spec, grace_seconds=self._grace))
+            vm.started = vm.agent.start.remote(_node_launch(spec, grace_seconds=self._grace))
         name = f"vm-{spec.vm_id}"
         threading.Thread(target=self._follow, args=(vm, on_exit), name=name, daemon=True).start()
         return handle
 
     def signal(self, pid: int, sig: int) -> None:
         vm = self._vm(pid)
-        if vm is not None and vm.agent is not None and vm.exit_code is None:
+        if vm is not None and vm.agent is not None and vm.exit_code is None and _known(vm):
             vm.agent.signal.remote(vm.spec.vm_id, sig)
 
     def pause(self, pid: int) -> None:
@@ -137,6 +138,7 @@ class RayExecutor(PlainFolders):
 
         if vm.agent is None:
             raise LookupError(f"{vm.spec.host} is no node of the cluster")
+        ray.get(vm.started, timeout=_CALL_TIMEOUT_SECONDS)
         offset = 0
         vm.spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with vm.spec.log_path.open("ab") as log:
@@ -187,6 +189,18 @@ class RayExecutor(PlainFolders):
     def _vm(self, handle: int) -> _RemoteVm | None:
         with self._lock:
             return self._vms.get(handle)
+
+
+def _known(vm: _RemoteVm) -> bool:
+    """Wait until the agent has the VM: an agent answers calls concurrently, so a call sent after `start`
+    may otherwise run before it. False when the agent is gone (its follower reports the VM lost)."""
+    import ray
+
+    try:
+        ray.get(vm.started, timeout=_CALL_TIMEOUT_SECONDS)
+    except Exception:
+        return False
+    return True
 
 
 def _node_launch(spec: LaunchSpec, *, grace_seconds: float) -> NodeLaunch:
