@@ -99,9 +99,10 @@ def drain(server: Server, *, jobs: int) -> Drain:
     _wait(lambda: all(_ended(client, name) for name in names[-20:]), timeout=jobs * 10)
     _wait(lambda: all(_ended(client, name) for name in names), timeout=jobs * 10, interval=2)
     seconds = time.monotonic() - started
-    completed = sum(
-        client.describe_training_job(TrainingJobName=n)["TrainingJobStatus"] == "Completed" for n in names
-    )
+    described = [client.describe_training_job(TrainingJobName=n) for n in names]
+    completed = sum(job["TrainingJobStatus"] == "Completed" for job in described)
+    for reason in sorted({job.get("FailureReason", "") for job in described} - {""}):
+        print(f"drain: a job failed: {reason}")  # the figures below count it; the reason says why
     return Drain(jobs=jobs, seconds=seconds, completed=completed, peak_ratio=_peak_ratio(server))
 
 
