@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages distributed screenshots bench-console postgresql-server
+.PHONY: run test quick lint typecheck bench-api bench-scale-out clean oci-runtime vm-network-packages distributed screenshots bench-console postgresql-server
 
 # PyTorch for multi-instance training (the `distributed` extra): the CPU build, from PyTorch's CPU index
 # beside the usual one (PyPI's Linux wheel of the same version pulls gigabytes of CUDA). Once, stamped;
@@ -43,6 +44,11 @@ $(DISTRIBUTED_STAMP): $(STAMP)
 
 distributed: $(DISTRIBUTED_STAMP)
 
+# The Ray executor's optional extra (Ray and Ray Client), installed once into the same environment.
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
+	touch $(RAY_STAMP)
+
 run: $(STAMP) oci-runtime vm-network-packages
 	$(BIN)/sagelite serve
 
@@ -53,7 +59,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages postgresql-server distributed $(BROWSER_STAMP)
+test: lint typecheck oci-runtime vm-network-packages postgresql-server distributed $(BROWSER_STAMP) $(RAY_STAMP)
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.

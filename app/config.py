@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     # Where Debian's containernetworking-plugins puts the CNI plugins.
     cni_plugin_dir: Path = Path("/usr/lib/cni")
 
+    # Scale-out (README "Scaling out"). With a Ray cluster's address (`ray://head:10001`, or the GCS address
+    # `head:6379` from a machine of the cluster), its nodes are the hosts and each VM runs on its node;
+    # the pool follows the nodes every ray_sync_seconds. VMs on the nodes reach this server (its S3 API,
+    # their credentials) at ray_server_url: give an address the nodes can reach (default: local_url).
+    ray_address: str | None = None
+    ray_sync_seconds: float = Field(default=2.0, gt=0.0)
+    ray_server_url: str | None = None
+
     # Security. The root (admin) key of the default account; with neither set, a server bound to loopback
     # creates `test` / `test` (as local AWS emulators do) and any other server refuses to start.
     root_access_key_id: str | None = None
@@ -112,6 +120,11 @@ class Settings(BaseSettings):
         scheme = "https" if self.certfile else "http"
         host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def vm_url(self) -> str:
+        """Where a job's VMs reach the server: this machine's address, or the one Ray nodes are given."""
+        return (self.ray_server_url or self.local_url).rstrip("/")
 
     @property
     def resolved_master_key_file(self) -> Path:

@@ -27,6 +27,8 @@ from app.jobs.metric_series import MetricSeries
 from app.jobs.service import Identity, TrainingJobService
 from app.runtime import isolation
 from app.runtime.executor import Executor
+from app.runtime.ray import executor as ray_executor
+from app.runtime.ray.cluster import RayCluster
 from app.runtime.supervisor import Supervisor
 from app.scheduler import leadership as leaderships
 from app.scheduler import recovery
@@ -69,11 +71,14 @@ class Services:
     console_sessions: ConsoleSessions
     leadership: leaderships.Leadership
     run_lifecycle: JobLifecycle  # the scheduler's and the runs' writes: fenced by the leader's epoch
+    cluster: RayCluster | None = None  # with --ray-address: the cluster whose nodes are the hosts
 
     def start(self) -> None:
         """Serve at once; place jobs once this replica leads (at once with SQLite, which has one), after
         reconciling what the previous leader (or this server, before a crash) left behind."""
         self.leadership.start(on_elected=self._take_over, on_deposed=self._step_down)
+        if self.cluster is not None:
+            self.cluster.start_sync(self._sync_hosts)
         self.scheduler.start()
         self.audit.start()
         self.upload_expiry.start()
@@ -99,9 +104,15 @@ class Services:
         self.audit.close()
         self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
+        if self.cluster is not None:
+            self.cluster.close()
         self.leadership.close()  # after the runs: their last writes carry this replica's epoch
         self.store.close()
         self.engine.dispose()
+
+    def _sync_hosts(self, hosts: list[pool.HostSpec]) -> None:
+        with self.sessions.begin() as session:
+            vms.sync_vanishing_hosts(session, hosts)
 
 
 def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | None = None) -> Services:
@@ -109,15 +120,23 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     bootstrap.check(settings)  # before anything opens: settings without a usable root key stop here
     engine = db.make_engine(settings.resolved_database_url)
     sessions = db.make_session_factory(engine)
+    cluster = RayCluster.connect(settings) if settings.ray_address and executor is None else None
     keyring = keyrings.load_or_create(settings.resolved_master_key_file)
     identities = IdentityService(sessions=sessions, keyring=keyring, clock=clock)
     bootstrap.ensure_root_key(settings=settings, identities=identities)
+    if cluster is not None:
+        executor = ray_executor.RayExecutor(cluster=cluster, grace_seconds=settings.stop_grace_seconds)
     executor = executor or isolation.build_executor(settings)
+    hosts = (
+        cluster.hosts()
+        if cluster
+        else pool.configured_hosts(settings, real_volumes=executor.enforces_volumes)
+    )
     with sessions.begin() as session:
-        vms.sync_hosts(session, pool.configured_hosts(settings, real_volumes=executor.enforces_volumes))
+        vms.sync_hosts(session, hosts)
     job_credentials = JobCredentialBroker(
         issuer=identities,
-        endpoint_url=executor.server_url(settings.local_url),  # as the VMs reach it
+        endpoint_url=executor.server_url(settings.vm_url),  # as the VMs reach it
         region=settings.region,
         clock=clock,
     )
@@ -192,6 +211,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
             clock=clock,
             ttl=dt.timedelta(hours=settings.console_session_hours),
         ),
+        cluster=cluster,
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),

@@ -37,6 +37,10 @@ def add_parser(commands: Any) -> None:
         "--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS with (or SAGELITE_CERTFILE)"
     )
     serve.add_argument("--keyfile", type=Path, help="its PEM private key, unencrypted (or SAGELITE_KEYFILE)")
+    serve.add_argument(
+        "--ray-address",
+        help="run VMs on the nodes of this Ray cluster, e.g. ray://head:10001 (or SAGELITE_RAY_ADDRESS)",
+    )
     serve.set_defaults(handler=lambda args: serve_command(args))
 
 
@@ -68,6 +72,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "log_format": args.log_format,
             "certfile": args.certfile,
             "keyfile": args.keyfile,
+            "ray_address": args.ray_address,
         }.items()
         if value is not None
     }

@@ -19,7 +19,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from app.runtime.channels import Fetch
 
 from app.runtime import rendezvous
 from app.runtime.rendezvous import Rendezvous
@@ -44,12 +47,26 @@ class LaunchSpec:
     vcpus: float = 1.0
     gpus: Sequence[int] = field(default_factory=tuple)
     network_isolated: bool = False
+    # What a VM on another machine needs: the host it was placed on, the channel objects it downloads
+    # itself (see `remote`), and its deadline (epoch seconds) for the node to enforce should the server
+    # be gone.
+    host: str = ""
+    fetches: Sequence[Fetch] = ()
+    deadline_at: float | None = None
+    # The VM is killed when the process that started it dies (a Ray node's agent: nothing outlives it).
+    die_with_parent: bool = False
 
 
 class Executor(Protocol):
     @property
     def isolation(self) -> str:
         """`process` or `oci`: what /v1/hosts and the startup log report."""
+        ...
+
+    @property
+    def remote(self) -> bool:
+        """True when VMs run on other machines: the run then plans the channels (`LaunchSpec.fetches`)
+        rather than downloading them into the server's folder."""
         ...
 
     @property
@@ -137,6 +154,7 @@ class LocalExecutor(PlainFolders, LoopbackPeers):
 
     isolation = "process"
     enforces_volumes = False
+    remote = False
 
     def __init__(self) -> None:
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
@@ -150,6 +168,8 @@ class LocalExecutor(PlainFolders, LoopbackPeers):
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
         if spec.max_log_bytes is not None:
             wrapper += ["--max-log-bytes", str(spec.max_log_bytes)]
+        if spec.die_with_parent:
+            wrapper += ["--die-with-parent", str(os.getpid())]
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(

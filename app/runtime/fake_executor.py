@@ -44,6 +44,7 @@ class FakeExecutor(PlainFolders, LoopbackPeers):
 
     isolation = "fake"
     enforces_volumes = False
+    remote = False
 
     def pause(self, pid: int) -> None:
         self.signal(pid, signal.SIGSTOP)  # recorded as the process executor sends it

@@ -70,6 +70,7 @@ class _Vm:
     pid: int | None = None
     exit_code: int | None = None
     paused: bool = False
+    fetches: tuple[channels.Fetch, ...] = ()  # a remote VM's channel objects, which it downloads itself
 
 
 @dataclass
@@ -166,14 +167,13 @@ class JobRun:
                 scratch_dir=workspace.scratch_root(self.work_dir),
             )
             checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
-            channels.fetch_all(
-                job.channels,
-                store=self.store,
-                access=access,
-                data_dir=paths.input_data_dir,
-                host_index=index,
-                host_count=len(hosts),
-            )
+            shard = {"host_index": index, "host_count": len(hosts)}
+            if self.executor.remote:
+                vm.fetches = tuple(channels.plan(job.channels, store=self.store, access=access, **shard))
+            else:
+                channels.fetch_all(
+                    job.channels, store=self.store, access=access, data_dir=paths.input_data_dir, **shard
+                )
             vm.env = sm_env.environment(spec, self.executor.view_of(vm.root))
 
     def _check_buckets(self, access: BucketAccess) -> None:
@@ -214,6 +214,9 @@ class JobRun:
                 gpus=vm.gpus,
                 network_isolated=self.plan.spec.network_isolation,
                 max_log_bytes=self.max_log_bytes,
+                host=vm.plan.host,
+                fetches=vm.fetches,
+                deadline_at=self._deadline.timestamp(),
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.

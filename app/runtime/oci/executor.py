@@ -106,6 +106,7 @@ class OciExecutor:
 
     isolation = "oci"
     enforces_volumes = True
+    remote = False
 
     def __init__(
         self,
