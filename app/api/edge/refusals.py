@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from app.api import throttling
-from app.api.aws import protocol
+from app.api.aws import protocol, registry
 from app.api.edge.surfaces import Surface
 from app.api.rest.responses import problem
 from app.api.s3.routing import error_response as s3_error_response
@@ -45,7 +45,8 @@ def refusal(surface: Surface, scope: Scope, failure: AuthFailure) -> Response:
         return s3_error_response(Request(scope), error, secrets.token_hex(8).upper())
     wire = sigv4_errors.json_error(failure)
     if surface is Surface.AWS_JSON:
-        return protocol.error_response(Refused(wire.code, wire.message, wire.http_status), str(uuid.uuid4()))
+        refused = Refused(wire.code, wire.message, wire.http_status)
+        return protocol.error_response(refused, str(uuid.uuid4()), service=_json_service(scope))
     status = sigv4_errors.rest_status(failure)
     response = problem(status, wire.code, wire.message)
     if status == 401:
@@ -56,7 +57,7 @@ def refusal(surface: Surface, scope: Scope, failure: AuthFailure) -> Response:
 def failure(surface: Surface, scope: Scope, error: ServiceError) -> Response:
     """A request the edge could not read (too large, malformed), in the protocol of its surface."""
     if surface is Surface.AWS_JSON:
-        return protocol.error_response(error, str(uuid.uuid4()))
+        return protocol.error_response(error, str(uuid.uuid4()), service=_json_service(scope))
     if surface is Surface.S3:
         return s3_error_response(Request(scope), error, secrets.token_hex(8).upper())
     return problem(error.rest_status, error.code, error.message)
@@ -65,7 +66,7 @@ def failure(surface: Surface, scope: Scope, error: ServiceError) -> Response:
 def throttled(surface: Surface, scope: Scope, decision: Decision) -> Response:
     """A request over its key's rate, answered with `Retry-After` in its surface's protocol."""
     if surface is Surface.AWS_JSON:
-        return throttling.aws_json(decision, request_id=str(uuid.uuid4()))
+        return throttling.aws_json(decision, request_id=str(uuid.uuid4()), service=_json_service(scope))
     if surface is Surface.S3:
         request = Request(scope)
         return throttling.s3(
@@ -77,3 +78,9 @@ def throttled(surface: Surface, scope: Scope, decision: Decision) -> Response:
             or "transfer-encoding" in request.headers,
         )
     return throttling.rest(decision)
+
+
+def _json_service(scope: Scope) -> registry.JsonService:
+    """The AWS JSON service a request names in its `X-Amz-Target`: its refusals speak that service's form."""
+    target = next((bytes(v).decode("latin-1") for k, v in scope["headers"] if k == b"x-amz-target"), None)
+    return registry.service_of(target)
