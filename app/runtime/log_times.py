@@ -116,3 +116,13 @@ def reading(log_path: str | os.PathLike[str], *, fallback_ms: int) -> Iterator[T
         yield Times(fd=fd, count=os.fstat(fd).st_size // RECORD.size, fallback_ms=fallback_ms)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def appending(log_path: str | os.PathLike[str]) -> Iterator[int]:
+    """The times file beside `log_path`, open for appending, for a VM's pump to inherit."""
+    fd = os.open(times_path(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    try:
+        yield fd
+    finally:
+        os.close(fd)

@@ -28,4 +28,5 @@ HANDLERS: dict[str, Handler] = {
     "DescribeLogGroups": _call("describe_log_groups"),
     "DescribeLogStreams": _call("describe_log_streams"),
     "GetLogEvents": _call("get_log_events"),
+    "FilterLogEvents": _call("filter_log_events"),
 }

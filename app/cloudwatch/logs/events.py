@@ -39,15 +39,15 @@ def page(log: LogFile, *, window: Window, position: Position | None, from_head: 
         start = log.boundary_from(min(position.offset, log.end()))
         direction = position.direction
     elif from_head:
-        start, direction = _first_at(log, window.start_ms), "f"
+        start, direction = first_at(log, window.start_ms), "f"
     else:
-        start, direction = _first_at(log, window.end_ms, default=log.end()), "b"
+        start, direction = first_at(log, window.end_ms, default=log.end()), "b"
     if direction == "f":
         return _forward(log, start, window=window, limit=limit)
     return _backward(log, start, window=window, limit=limit)
 
 
-def _first_at(log: LogFile, ms: int | None, *, default: int = 0) -> int:
+def first_at(log: LogFile, ms: int | None, *, default: int = 0) -> int:
     """The boundary of the first event written at `ms` or later (`default` without a time)."""
     if ms is None:
         return default

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.auth.caller import Caller
 from app.cloudwatch.errors import InvalidParameter
-from app.cloudwatch.logs import events, positions, streams
+from app.cloudwatch.logs import events, filter_pattern, filtering, positions, streams
 from app.cloudwatch.logs.streams import GROUP, StreamInfo
 from app.errors import NotFound
 from app.jobs.service import TrainingJobService
@@ -80,6 +80,28 @@ class LogsService:
             "nextBackwardToken": page.backward.token,
         }
 
+    def filter_log_events(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """The events of the named (or prefixed, or all) streams that match the pattern, in time order."""
+        self._check_group(params, caller)
+        names, prefix = params.get("logStreamNames"), params.get("logStreamNamePrefix", "")
+        if names is not None and prefix:
+            raise InvalidParameter("logStreamNames and logStreamNamePrefix are mutually exclusive")
+        found = streams.listed(self.work_dir, account_id=caller.account_id, prefix=prefix)
+        if names is not None:
+            found = [stream for stream in found if stream.name in set(names)]
+        pattern_text = params.get("filterPattern", "")
+        window = events.Window(params.get("startTime"), params.get("endTime"))
+        filters = {"names": names, "prefix": prefix, "pattern": pattern_text, "window": list(vars_of(window))}
+        return filtering.filter_events(
+            found,
+            pattern=filter_pattern.parse(pattern_text),
+            window=window,
+            limit=params.get("limit", 10_000),
+            token=params.get("nextToken"),
+            filters=filters,
+            final=lambda stream: self._final(stream, caller),
+        )
+
     def _final(self, stream: StreamInfo, caller: Caller) -> bool:
         """Whether the stream's writer is done (its job has ended, or is gone): its last line counts."""
         try:
@@ -112,6 +134,10 @@ class LogsService:
                 "lastIngestionTime": stream.last_event_ms,
             }
         return shown
+
+
+def vars_of(window: events.Window) -> tuple[int | None, int | None]:
+    return window.start_ms, window.end_ms
 
 
 def _sort_key(stream: StreamInfo, by_time: bool) -> tuple[int, str]:
