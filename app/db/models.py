@@ -112,6 +112,8 @@ class MetricPoint(Base):
     name: Mapped[str] = mapped_column(String(255))
     value: Mapped[float] = mapped_column(Float)
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The VM whose log held the value (`algo-1`...); None for points stored before hosts were recorded.
+    host: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_metric_points_job", "job_id", "name", "timestamp"),)
 

@@ -20,11 +20,13 @@ class Point:
     name: str
     value: float
     timestamp: dt.datetime
+    host: str | None = None  # the VM whose log held the value (`algo-1`), unknown for older points
 
 
 def add(session: Session, job_id: int, points: Iterable[Point]) -> None:
     session.add_all(
-        MetricPoint(job_id=job_id, name=p.name, value=p.value, timestamp=p.timestamp) for p in points
+        MetricPoint(job_id=job_id, name=p.name, value=p.value, timestamp=p.timestamp, host=p.host)
+        for p in points
     )
 
 

@@ -345,7 +345,7 @@ class JobRun:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
 
     def _scan_metrics(self, now: dt.datetime, *, final: bool = False) -> None:
-        found = self._metrics.scan([vm.log for vm in self._vms], now, final=final)
+        found = self._metrics.scan({vm.plan.hostname: vm.log for vm in self._vms}, now, final=final)
         self.metric_series.record(self.plan.job_id, found)
 
     def _stopped_before_start(self) -> Outcome:

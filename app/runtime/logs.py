@@ -53,6 +53,10 @@ class Tail:
         self._cut: dict[Path, bool] = {}
 
     def new_lines(self, path: Path, *, final: bool = False) -> list[bytes]:
+        return [line for _, line in self.new_lines_at(path, final=final)]
+
+    def new_lines_at(self, path: Path, *, final: bool = False) -> list[tuple[int, bytes]]:
+        """The new lines with where each begins in the file (which finds its time in the `.times`)."""
         offset = self._offsets.get(path, 0)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -66,7 +70,7 @@ class Tail:
         split = split_lines(data, at_end=at_end, after_cut=self._cut.get(path, False))
         self._offsets[path] = offset + split.used
         self._cut[path] = split.cut
-        return split.lines
+        return [(offset + start, line) for start, line in zip(split.starts, split.lines, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
