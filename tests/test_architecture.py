@@ -23,6 +23,10 @@ PURE = (
     "app.runtime.contract",
     "app.runtime.sm_env",
     "app.auth.throttle",
+    "app.cloudwatch.metrics.statistics",
+    "app.cloudwatch.metrics.periods",
+    "app.cloudwatch.metrics.identity",
+    "app.cloudwatch.metrics.data_pages",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")

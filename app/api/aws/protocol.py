@@ -49,7 +49,10 @@ async def endpoint(request: Request) -> Response:
         caller = caller_of(request)
         _check_scope(request, service)
         operation = _operation(target, service)
-        params = validate(operation, await read_json(request), service=service.model)
+        body = await read_json(request)
+        if service.precheck is not None:
+            service.precheck(operation, body)
+        params = validate(operation, body, service=service.model)
         services = request.app.state.services
         handler = service.handlers[operation]
         if operation in service.read_only and service is registry.SAGEMAKER:

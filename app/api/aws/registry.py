@@ -9,8 +9,9 @@ modeled error code from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.api.aws import logs_operations, metrics_operations, operations
 from app.api.aws.operations import Handler
@@ -26,6 +27,9 @@ class JsonService:
     read_only: frozenset[str]
     validation_code: str  # the code of a request that breaks the model (`ValidationException` in SageMaker)
     query_compatible: bool = False
+    # Checks of the raw body before the model's validation, for services that word some refusals their
+    # own way (CloudWatch's `MissingParameter`).
+    precheck: Callable[[str, Any], None] | None = None
 
     @property
     def content_type(self) -> str:
@@ -59,6 +63,7 @@ MONITORING = JsonService(
     read_only=frozenset(metrics_operations.HANDLERS),
     validation_code="ValidationError",
     query_compatible=True,
+    precheck=metrics_operations.require_parameters,
 )
 _BY_PREFIX = {service.target_prefix: service for service in (SAGEMAKER, LOGS, MONITORING)}
 
