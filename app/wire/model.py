@@ -1,4 +1,5 @@
-"""Loads botocore's SageMaker service model once; it is the single source of names and constraints."""
+"""Loads botocore's service models (SageMaker's, and the other services served on the port) once each;
+they are the single source of names and constraints."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ OPERATIONS = frozenset(
 
 
 @functools.cache
-def service_model() -> Any:
-    """botocore.model.ServiceModel for sagemaker 2017-07-24 (cached: parsing it takes ~100 ms)."""
-    return botocore.session.get_session().get_service_model("sagemaker")
+def service_model(service: str = "sagemaker") -> Any:
+    """botocore.model.ServiceModel of the service (cached: parsing SageMaker's takes ~100 ms)."""
+    return botocore.session.get_session().get_service_model(service)
 
 
-def input_shape(operation: str) -> Any:
-    return service_model().operation_model(operation).input_shape
+def input_shape(operation: str, *, service: str = "sagemaker") -> Any:
+    return service_model(service).operation_model(operation).input_shape
 
 
 def enum_values(shape_name: str) -> list[str]:
