@@ -23,6 +23,10 @@ PURE = (
     "app.runtime.contract",
     "app.runtime.sm_env",
     "app.auth.throttle",
+    "app.jobs.billing",
+    "app.iam.principals",
+    "app.api.query.form",
+    "app.api.query.documents",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")
