@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from app.runtime import log_times
+
 
 @dataclass(frozen=True, slots=True)
 class LaunchSpec:
@@ -122,12 +124,16 @@ class LocalExecutor(PlainFolders):
             wrapper += ["--memory-bytes", str(spec.memory_bytes)]
         if spec.cpus:
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
-        if spec.max_log_bytes is not None:
-            wrapper += ["--max-log-bytes", str(spec.max_log_bytes)]
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
+        with (
+            open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log,
+            log_times.appending(spec.log_path) as times,
+        ):
+            if spec.max_log_bytes is not None:
+                wrapper += ["--max-log-bytes", str(spec.max_log_bytes), "--times-fd", str(times)]
             process = subprocess.Popen(
                 [*wrapper, "--", *spec.command],
+                pass_fds=(times,),
                 cwd=spec.cwd,
                 env=dict(spec.env),
                 stdin=subprocess.DEVNULL,

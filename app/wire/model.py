@@ -1,5 +1,5 @@
-"""Loads botocore's service models (SageMaker's, and the other services served on the port) once each;
-they are the single source of names and constraints."""
+"""Loads botocore's service models once (SageMaker's by default); they are the single source of names and
+constraints of every AWS JSON service this server speaks."""
 
 from __future__ import annotations
 
@@ -23,13 +23,17 @@ OPERATIONS = frozenset(
 )
 
 
+SAGEMAKER = "sagemaker"
+
+
 @functools.cache
-def service_model(service: str = "sagemaker") -> Any:
-    """botocore.model.ServiceModel of the service (cached: parsing SageMaker's takes ~100 ms)."""
+def service_model(service: str = SAGEMAKER) -> Any:
+    """botocore.model.ServiceModel of `service` (`sagemaker`, `logs`, `cloudwatch`), cached: parsing
+    one takes ~100 ms."""
     return botocore.session.get_session().get_service_model(service)
 
 
-def input_shape(operation: str, *, service: str = "sagemaker") -> Any:
+def input_shape(operation: str, *, service: str = SAGEMAKER) -> Any:
     return service_model(service).operation_model(operation).input_shape
 
 

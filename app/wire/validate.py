@@ -21,9 +21,9 @@ from app.errors import SerializationError, ValidationError
 from app.wire import model
 
 
-def validate(operation: str, params: Any, *, service: str = "sagemaker") -> dict[str, Any]:
-    """Return `params`, null members dropped, if it satisfies the operation's input shape in the service's
-    model; raise otherwise.
+def validate(operation: str, params: Any, *, service: str = model.SAGEMAKER) -> dict[str, Any]:
+    """Return `params`, null members dropped, if it satisfies the input shape of `service`'s operation;
+    raise otherwise.
 
     A null member means the member is absent (as AWS reads it), so callers never see None values.
     """

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from app.api import throttling
-from app.api.aws import protocol
+from app.api.aws import protocol, registry
 from app.api.edge.surfaces import Surface
 from app.api.query import detect as query_detect
 from app.api.query import protocol as query_protocol
@@ -52,7 +52,8 @@ def refusal(surface: Surface, scope: Scope, failure: AuthFailure) -> Response:
         return _query_error(scope, Refused(wire.code, wire.message, wire.http_status))
     wire = sigv4_errors.json_error(failure)
     if surface is Surface.AWS_JSON:
-        return protocol.error_response(Refused(wire.code, wire.message, wire.http_status), str(uuid.uuid4()))
+        refused = Refused(wire.code, wire.message, wire.http_status)
+        return protocol.error_response(refused, str(uuid.uuid4()), service=_json_service(scope))
     status = sigv4_errors.rest_status(failure)
     response = problem(status, wire.code, wire.message)
     if status == 401:
@@ -63,7 +64,7 @@ def refusal(surface: Surface, scope: Scope, failure: AuthFailure) -> Response:
 def failure(surface: Surface, scope: Scope, error: ServiceError) -> Response:
     """A request the edge could not read (too large, malformed), in the protocol of its surface."""
     if surface is Surface.AWS_JSON:
-        return protocol.error_response(error, str(uuid.uuid4()))
+        return protocol.error_response(error, str(uuid.uuid4()), service=_json_service(scope))
     if surface is Surface.AWS_QUERY:
         return _query_error(scope, error)
     if surface is Surface.S3:
@@ -74,7 +75,7 @@ def failure(surface: Surface, scope: Scope, error: ServiceError) -> Response:
 def throttled(surface: Surface, scope: Scope, decision: Decision) -> Response:
     """A request over its key's rate, answered with `Retry-After` in its surface's protocol."""
     if surface is Surface.AWS_JSON:
-        return throttling.aws_json(decision, request_id=str(uuid.uuid4()))
+        return throttling.aws_json(decision, request_id=str(uuid.uuid4()), service=_json_service(scope))
     if surface is Surface.AWS_QUERY:  # STS and IAM: 400 `Throttling`, which botocore retries
         response = _query_error(scope, Throttled())
         response.headers["Retry-After"] = decision.retry_after_header
@@ -94,3 +95,9 @@ def throttled(surface: Surface, scope: Scope, decision: Decision) -> Response:
 
 def _query_error(scope: Scope, error: ServiceError) -> Response:
     return query_protocol.scope_error_response(error, query_detect.scope_service(scope))
+
+
+def _json_service(scope: Scope) -> registry.JsonService:
+    """The AWS JSON service a request names in its `X-Amz-Target`: its refusals speak that service's form."""
+    target = next((bytes(v).decode("latin-1") for k, v in scope["headers"] if k == b"x-amz-target"), None)
+    return registry.service_of(target)
