@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages
+.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages sdk-venvs
 
 # What the OCI executor's job networks need from Debian: the CNI plugins (bridge, host-local, loopback),
 # nftables for the rules that fence each job, iproute2 for network namespaces. Installed only when run as
@@ -41,8 +41,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages
+test: lint typecheck oci-runtime vm-network-packages sdk-venvs
 	$(BIN)/pytest
+
+# The SageMaker Python SDK cannot share our environment (its pins differ), and its v2 and v3 lines cannot
+# share one either: the e2e tests (tests/e2e/test_sagemaker_sdk.py) run SDK code in a venv of its own as
+# scripts against a server the suite starts. Made once (its stamp), with the SDK's own requirements only.
+# (v3, sagemaker==3.27.0, gets a .venv-sdk3 the same way once its resolution is pinned: unpinned, pip
+# backtracks through s3fs releases for tens of minutes.)
+SDK2 := sagemaker==2.257.7
+sdk-venvs: .venv-sdk2/.installed
+
+.venv-sdk2/.installed:
+	rm -rf .venv-sdk2 && $(PYTHON) -m venv .venv-sdk2
+	.venv-sdk2/bin/pip install --quiet '$(SDK2)'
+	touch $@
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.
 quick: $(STAMP)
@@ -59,4 +72,4 @@ bench-api: $(STAMP)
 	$(BIN)/python bench/api_throughput.py
 
 clean:
-	rm -rf $(VENV) .sagelite .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sdk2 .venv-sdk3 .sagelite .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.hosts import vms
 from app.hosts.vms import VmPlan
+from app.jobs import billing
 from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.status import Secondary, Status
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 GIB = 1024**3
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
+# At the deadline a job goes Stopping → Uploading → MaxRuntimeExceeded, each once, as a stopped job does.
+DEADLINE_MESSAGE = "Stopping the training job: MaxRuntimeInSeconds was exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +258,10 @@ class JobRun:
             now = self.clock()
             if now >= self._deadline:
                 self.lifecycle.transition(
-                    self.plan.job_id, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
+                    self.plan.job_id,
+                    status=Status.STOPPING,
+                    secondary=Secondary.STOPPING,
+                    message=DEADLINE_MESSAGE,
                 )
                 self._terminate_all()
                 return Outcome(Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED)
@@ -329,8 +335,7 @@ class JobRun:
     def _billable_seconds(self, now: dt.datetime) -> int | None:
         if self._training_started is None:
             return None
-        seconds = max(1, round((now - self._training_started).total_seconds()))
-        return seconds * len(self._vms)
+        return billing.billed_seconds(training_started=self._training_started, now=now)
 
     def _save_checkpoints(self) -> None:
         for vm in self._vms:

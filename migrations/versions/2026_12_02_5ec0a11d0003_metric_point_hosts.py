@@ -4,7 +4,7 @@ Each metric point names the VM whose log held it (`algo-1`...), for CloudWatch's
 Points stored before have no host: they count for their job, not for any one VM.
 
 Revision ID: 5ec0a11d0003
-Revises: 5ec0a11d0002
+Revises: 5ec0a11d0013
 Create Date: 2026-12-02 12:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '5ec0a11d0003'
-down_revision: str | None = '5ec0a11d0002'
+down_revision: str | None = '5ec0a11d0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
