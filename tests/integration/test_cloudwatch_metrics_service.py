@@ -181,14 +181,14 @@ def test_metric_data_per_query_in_scan_order_and_pages(metrics: MetricsService) 
         {
             "Id": "avg",
             "Label": "loss",
-            "Timestamps": [120.0 + START.timestamp(), START.timestamp()],
+            "Timestamps": [at(120), at(0)],
             "Values": [1.0, 4.0],
             "StatusCode": "Complete",
         },
         {
             "Id": "top",
             "Label": "loss p90",
-            "Timestamps": [120.0 + START.timestamp(), START.timestamp()],
+            "Timestamps": [at(120), at(0)],
             "Values": [1.0, 6.0],
             "StatusCode": "Complete",
         },

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 from fastapi.testclient import TestClient
@@ -51,10 +52,12 @@ def client(
     secret: str = ROOT_SECRET,
     token: str | None = None,
     validate: bool = True,
+    session: botocore.session.Session | None = None,
 ) -> Any:
     """A boto3 client of `service` whose requests the app `api` answers (`validate=False`: botocore sends
-    what its own parameter validation would refuse, so the server's is what answers)."""
-    made = boto3.client(
+    what its own parameter validation would refuse, so the server's is what answers; `session`: a botocore
+    session of its own, as one that loads other models)."""
+    made = boto3.Session(botocore_session=session).client(
         service,
         endpoint_url=ENDPOINT,
         region_name="us-east-1",

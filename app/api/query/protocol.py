@@ -43,7 +43,10 @@ async def endpoint(request: Request) -> Response:
         else:
             raise InvalidAction(f"Could not find operation {operation} for version {fields.get('Version')}")
         operation_model = service.operation_model(operation)
-        params = validate(operation, form.decode(fields, operation_model.input_shape), service=service.name)
+        decoded = form.decode(fields, operation_model.input_shape)
+        if service.precheck is not None:
+            service.precheck(operation, decoded)
+        params = validate(operation, decoded, service=service.model)
         output = await run_in_threadpool(handler, request.app.state.services, caller, params)
         body = documents.result(operation_model, output, namespace=service.namespace, request_id=request_id)
     except ServiceError as error:

@@ -22,11 +22,19 @@ Handler = Callable[[Services, Caller, dict[str, Any]], dict[str, Any]]
 class QueryService:
     name: str  # the signing name, as the credential scope carries it; also botocore's model name
     handlers: Mapping[str, Handler]
+    model_name: str | None = None  # botocore's model name where it is not the signing name (`cloudwatch`)
+    # Checks of the decoded request before the model's validation, for services that word some refusals
+    # their own way (CloudWatch's `MissingParameter`).
+    precheck: Callable[[str, Any], None] | None = None
+
+    @property
+    def model(self) -> str:
+        return self.model_name or self.name
 
     @property
     def namespace(self) -> str:
-        found: str = model.service_model(self.name).metadata["xmlNamespace"]
+        found: str = model.service_model(self.model).metadata["xmlNamespace"]
         return found
 
     def operation_model(self, operation: str) -> Any:
-        return model.service_model(self.name).operation_model(operation)
+        return model.service_model(self.model).operation_model(operation)

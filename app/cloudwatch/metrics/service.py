@@ -96,6 +96,8 @@ class MetricsService:
             if query.get("ReturnData", True)
         ]
         page = data_pages.page(results, offset=offset, limit=limit)
+        for result in page.results:  # datetimes: each protocol writes them its own way
+            result["Timestamps"] = [_time(timestamp) for timestamp in result["Timestamps"]]
         shown: dict[str, Any] = {"MetricDataResults": page.results, "Messages": []}
         if page.next_offset is not None:
             shown["NextToken"] = tokens.encode([page.next_offset], request)
