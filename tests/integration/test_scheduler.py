@@ -418,7 +418,10 @@ def test_a_job_naming_another_accounts_bucket_fails_as_on_aws(
         "Failed",
         DENIED.format(operation),
     )
-    assert "ModelArtifacts" not in described
+    # Only the path the model would have had (botocore requires the member): nothing was packaged.
+    output_path = described["OutputDataConfig"]["S3OutputPath"]
+    expected = f"{output_path}/squatter/output/model.tar.gz"
+    assert described["ModelArtifacts"] == {"S3ModelArtifacts": expected}
     assert all(world.executor.process(vm.id) is None for vm in world.vms("squatter")), "no VM started"
     assert [o.key for o in world.services.store.list_objects("theirs").objects] == ["data/train.csv"]
     assert world.usage() == {}
