@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 
 from app.client import SageMakerClient
 from tests.conftest import create_request, sagemaker_client
+from tests.e2e.test_sagemaker_sdk import run_sdk
 from tests.support.jobs import wait_terminal
-from tests.support.server import ROOT_KEY, ROOT_SECRET, running_server
+from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -56,8 +57,8 @@ def cloudwatch_client(url: str, key: str = ROOT_KEY, secret: str = ROOT_SECRET, 
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The server's URL and the description of the two-VM job, once it has completed."""
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, Any]]]:
+    """The server and the description of the two-VM job, once it has completed."""
     tmp = tmp_path_factory.mktemp("cwmetrics")
     (tmp / "src").mkdir()
     (tmp / "src" / "train.py").write_text(SCRIPT)
@@ -68,7 +69,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
         client.create_training_job(**_job(tmp))
         description = wait_terminal(client, JOB)
         assert description["TrainingJobStatus"] == "Completed", description
-        yield server.url, description
+        yield server, description
 
 
 def _job(tmp: Path) -> dict[str, Any]:
@@ -102,8 +103,8 @@ def _window(description: dict[str, Any]) -> dict[str, dt.datetime]:
     return {"StartTime": description["TrainingStartTime"], "EndTime": end}
 
 
-def test_each_metric_is_listed_for_the_job_and_for_each_host(finished: tuple[str, dict[str, Any]]) -> None:
-    url, _ = finished
+def test_each_metric_is_listed_for_the_job_and_for_each_host(finished: tuple[Server, dict[str, Any]]) -> None:
+    url = finished[0].url
     cloudwatch = cloudwatch_client(url)
     listed = cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]
     assert [(m["MetricName"], m["Dimensions"]) for m in listed] == [
@@ -118,8 +119,9 @@ def test_each_metric_is_listed_for_the_job_and_for_each_host(finished: tuple[str
     assert "NextToken" not in cloudwatch.list_metrics()
 
 
-def test_averages_per_period_for_each_host_and_the_job(finished: tuple[str, dict[str, Any]]) -> None:
-    url, description = finished
+def test_averages_per_period_for_each_host_and_the_job(finished: tuple[Server, dict[str, Any]]) -> None:
+    server, description = finished
+    url = server.url
     cloudwatch = cloudwatch_client(url)
 
     def periods(dimensions: list[dict[str, str]]) -> dict[dt.datetime, dict[str, float]]:
@@ -149,8 +151,9 @@ def test_averages_per_period_for_each_host_and_the_job(finished: tuple[str, dict
     }
 
 
-def test_what_the_sdk_training_job_analytics_asks_for(finished: tuple[str, dict[str, Any]]) -> None:
-    url, description = finished
+def test_what_the_sdk_training_job_analytics_asks_for(finished: tuple[Server, dict[str, Any]]) -> None:
+    server, description = finished
+    url = server.url
     cloudwatch = cloudwatch_client(url)
     # TrainingJobAnalytics: one metric, the job's dimension, Average, a period of 60 s, the padded window.
     request = {"Namespace": NAMESPACE, "Dimensions": BY_JOB, "Period": 60, "Statistics": ["Average"]}
@@ -162,8 +165,9 @@ def test_what_the_sdk_training_job_analytics_asks_for(finished: tuple[str, dict[
     assert sum(p["Sum"] for p in loss["Datapoints"]) == 1 + 3 + 5 + 10 + 10
 
 
-def test_metric_data_comes_in_pages(finished: tuple[str, dict[str, Any]]) -> None:
-    url, description = finished
+def test_metric_data_comes_in_pages(finished: tuple[Server, dict[str, Any]]) -> None:
+    server, description = finished
+    url = server.url
     cloudwatch = cloudwatch_client(url)
     host = [{"Name": "Host", "Value": f"{JOB}/algo-1"}]
     metric = {"Namespace": NAMESPACE, "MetricName": "train:loss", "Dimensions": host}
@@ -185,8 +189,9 @@ def test_metric_data_comes_in_pages(finished: tuple[str, dict[str, Any]]) -> Non
     assert seen == {"train:loss": [2.0, 10.0], "highest": [3.0, 10.0]}
 
 
-def test_cloudwatch_errors_and_another_account(finished: tuple[str, dict[str, Any]]) -> None:
-    url, description = finished
+def test_cloudwatch_errors_and_another_account(finished: tuple[Server, dict[str, Any]]) -> None:
+    server, description = finished
+    url = server.url
     cloudwatch = cloudwatch_client(url)
     with pytest.raises(ClientError) as neither:
         cloudwatch.get_metric_statistics(
@@ -221,3 +226,23 @@ def test_cloudwatch_errors_and_another_account(finished: tuple[str, dict[str, An
         **_window(description),
     )
     assert blind["Datapoints"] == []
+
+
+def test_the_sdk_training_job_analytics_dataframe_holds_the_printed_values(
+    finished: tuple[Server, dict[str, Any]],
+) -> None:
+    server, description = finished
+    printed = run_sdk(2, "v2_analytics.py", server, JOB, "acc", "train:loss", bucket="unused")
+    rows = [json.loads(line.removeprefix("ROW ")) for line in printed.splitlines() if line.startswith("ROW ")]
+    assert [row["value"] for row in rows if row["metric_name"] == "acc"] == [0.75], printed[-3000:]
+    # The loss averages per minute (one or two minutes, as the run fell), as CloudWatch computes them.
+    minutes = cloudwatch_client(server.url).get_metric_statistics(
+        Namespace=NAMESPACE,
+        MetricName="train:loss",
+        Dimensions=BY_JOB,
+        Period=60,
+        Statistics=["Average"],
+        **_window(description),
+    )["Datapoints"]
+    loss = sorted(row["value"] for row in rows if row["metric_name"] == "train:loss")
+    assert loss == sorted(point["Average"] for point in minutes) and loss
