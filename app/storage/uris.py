@@ -27,7 +27,8 @@ BUCKET_NAME_PATTERN = (
     r"(?!.*(?:\.\.|\.-|-\.))(?!\d{1,3}(?:\.\d{1,3}){3}$)"
     "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 )
-KEY_PATTERN = r"^(?![/\\])(?!(?:.*[/\\])?\.\.?(?:[/\\]|$))[^\x00]+$"
+# A key with a line break is a valid S3 key but no REST path can carry it (routes stop at line ends).
+KEY_PATTERN = r"^(?![^\n]*\n)(?![/\\])(?!(?:.*[/\\])?\.\.?(?:[/\\]|$))[^\x00]+$"
 
 
 class UriError(ValueError):
