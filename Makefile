@@ -56,7 +56,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations examples
 	$(BIN)/ruff format --check app tests bench migrations examples
 
-typecheck: $(STAMP)
+# mypy sees the environment `make test` runs in (the Ray extra's modules are imported by app/runtime/ray).
+typecheck: $(STAMP) $(RAY_STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck oci-runtime vm-network-packages postgresql-server distributed sdk-venvs $(BROWSER_STAMP) $(RAY_STAMP)
