@@ -223,6 +223,7 @@ async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -
     responses={
         200: {"description": "The key existed and was replaced"},
         **errors(400),
+        **errors(404),  # a key no route can carry (a line break in it)
     },
 )
 async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -> Response:
