@@ -35,6 +35,8 @@ from app.tags.service import TagService
 from app.telemetry import snapshot
 from app.telemetry.gauges import StateGauges
 from app.telemetry.metrics import Telemetry
+from app.tuning.service import TuningJobService
+from app.tuning.tuner import Tuner
 
 # The scheduler passes at least every `scheduler_interval_seconds`; a pass this much older means it is stuck.
 STALE_PASS_INTERVALS = 10
@@ -62,6 +64,8 @@ class Services:
     job_credentials: JobCredentialBroker
     upload_expiry: UploadExpiry
     telemetry: Telemetry
+    tuning: TuningJobService
+    tuner: Tuner
 
     def start(self) -> None:
         """Reconcile what a crash left behind, then start placing jobs."""
@@ -75,11 +79,13 @@ class Services:
         # No job runs yet: any temporary key a previous process issued belongs to a run that is over.
         self.identities.revoke_all_job_credentials()
         self.scheduler.start()
+        self.tuner.start()
         self.audit.start()
         self.upload_expiry.start()
 
     def close(self) -> None:
         self.scheduler.close()
+        self.tuner.close()
         self.audit.close()
         self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
@@ -103,6 +109,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
+    tuner_wakeup = Wakeup()  # creates and stops of tuning jobs, and every finished training job, ring it
+    tuner_wakeup.hint()  # the first pass resumes the tuning jobs a restart interrupted
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
     store = ObjectStore(settings.data_dir / "objects", keyring=keyring, legacy_owner=settings.account_id)
     metric_series = MetricSeries(sessions=sessions)
@@ -119,7 +127,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         max_log_bytes_per_vm=settings.max_log_bytes_per_vm,
-        on_finished=wakeup.hint,
+        on_finished=lambda: _ring(wakeup, tuner_wakeup),
         credentials=job_credentials,
     )
     scheduler = Scheduler(
@@ -140,13 +148,24 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         stopper=supervisor,
         admission=CapacityCheck(sessions=sessions),
     )
+    tuning = TuningJobService(
+        sessions=sessions, region=settings.region, trials=jobs, hint=tuner_wakeup.hint, clock=clock
+    )
+    tuner = Tuner(
+        sessions=sessions,
+        jobs=jobs,
+        identity=Identity(region=settings.region),
+        wakeup=tuner_wakeup,
+        clock=clock,
+        interval_seconds=settings.scheduler_interval_seconds,
+    )
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         lifecycle=lifecycle,
         jobs=jobs,
-        tags=TagService(sessions=sessions, resource_exists=jobs.owns),
+        tags=TagService(sessions=sessions, resource_exists=_AnyOwner(jobs, tuning)),
         metric_series=metric_series,
         hosts=HostService(sessions=sessions, vm_control=supervisor, isolation=executor.isolation),
         health=_health_check(settings, sessions=sessions, scheduler=scheduler, supervisor=supervisor),
@@ -163,10 +182,28 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
             max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
         ),
         telemetry=telemetry,
+        tuning=tuning,
+        tuner=tuner,
         audit=AuditLog(
             sessions=sessions, clock=clock, retention=dt.timedelta(days=settings.audit_retention_days)
         ),
     )
+
+
+def _ring(*wakeups: Wakeup) -> None:
+    for wakeup in wakeups:
+        wakeup.hint()
+
+
+@dataclass(frozen=True)
+class _AnyOwner:
+    """Tags go on training jobs and tuning jobs alike."""
+
+    jobs: TrainingJobService
+    tuning: TuningJobService
+
+    def __call__(self, arn: str, *, account_id: str) -> bool:
+        return self.jobs.owns(arn, account_id=account_id) or self.tuning.owns(arn, account_id=account_id)
 
 
 def _health_check(
