@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,8 +29,10 @@ from app.jobs import repository as job_repository
 from app.jobs.service import Identity
 from app.jobs.status import TERMINAL
 from app.scheduler.wakeup import Wakeup
-from app.tuning import completion, hyperband, median_stopping, outcomes, repository, spec
-from app.tuning.optimizer import PastTrial, suggest
+from app.tuning import completion, median_stopping, outcomes, repository, spec
+
+if TYPE_CHECKING:
+    from app.tuning.optimizer import PastTrial
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +175,8 @@ class Tuner:
             return False  # no new epoch since the last look
         trial.intermediate = series
         if tuning.hyperband is not None:
+            from app.tuning import hyperband  # optuna (and numpy) load when a tuning job first needs them
+
             history = [_past(t) for t in trials]
             decision = hyperband.decide(spec=tuning, history=history, number=trial.number, study_name=job.arn)
             trial.pruner_state = decision.pruner_state
@@ -238,6 +242,8 @@ class Tuner:
         if len(ended) >= FAIL_FAST_TRIALS and all(t.objective_status == "Failed" for t in ended):
             return []  # _finish fails the job once nothing runs
         budget = tuning.criteria.max_jobs - len(trials)
+        from app.tuning.optimizer import suggest  # optuna (and numpy) load when first needed
+
         history = [*_warm_history(job), *(_past(t) for t in trials)]
         now = self._clock()
         new: list[TuningTrial] = []
@@ -353,6 +359,8 @@ def _record_end(trial: TuningTrial, child: TrainingJob, *, metric: str) -> None:
 
 
 def _past(trial: TuningTrial) -> PastTrial:
+    from app.tuning.optimizer import PastTrial
+
     return PastTrial(
         definition=trial.definition,
         tuned=trial.tuned,
@@ -364,6 +372,8 @@ def _past(trial: TuningTrial) -> PastTrial:
 
 
 def _warm_history(job: TuningJob) -> list[PastTrial]:
+    from app.tuning.optimizer import PastTrial
+
     return [
         PastTrial(definition=p["definition"], tuned=p["tuned"], value=p["value"], finished=True)
         for p in job.warm_start
