@@ -202,7 +202,8 @@ class Tuner:
                 return self._finish(session, job, tuning, trials, reason)
             caller = Caller(job.account_id, TUNER_ACCESS_KEY, is_admin=job.by_admin)
             if ending:
-                keep_running = reason is completion.Reason.BUDGET
+                # The whole budget launched: let the last trials finish, unless the user stops the job.
+                keep_running = job.status != "Stopping" and reason is completion.Reason.BUDGET
                 names = [] if keep_running else [t.training_job_name for t in running]
             else:
                 names = []

@@ -190,6 +190,16 @@ def test_a_stopped_tuning_job_stops_its_running_training_jobs(services: Services
         services.tuning.describe("halt", caller=ROOT)
 
 
+def test_a_stop_after_the_whole_budget_launched_still_stops_the_running_trials(services: Services) -> None:
+    limits = {"ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 2}}
+    services.tuning.create(tuning_request("spent", **limits), caller=ROOT)
+    services.tuner.run_until_idle()
+    services.tuning.stop("spent", caller=ROOT)
+    services.tuner.run_until_idle()
+    assert {c["TrainingJobStatus"] for c in children(services, "spent")} == {"Stopped"}
+    assert services.tuning.describe("spent", caller=ROOT)["HyperParameterTuningJobStatus"] == "Stopped"
+
+
 def test_the_target_objective_ends_the_search_early(services: Services) -> None:
     criteria = {"TuningJobCompletionCriteria": {"TargetObjectiveMetricValue": 0.1}}
     services.tuning.create(tuning_request("target", **criteria), caller=ROOT)
