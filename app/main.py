@@ -14,7 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import services as service_wiring
 from app.api import access_log, cors, s3
 from app.api.dispatch import SageliteApp
-from app.api.rest import admin, health, hosts, job_credentials, jobs, objects, observe, prometheus, responses
+from app.api.rest import (
+    admin,
+    health,
+    hosts,
+    job_credentials,
+    jobs,
+    objects,
+    observe,
+    prometheus,
+    responses,
+    tuning_jobs,
+)
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
@@ -73,6 +84,7 @@ def create_app(
     app.include_router(prometheus.router)
     app.include_router(admin.router)
     app.include_router(job_credentials.router)
+    app.include_router(tuning_jobs.router)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)

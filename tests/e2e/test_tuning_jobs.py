@@ -4,6 +4,7 @@ trials."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.cli import run
 from app.client import SageMakerClient
 from tests.conftest import sagemaker_client
 from tests.support.jobs import s3_client
@@ -193,3 +195,49 @@ def test_stopping_a_search_stops_its_running_trials(live: Server, ours: SageMake
         job = sagemaker.describe_training_job(TrainingJobName=trial["TrainingJobName"])
         assert job["TrainingJobStatus"] == "Stopped", job.get("FailureReason")
         assert trial["TrainingJobStatus"] == "Stopped"
+
+
+def test_the_cli_waits_for_lists_and_describes_a_search(
+    live: Server, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAGELITE_ENDPOINT_URL", live.url)
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = run(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    sagemaker_client(live.url).create_hyper_parameter_tuning_job(
+        **tuning_request(
+            "search-cli",
+            strategy="Random",
+            objective={"Type": "Minimize", "MetricName": "validation:loss"},
+            static={"epochs": "1"},
+            trials=PARALLEL,
+        )
+    )
+    code, out, err = cli("tuning", "wait", "search-cli", "--interval", "0.5", "--timeout", "600")
+    assert (code, out) == (0, "search-cli Completed\n"), err
+    assert "search-cli  InProgress" in err and f"{PARALLEL} Completed" in err.splitlines()[-1]
+
+    code, out, _ = cli("tuning", "list", "--name-contains", "cli")
+    header, row = out.splitlines()
+    assert header.split()[:4] == ["NAME", "STATUS", "STRATEGY", "TRAINING"]
+    assert row.split()[:3] == ["search-cli", "Completed", "Random"]
+
+    code, out, _ = cli("tuning", "describe", "search-cli", "--output", "json")
+    described = json.loads(out)
+    assert code == 0 and len(described["TrainingJobSummaries"]) == PARALLEL
+    best = described["BestTrainingJob"]["TrainingJobName"]
+    code, out, _ = cli("tuning", "describe", "search-cli")
+    assert re.search(rf"^Best training job:\s+{best}$", out, re.MULTILINE), out
+    assert re.search(r"^Objective:\s+Minimize validation:loss$", out, re.MULTILINE), out
+    assert sum(line.startswith("search-cli-00") for line in out.splitlines()) == PARALLEL
+
+    code, out, _ = cli("tuning", "wait", "search-cli", "--ok-status", "Stopped")
+    assert code == 7  # ended Completed, which --ok-status left out
+    code, _, err = cli("tuning", "describe", "no-such-search")
+    assert (code, err) == (4, "sagelite: tuning job 'no-such-search' does not exist\n")

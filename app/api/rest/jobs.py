@@ -54,14 +54,14 @@ class ListFilters(BaseModel):
 @router.get("", summary="List training jobs (ListTrainingJobs filters as query parameters)")
 async def list_jobs(filters: Annotated[ListFilters, Query()], jobs: JobsDep, caller: CallerDep) -> Any:
     given = filters.model_dump(exclude_none=True)
-    given |= {k: _epoch_or_text(given[k]) for k in _TIME_FILTERS if k in given}
+    given |= {k: epoch_or_text(given[k]) for k in TIME_FILTERS if k in given}
     return jobs.list(validate("ListTrainingJobs", given), caller=caller)
 
 
-_TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
 
 
-def _epoch_or_text(value: str) -> float | str:
+def epoch_or_text(value: str) -> float | str:
     """A query string carries epoch seconds as text; the validator reads numbers as epoch seconds."""
     try:
         return float(value)
