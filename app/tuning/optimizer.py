@@ -2,13 +2,14 @@
 
 The history lives in the database, not in a long-lived optuna study: each ask rebuilds an in-memory
 study from it (a few milliseconds for hundreds of trials), so a restarted server asks exactly what the
-old one would have. The sampler is seeded with `seed + trial number`, which makes the whole search a
-function of the seed and the results: runs reproduce when trials finish in the same order
+old one would have. The sampler is seeded from the pair (seed, trial number), which makes the whole search
+a function of the seed and the results: runs reproduce when trials finish in the same order
 (MaxParallelTrainingJobs 1). Numeric ranges are searched in their scaled unit interval (`ranges`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ def suggest(*, spec: TuningSpec, history: Sequence[PastTrial], number: int, seed
         return _grid_point(spec.definitions, number - 1)
     index = (number - 1) % len(spec.definitions)
     definition = spec.definitions[index]
-    study = build_study(spec=spec, history=history, sampler=_sampler(spec, seed=seed + number))
+    study = build_study(spec=spec, history=history, sampler=_sampler(spec, seed=trial_seed(seed, number)))
     trial = study.ask()
     tuned: dict[str, str] = {}
     for hyper_range in definition.ranges:
@@ -116,6 +117,13 @@ def _frozen(definitions: Sequence[Definition], past: PastTrial) -> FrozenTrial |
         intermediate_values=dict(enumerate(past.intermediate, start=1)),
         system_attrs=dict(past.pruner_state),
     )
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler's seed for one trial. Not `seed + number`: RandomSeed 1's second trial would then be
+    RandomSeed 2's first, and searches under neighbouring seeds would share most of their trials."""
+    digest = hashlib.sha256(f"{seed}/{number}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 def _sampler(spec: TuningSpec, *, seed: int) -> optuna.samplers.BaseSampler:

@@ -10,7 +10,7 @@ import pytest
 
 from app.tuning import completion, grid, hyperband, median_stopping, ranges
 from app.tuning.completion import Criteria, Progress, Reason
-from app.tuning.optimizer import PastTrial, suggest
+from app.tuning.optimizer import PastTrial, suggest, trial_seed
 from app.tuning.spec import Definition, Hyperband, Objective, TuningSpec
 
 
@@ -181,3 +181,8 @@ def test_the_same_seed_and_history_suggest_the_same_trial(strategy: str) -> None
     first = suggest(spec=tuning, history=history, number=3, seed=11)
     assert suggest(spec=tuning, history=history, number=3, seed=11) == first
     assert suggest(spec=tuning, history=history, number=3, seed=12) != first
+
+
+def test_neighbouring_seeds_do_not_share_trials() -> None:
+    seeds = {trial_seed(seed, number) for seed in range(1, 6) for number in range(1, 21)}
+    assert len(seeds) == 100
