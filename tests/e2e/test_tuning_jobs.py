@@ -147,13 +147,10 @@ def test_a_search_trains_its_trials_and_names_the_best(
     assert values == sorted(values) and len(values) == TRIALS
     assert values == pytest.approx(sorted(finals.values()))
     best = tuning["BestTrainingJob"]
-    expected = (
-        min(finals, key=finals.__getitem__)
-        if objective["Type"] == "Minimize"
-        else max(finals, key=finals.__getitem__)
-    )
-    assert best["TrainingJobName"] == expected
-    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(finals[expected])
+    top = min(finals.values()) if objective["Type"] == "Minimize" else max(finals.values())
+    # Ties are likely on a small validation set: any trial at the top will do.
+    assert finals[best["TrainingJobName"]] == top
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(top)
     assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == objective["MetricName"]
 
 
