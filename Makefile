@@ -3,8 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
-.PHONY: run test quick lint typecheck bench-api clean oci-runtime vm-network-packages
+.PHONY: run test quick lint typecheck bench-api bench-scale-out clean oci-runtime vm-network-packages distributed screenshots bench-console postgresql-server
+
+# PyTorch for multi-instance training (the `distributed` extra): the CPU build, from PyTorch's CPU index
+# beside the usual one (PyPI's Linux wheel of the same version pulls gigabytes of CUDA). Once, stamped;
+# a failure fails `make test`. Single-instance jobs never import it.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+DISTRIBUTED_STAMP := $(VENV)/.distributed-installed
 
 # What the OCI executor's job networks need from Debian: the CNI plugins (bridge, host-local, loopback),
 # nftables for the rules that fence each job, iproute2 for network namespaces. Installed only when run as
@@ -28,8 +35,19 @@ oci-runtime:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgresql]'
 	touch $(STAMP)
+
+$(DISTRIBUTED_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --retries 1 -c constraints.txt --extra-index-url $(TORCH_CPU_INDEX) -e '.[distributed]'
+	touch $(DISTRIBUTED_STAMP)
+
+distributed: $(DISTRIBUTED_STAMP)
+
+# The Ray executor's optional extra (Ray and Ray Client), installed once into the same environment.
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
+	touch $(RAY_STAMP)
 
 run: $(STAMP) oci-runtime vm-network-packages
 	$(BIN)/sagelite serve
@@ -41,7 +59,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck oci-runtime vm-network-packages
+test: lint typecheck oci-runtime vm-network-packages postgresql-server distributed $(BROWSER_STAMP) $(RAY_STAMP)
 	$(BIN)/pytest
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.
@@ -49,10 +67,49 @@ quick: $(STAMP)
 	$(BIN)/pytest tests/unit tests/api tests/integration tests/test_architecture.py
 
 vm-network-packages:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && ! { [ -x /usr/lib/cni/bridge ] && command -v nft >/dev/null && command -v ip >/dev/null \
-	         && command -v nsenter >/dev/null; }; then \
+	@if [ -x /usr/lib/cni/bridge ] && command -v nft >/dev/null && command -v ip >/dev/null \
+	    && command -v nsenter >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(VM_NETWORK_PACKAGES); \
+	elif [ "$$CI" = true ]; then \
+	  echo "CI needs job networks: $(VM_NETWORK_PACKAGES) (run as root on Debian)" >&2; exit 1; \
+	else \
+	  echo "no CNI plugins or nftables: OCI VMs will have loopback only"; \
+	fi
+
+# The web console's browser tests: Playwright (the `browser-tests` extra) driving Debian's chromium, never a
+# downloaded browser. Installed once (stamp); under CI=true a chromium that cannot be installed fails here.
+BROWSER_STAMP := $(VENV)/.browser-tests
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,browser-tests]'
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$CI" = true ]; then echo "CI needs chromium for the console's browser tests" >&2; exit 1; fi; \
+		echo "no chromium: the console's browser tests will be skipped"; \
+	else touch $(BROWSER_STAMP); fi
+
+# Screenshots of the console's main pages into docs/, driven by the browser tests' own code.
+screenshots: $(BROWSER_STAMP)
+	$(BIN)/python -m tests.support.console_screenshots docs
+
+bench-console: $(BROWSER_STAMP)
+	$(BIN)/python bench/console.py
+
+# The integration and e2e tests also run on PostgreSQL: without SAGELITE_TEST_DATABASE_URL they start
+# Debian's `postgresql` (initdb + pg_ctl on a free port) themselves. Installed when root, once; under
+# CI=true a missing server fails the build. No cluster of Debian's own is created: none listens on 5432.
+postgresql-server:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "$$SAGELITE_TEST_DATABASE_URL" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    mkdir -p /etc/postgresql-common; \
+	    [ -e /etc/postgresql-common/createcluster.conf ] || echo 'create_main_cluster = false' \
+	      > /etc/postgresql-common/createcluster.conf; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  elif [ "$$CI" = true ]; then \
+	    echo "CI needs PostgreSQL: apt-get install postgresql (as root), or set SAGELITE_TEST_DATABASE_URL" >&2; exit 1; \
+	  fi; \
 	fi
 
 bench-api: $(STAMP)

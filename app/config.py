@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Volumes are thin-provisioned, as a hypervisor's are: VolumeSizeInGB reserves this share of free disk,
     # while each VM's real usage is still held to its own VolumeSizeInGB.
     disk_overcommit: float = Field(default=4.0, ge=1.0)
+    # Placement never hands this much of the data directory's free disk to volumes: it stays for the
+    # database and objects. With real volumes (OCI) disk is not overcommitted, so even full volumes leave it.
+    disk_reserve_gib: float = Field(default=2.0, ge=0.0)
     # SageMaker waits 120 s between SIGTERM and SIGKILL; locally a shorter wait keeps stops snappy.
     stop_grace_seconds: float = Field(default=10.0, ge=0.0)
     # How a VM is isolated: `oci` runs each as a container through runc (namespaces, cgroups, a real volume),
@@ -64,6 +67,11 @@ class Settings(BaseSettings):
     max_log_bytes_per_vm: int = Field(default=1024**3, ge=4096)
     # Upper bound between scheduler passes; creates, stops and process exits wake it at once.
     scheduler_interval_seconds: float = Field(default=1.0, gt=0.0)
+    # How long a web console sign-in lasts; signing out ends it sooner.
+    console_session_hours: float = Field(default=12.0, gt=0.0)
+    # PostgreSQL with several replicas: the leading replica's lock session ends when it sends nothing for
+    # this long (hung), and another replica takes over scheduling. A replica that dies is replaced at once.
+    scheduler_lease_seconds: float = Field(default=10.0, ge=2.0)
 
     # VM networks (OCI executor). Each job gets a /24 of this pool on a bridge of its own; its VMs reach
     # each other and the server (through a relay on the bridge's gateway address), and nothing else
@@ -72,6 +80,14 @@ class Settings(BaseSettings):
     vm_network_pool: IPv4Network = IPv4Network("10.213.0.0/16")
     # Where Debian's containernetworking-plugins puts the CNI plugins.
     cni_plugin_dir: Path = Path("/usr/lib/cni")
+
+    # Scale-out (README "Scaling out"). With a Ray cluster's address (`ray://head:10001`, or the GCS address
+    # `head:6379` from a machine of the cluster), its nodes are the hosts and each VM runs on its node;
+    # the pool follows the nodes every ray_sync_seconds. VMs on the nodes reach this server (its S3 API,
+    # their credentials) at ray_server_url: give an address the nodes can reach (default: local_url).
+    ray_address: str | None = None
+    ray_sync_seconds: float = Field(default=2.0, gt=0.0)
+    ray_server_url: str | None = None
 
     # Security. The root (admin) key of the default account; with neither set, a server bound to loopback
     # creates `test` / `test` (as local AWS emulators do) and any other server refuses to start.
@@ -104,6 +120,11 @@ class Settings(BaseSettings):
         scheme = "https" if self.certfile else "http"
         host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         return f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def vm_url(self) -> str:
+        """Where a job's VMs reach the server: this machine's address, or the one Ray nodes are given."""
+        return (self.ray_server_url or self.local_url).rstrip("/")
 
     @property
     def resolved_master_key_file(self) -> Path:

@@ -14,8 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import services as service_wiring
 from app.api import access_log, cors, s3
 from app.api.dispatch import SageliteApp
+from app.api.edge import surfaces
 from app.api.rest import (
     admin,
+    documentation,
     health,
     hosts,
     job_credentials,
@@ -29,6 +31,7 @@ from app.api.rest import (
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
 from app.config import Settings
+from app.console import install as console
 from app.db import migrate
 from app.errors import ServiceError
 from app.telemetry.metrics import Telemetry
@@ -85,6 +88,8 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(job_credentials.router)
     app.include_router(tuning_jobs.router)
+    documentation.install(app, open_paths=surfaces.OPEN_PATHS | surfaces.BEARER_PATHS)
+    console.install(app)
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.request_validation_error)
     app.add_exception_handler(StarletteHTTPException, responses.http_error)

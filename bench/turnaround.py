@@ -114,7 +114,9 @@ def measure(isolation: str, tmp: Path, *, trivial: Path, sleeper: Path, runs: in
                 **script_job(name, sleeper, StoppingCondition={"MaxRuntimeInSeconds": 1})
             )
             job = wait_terminal(client, name, interval=0.01)
-            overshoots.append(sigterm_time(server, job, tmp) - (job["TrainingStartTime"].timestamp() + 1))
+            term = sigterm_time(server, job, tmp)
+            if term is not None:  # None: SIGTERM came before the script could install its handler
+                overshoots.append(term - (job["TrainingStartTime"].timestamp() + 1))
         pauses, resumes = pause_round_trips(server, client, sleeper, runs)
     return {"create→Completed": service, "deadline overshoot": overshoots, "pause": pauses, "resume": resumes}
 
@@ -153,11 +155,11 @@ def report(direct: list[float], measured: dict[str, dict[str, list[float]]]) -> 
     rows["direct python train.py"] = {i: direct for i in isolations}
     for label, by_isolation in rows.items():
         cells = "".join(
-            f"{percentile(v, 0.5) * 1e3:14.0f}{percentile(v, 0.99) * 1e3:14.0f}"
+            f"{percentile(v, 0.5) * 1e3:14.0f}{percentile(v, 0.99) * 1e3:14.0f}" if v else f"{'-':>14}" * 2
             for v in by_isolation.values()
         )
         ratio = ""
-        if "oci" in by_isolation:
+        if "oci" in by_isolation and by_isolation["oci"] and by_isolation["process"]:
             oci, process = (percentile(by_isolation[i], 0.5) for i in ("oci", "process"))
             ratio = f"{oci / process:17.2f}x" if process > 0 else f"{'-':>18}"
         print(f"{label:28}{cells}{ratio}")
@@ -167,9 +169,11 @@ def report(direct: list[float], measured: dict[str, dict[str, list[float]]]) -> 
     )
 
 
-def sigterm_time(server: Server, job: dict[str, Any], tmp: Path) -> float:
+def sigterm_time(server: Server, job: dict[str, Any], tmp: Path) -> float | None:
     tarball = fetch_object(server, job["ModelArtifacts"]["S3ModelArtifacts"], tmp / "m.tgz")
     with tarfile.open(tarball) as archive:
+        if "term.json" not in archive.getnames():
+            return None
         member = archive.extractfile("term.json")
         assert member is not None
         return float(member.read())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from app.db import migrate
 from app.main import create_app
 from app.services import build
 from tests.support.callers import ROOT, auth_for
+from tests.support.postgres import Postgres, PostgresUnavailable, postgres_for_tests
 from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
 
 
@@ -45,6 +47,19 @@ def idle_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[TestClien
 def api(settings: Settings) -> Iterator[TestClient]:
     with idle_app(settings) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server for the whole run (see tests/support/postgres.py). Missing, it skips the tests
+    that need it, except under CI=true, where it fails them: CI must run them."""
+    try:
+        with postgres_for_tests() as server:
+            yield server
+    except PostgresUnavailable as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs PostgreSQL: {error}")
+        pytest.skip(str(error))
 
 
 @pytest.fixture

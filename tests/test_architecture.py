@@ -22,10 +22,12 @@ PURE = (
     "app.storage.artifact_layout",
     "app.runtime.contract",
     "app.runtime.sm_env",
+    "app.runtime.rendezvous",
     "app.auth.throttle",
+    "app.console.downsample",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
-CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env")
+CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env", "app.runtime.rendezvous")
 # One repository per aggregate owns its queries; `app.db` (engine, sessions, migrations) may query too.
 REPOSITORIES = {
     "app.jobs.repository",

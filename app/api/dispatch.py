@@ -5,6 +5,7 @@
   the request's surface; handlers only ever see authenticated requests, whose caller is in
   `request.state.caller`.
 - Requests signed for `s3` go to the S3 API (see `app.api.s3.detect` and `app.api.edge.surfaces`).
+- The web console (`/console`) skips the SigV4 edge: its routes authenticate their session cookie.
 - SageMaker's JSON calls (`POST /`) go straight to their endpoint, past FastAPI's routing and
   middleware they do not need: the endpoint renders every error itself, in AWS's form.
 - Everything else (REST, docs) is the FastAPI application.
@@ -50,7 +51,7 @@ class SageliteApp(FastAPI):
         scope["app"] = self
         surface = classify(scope)
         target = self._target(surface)
-        if surface is Surface.OPEN:
+        if surface in (Surface.OPEN, Surface.CONSOLE):  # the console checks its own session cookie
             await target(scope, receive, send)
         else:
             await self.edge(scope, receive, send, surface=surface, services=self.state.services, app=target)

@@ -24,6 +24,11 @@ def add_parser(commands: Any) -> None:
     serve.add_argument(
         "--data-dir", type=Path, help="where the database and files live (default ./.sagelite)"
     )
+    serve.add_argument(
+        "--database-url",
+        help="metadata store (default SQLite under the data dir; postgresql+psycopg://... for several "
+        "replicas; or SAGELITE_DATABASE_URL)",
+    )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
         "--log-format", choices=["text", "json"], help="text (default, or SAGELITE_LOG_FORMAT) or JSON lines"
@@ -32,6 +37,10 @@ def add_parser(commands: Any) -> None:
         "--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS with (or SAGELITE_CERTFILE)"
     )
     serve.add_argument("--keyfile", type=Path, help="its PEM private key, unencrypted (or SAGELITE_KEYFILE)")
+    serve.add_argument(
+        "--ray-address",
+        help="run VMs on the nodes of this Ray cluster, e.g. ray://head:10001 (or SAGELITE_RAY_ADDRESS)",
+    )
     serve.set_defaults(handler=lambda args: serve_command(args))
 
 
@@ -58,10 +67,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "host": args.host,
             "port": args.port,
             "data_dir": args.data_dir,
+            "database_url": args.database_url,
             "log_level": args.log_level,
             "log_format": args.log_format,
             "certfile": args.certfile,
             "keyfile": args.keyfile,
+            "ray_address": args.ray_address,
         }.items()
         if value is not None
     }

@@ -226,3 +226,31 @@ class TuningTrial(Base):
     billable_seconds: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("tuning_job_id", "number"),)
+
+
+class ConsoleSession(Base):
+    """A signed-in web console session. Only the token's SHA-256 is stored: a copy of the database does not
+    let anyone act as a signed-in user. Kept in the database so every replica sharing it knows the session."""
+
+    __tablename__ = "console_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The key the session signed in with: every request re-reads it, so revoking the key ends the session.
+    access_key_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SchedulerLease(Base):
+    """Who places jobs when several API replicas share one database: one row, its epoch raised by each new
+    leader. Every write the scheduler and its runs make checks the epoch it was elected with (fencing), so a
+    former leader that hung past its lease cannot write over its successor."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    # Where the holder ran: its successor reaps the VMs it left only on that same machine.
+    machine: Mapped[str | None] = mapped_column(String(255))
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

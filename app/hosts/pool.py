@@ -27,14 +27,25 @@ class HostsFileError(ValueError):
     """The hosts file cannot be read or describes an impossible host."""
 
 
-def configured_hosts(settings: Settings) -> list[HostSpec]:
-    """The hosts file's pool when one is given, else this machine as one host."""
+def configured_hosts(settings: Settings, *, real_volumes: bool = False) -> list[HostSpec]:
+    """The hosts file's pool when one is given, else this machine as one host. `real_volumes`: the
+    executor makes each VM's disk a volume of its own on this machine's disk (see `volume_capacity_gib`)."""
     if settings.hosts_file is not None:
         return load_hosts_file(settings.hosts_file)
-    return [local_host(settings)]
+    return [local_host(settings, real_volumes=real_volumes)]
 
 
-def local_host(settings: Settings) -> HostSpec:
+def volume_capacity_gib(
+    *, free_gib: float, reserve_gib: float, overcommit: float, real_volumes: bool
+) -> float:
+    """How much VolumeSizeInGB placement may hand out: never the reserve, which the database and objects
+    keep. Real volumes are sparse files on the data directory's disk, so each may fill to its size:
+    overcommitting them could fill that disk, and they are not. Polled VM folders may be overcommitted."""
+    usable = max(0.0, free_gib - reserve_gib)
+    return round(usable if real_volumes else usable * overcommit, 1)
+
+
+def local_host(settings: Settings, *, real_volumes: bool = False) -> HostSpec:
     """This machine, with the configured overcommit factors applied to CPU, memory and disk."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
@@ -45,7 +56,12 @@ def local_host(settings: Settings) -> HostSpec:
         vcpus=float(cores * settings.cpu_overcommit),
         memory_gib=round(memory * settings.memory_overcommit, 1),
         gpus=count_gpus(),
-        disk_gib=round(disk * settings.disk_overcommit, 1),
+        disk_gib=volume_capacity_gib(
+            free_gib=disk,
+            reserve_gib=settings.disk_reserve_gib,
+            overcommit=settings.disk_overcommit,
+            real_volumes=real_volumes,
+        ),
     )
 
 

@@ -104,13 +104,28 @@ class VmInfo:
 
 def sync_hosts(session: Session, specs: Iterable[HostSpec]) -> None:
     """Make the hosts table match the configured pool; hosts still running VMs are kept."""
-    wanted = {spec.name: spec for spec in specs}
-    for spec in wanted.values():
+    wanted = _merge_hosts(session, specs)
+    busy = select(Vm.host).where(Vm.state.in_(LIVE))
+    session.execute(delete(Host).where(Host.name.not_in(wanted), Host.name.not_in(busy)))
+
+
+def sync_vanishing_hosts(session: Session, specs: Iterable[HostSpec]) -> None:
+    """As `sync_hosts`, for a pool whose hosts can vanish (a Ray cluster's nodes): a host gone from it keeps
+    its row while any VM names it (live, or kept as history), with no capacity left to place anything on."""
+    wanted = _merge_hosts(session, specs)
+    gone = Host.name.not_in(wanted)
+    session.execute(update(Host).where(gone).values(vcpus=0.0, memory_gib=0.0, gpus=0, disk_gib=0.0))
+    session.execute(delete(Host).where(gone, Host.name.not_in(select(Vm.host))))
+
+
+def _merge_hosts(session: Session, specs: Iterable[HostSpec]) -> list[str]:
+    names = []
+    for spec in specs:
         session.merge(
             Host(**{f: getattr(spec, f) for f in ("name", "vcpus", "memory_gib", "gpus", "disk_gib")})
         )
-    busy = select(Vm.host).where(Vm.state.in_(LIVE))
-    session.execute(delete(Host).where(Host.name.not_in(wanted), Host.name.not_in(busy)))
+        names.append(spec.name)
+    return names
 
 
 def usage_by_host(session: Session) -> dict[str, Usage]:
@@ -275,6 +290,12 @@ def mark_running(
 def terminate_all(session: Session, exit_codes: dict[str, int | None], *, now: dt.datetime) -> None:
     for vm_id, exit_code in exit_codes.items():
         terminate(session, vm_id, now=now, exit_code=exit_code)
+
+
+def states_of(session: Session, vm_ids: Iterable[str]) -> dict[str, str]:
+    """The recorded state of each of these VMs (a pause asked of another replica shows here first)."""
+    rows = session.execute(select(Vm.id, Vm.state).where(Vm.id.in_(tuple(vm_ids))))
+    return {vm_id: state for vm_id, state in rows}
 
 
 def pid_of(session: Session, vm_id: str) -> int | None:

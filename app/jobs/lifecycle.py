@@ -38,10 +38,17 @@ class RunFacts:
     billable_seconds: int | None = None
 
 
+Fence = Callable[[Session], bool]  # inside a write's transaction: may this writer still write?
+
+
 class JobLifecycle:
-    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock) -> None:
+    """`fence`, when given, is asked inside every write's transaction: the scheduler's and its runs'
+    writes carry the leader's epoch (app/scheduler/leadership.py); the API's writes need none."""
+
+    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock, fence: Fence | None = None) -> None:
         self._sessions = sessions
         self.clock = clock
+        self._fence = fence
 
     def transition(
         self,
@@ -99,6 +106,9 @@ class JobLifecycle:
             written["failure_reason"] = failure_reason[:MAX_FAILURE_REASON]
         if state.status in TERMINAL:
             written.setdefault("training_end_time", now)
+        if self._fence is not None and not self._fence(session):
+            logger.warning("write refused: this replica no longer leads", extra={"job_id": job.id})
+            return False
         return repository.compare_and_set(
             session, job_id=job.id, expected=(job.status, job.secondary_status), values=written
         )

@@ -128,6 +128,11 @@ def get_by_id(session: Session, job_id: int) -> TrainingJob | None:
     return session.get(TrainingJob, job_id)
 
 
+def status_of(session: Session, job_id: int) -> str | None:
+    """The job's status alone: what a run polls to hear of a stop asked of another replica."""
+    return session.scalar(select(TrainingJob.status).where(TrainingJob.id == job_id))
+
+
 def count_by_status_of_all_accounts(session: Session) -> dict[tuple[str, str], int]:
     """How many jobs of every account are in each (status, secondary status): the operators' gauge."""
     rows = session.execute(

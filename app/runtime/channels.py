@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -24,6 +26,15 @@ class ChannelError(Exception):
     """The job's input cannot be had; the message becomes a `ClientError:` failure reason."""
 
 
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """One object of a channel and where it lands, relative to the VM's `input/data/`."""
+
+    bucket: str  # `file://` for a local file, whose path is then `key`
+    key: str
+    target: str  # `<channel>/<relative path>`
+
+
 def fetch_all(
     channels: Sequence[ChannelSpec],
     *,
@@ -34,26 +45,48 @@ def fetch_all(
     host_count: int,
 ) -> None:
     """Download every channel; each object's bucket must be the job's account's (a manifest may name any)."""
+    fetches = plan(channels, store=store, access=access, host_index=host_index, host_count=host_count)
     for channel in channels:
-        dest = data_dir / channel.name
-        dest.mkdir(parents=True, exist_ok=True)
+        (data_dir / channel.name).mkdir(parents=True, exist_ok=True)
+    for fetch in fetches:
+        target = data_dir / fetch.target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fetch.bucket == "file://":
+            shutil.copyfile(fetch.key, target)
+        else:
+            store.get_file(fetch.bucket, fetch.key, target)
+
+
+def plan(
+    channels: Sequence[ChannelSpec],
+    *,
+    store: ObjectStore,
+    access: BucketAccess,
+    host_index: int,
+    host_count: int,
+) -> list[Fetch]:
+    """Every object this VM's channels hold, its bucket checked to be the job's account's; what a VM on
+    another machine downloads itself."""
+    fetches = []
+    for channel in channels:
         source = channel.s3
         if source is None:
             raise ChannelError(f"Channel {channel.name}: only S3DataSource is supported")
-        sharded = source.distribution == "ShardedByS3Key"
         objects = list(_objects(store, source))
-        if sharded:
+        if source.distribution == "ShardedByS3Key":
             objects = objects[host_index::host_count]
         for (bucket, key), relative in objects:
-            target = (dest / relative).resolve()
-            if not target.is_relative_to(dest.resolve()):
+            if not _stays_inside(relative):
                 raise ChannelError(f"Object {relative!r} would land outside its channel directory")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if bucket == "file://":
-                shutil.copyfile(key, target)
-            else:
+            if bucket != "file://":
                 access.require(bucket, operation=bucket_access.READ)
-                store.get_file(bucket, key, target)
+            fetches.append(Fetch(bucket=bucket, key=key, target=f"{channel.name}/{relative}"))
+    return fetches
+
+
+def _stays_inside(relative: str) -> bool:
+    """True when the path, resolved under any directory, stays inside it (no `..` out, not absolute)."""
+    return posixpath.normpath(posixpath.join("/channel", relative)).startswith("/channel/")
 
 
 def _objects(store: ObjectStore, source: S3Source) -> Iterator[tuple[tuple[str, str], str]]:

@@ -12,13 +12,20 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from app.runtime.channels import Fetch
+
+from app.runtime import rendezvous
+from app.runtime.rendezvous import Rendezvous
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,14 @@ class LaunchSpec:
     vcpus: float = 1.0
     gpus: Sequence[int] = field(default_factory=tuple)
     network_isolated: bool = False
+    # What a VM on another machine needs: the host it was placed on, the channel objects it downloads
+    # itself (see `remote`), and its deadline (epoch seconds) for the node to enforce should the server
+    # be gone.
+    host: str = ""
+    fetches: Sequence[Fetch] = ()
+    deadline_at: float | None = None
+    # The VM is killed when the process that started it dies (a Ray node's agent: nothing outlives it).
+    die_with_parent: bool = False
 
 
 class Executor(Protocol):
@@ -49,12 +64,26 @@ class Executor(Protocol):
         ...
 
     @property
+    def remote(self) -> bool:
+        """True when VMs run on other machines: the run then plans the channels (`LaunchSpec.fetches`)
+        rather than downloading them into the server's folder."""
+        ...
+
+    @property
     def enforces_volumes(self) -> bool:
         """True when a VM's disk is a real volume of its size (no need to poll how much it wrote)."""
         ...
 
     def view_of(self, root: Path) -> Path:
         """Where the VM itself sees its directory `root` (its /opt/ml)."""
+        ...
+
+    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+        """Where the VMs of one job (`hosts`, algo-1 first) meet for collective training."""
+        ...
+
+    def server_url(self, local_url: str) -> str:
+        """Where the VMs reach the server that this machine reaches at `local_url`."""
         ...
 
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
@@ -99,6 +128,9 @@ class PlainFolders:
     def view_of(self, root: Path) -> Path:
         return root
 
+    def server_url(self, local_url: str) -> str:
+        return local_url  # the VMs share the host's network
+
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -106,11 +138,23 @@ class PlainFolders:
         shutil.rmtree(root, ignore_errors=True)
 
 
-class LocalExecutor(PlainFolders):
+class LoopbackPeers:
+    """VMs that share the host's network (no namespace of their own): they meet on loopback, each job on
+    a port the kernel just found free, so two jobs never collide."""
+
+    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+        with socket.socket() as probe:
+            probe.bind((rendezvous.LOOPBACK, 0))
+            port: int = probe.getsockname()[1]
+        return rendezvous.on_loopback(port)
+
+
+class LocalExecutor(PlainFolders, LoopbackPeers):
     """Runs VMs as child processes of this server."""
 
     isolation = "process"
     enforces_volumes = False
+    remote = False
 
     def __init__(self) -> None:
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
@@ -124,6 +168,8 @@ class LocalExecutor(PlainFolders):
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
         if spec.max_log_bytes is not None:
             wrapper += ["--max-log-bytes", str(spec.max_log_bytes)]
+        if spec.die_with_parent:
+            wrapper += ["--die-with-parent", str(os.getpid())]
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(

@@ -10,6 +10,7 @@ from app.runtime import contract
 MAX_REASON = 1024
 NO_SPACE = "No space left on device"  # strerror(ENOSPC)
 _TAIL_BYTES = 4096
+_OWN_PREFIXES = ("ClientError:", "AlgorithmError:", "InternalServerError:")
 
 
 def reason(
@@ -39,7 +40,9 @@ def reason(
             f"(ResourceConfig.VolumeSizeInGB) is full ({code}). Choose a larger VolumeSizeInGB."
         )
     elif written:
-        prefix = "" if written.startswith(("ClientError:", "AlgorithmError:")) else "AlgorithmError: "
+        # InternalServerError: written by the service itself (a Ray node's agent), never by a VM's code,
+        # which cannot write the server's copy of the file: it comes back only from the node.
+        prefix = "" if written.startswith(_OWN_PREFIXES) else "AlgorithmError: "
         text = f"{prefix}{written.strip()} ({code})"
     else:
         last = tail.strip().splitlines()[-5:]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.runtime.executor import LaunchSpec, PlainFolders
+from app.runtime.executor import LaunchSpec, LoopbackPeers, PlainFolders
 
 FIRST_PID = 1 << 23  # above the kernel's largest pid_max (2**22): never a real process group
 
@@ -29,7 +29,7 @@ class FakeProcess:
     signals: list[int] = field(default_factory=list)
 
 
-class FakeExecutor(PlainFolders):
+class FakeExecutor(PlainFolders, LoopbackPeers):
     """Records launches and signals; processes exit only when the test (or a fatal signal) says so."""
 
     def __init__(self) -> None:
@@ -44,6 +44,7 @@ class FakeExecutor(PlainFolders):
 
     isolation = "fake"
     enforces_volumes = False
+    remote = False
 
     def pause(self, pid: int) -> None:
         self.signal(pid, signal.SIGSTOP)  # recorded as the process executor sends it

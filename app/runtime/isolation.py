@@ -6,7 +6,7 @@ import logging
 
 from app.config import Settings
 from app.runtime.executor import Executor, LocalExecutor
-from app.runtime.oci import runc
+from app.runtime.oci import network, runc
 from app.runtime.oci.executor import OciExecutor
 
 logger = logging.getLogger(__name__)
@@ -31,4 +31,15 @@ def build_executor(settings: Settings) -> Executor:
         runc_binary=settings.runc_binary,
         pids_limit=settings.vm_pids_limit,
         memory_reserve_bytes=int(settings.vm_memory_reserve_gib * GIB),
+        network=_job_networks(settings),
     )
+
+
+def _job_networks(settings: Settings) -> network.JobNetwork | None:
+    """A network per job where the CNI plugins and nftables are installed; else VMs have loopback only
+    (they reach neither each other nor the server), which the startup log says."""
+    missing = network.unavailable(settings)
+    if missing:
+        logger.warning("no job networks: VMs have loopback only", extra={"why": missing})
+        return None
+    return network.JobNetwork.from_settings(settings)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.hosts import vms
 from app.hosts.vms import VmPlan
+from app.jobs import repository
 from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.status import Secondary, Status
@@ -68,6 +69,8 @@ class _Vm:
     gpus: tuple[int, ...] = ()
     pid: int | None = None
     exit_code: int | None = None
+    paused: bool = False
+    fetches: tuple[channels.Fetch, ...] = ()  # a remote VM's channel objects, which it downloads itself
 
 
 @dataclass
@@ -88,6 +91,7 @@ class JobRun:
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _stop_reason: str | None = None
+    _pause_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def request_stop(self, reason: str | None = None) -> None:
         self._stop_reason = reason
@@ -163,14 +167,13 @@ class JobRun:
                 scratch_dir=workspace.scratch_root(self.work_dir),
             )
             checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
-            channels.fetch_all(
-                job.channels,
-                store=self.store,
-                access=access,
-                data_dir=paths.input_data_dir,
-                host_index=index,
-                host_count=len(hosts),
-            )
+            shard = {"host_index": index, "host_count": len(hosts)}
+            if self.executor.remote:
+                vm.fetches = tuple(channels.plan(job.channels, store=self.store, access=access, **shard))
+            else:
+                channels.fetch_all(
+                    job.channels, store=self.store, access=access, data_dir=paths.input_data_dir, **shard
+                )
             vm.env = sm_env.environment(spec, self.executor.view_of(vm.root))
 
     def _check_buckets(self, access: BucketAccess) -> None:
@@ -186,14 +189,9 @@ class JobRun:
 
     def _launch(self, now: dt.datetime) -> None:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
-        # Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked
-        # the moment the run ends, whichever comes first.
-        credentials_env = self.credentials.grant(
-            account_id=self.plan.account_id,
-            job_name=self.plan.job_name,
-            ttl=dt.timedelta(seconds=self.plan.spec.max_runtime_seconds + self.grace_seconds + 300),
-        )
+        credentials_env = self._credentials_env()
         hosts = tuple(vm.plan.hostname for vm in self._vms)
+        meeting = self.executor.rendezvous(hosts=hosts).environment()
         for vm in self._vms:
             seen_root = self.executor.view_of(vm.root)
             base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=seen_root)
@@ -205,7 +203,7 @@ class JobRun:
                 vm_id=vm.plan.id,
                 command=[sys.executable, "-m", "app.training", str(seen_root)],
                 cwd=vm.root,
-                env={**base_env, **vm.env, **gpu_env, "SAGELITE_VM_ID": vm.plan.id},
+                env={**base_env, **vm.env, **gpu_env, **meeting, "SAGELITE_VM_ID": vm.plan.id},
                 log_path=vm.log,
                 memory_bytes=int(vm.plan.memory_gib * GIB),
                 cpus=vm.cores,
@@ -216,6 +214,9 @@ class JobRun:
                 gpus=vm.gpus,
                 network_isolated=self.plan.spec.network_isolation,
                 max_log_bytes=self.max_log_bytes,
+                host=vm.plan.host,
+                fetches=vm.fetches,
+                deadline_at=self._deadline.timestamp(),
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.
@@ -227,6 +228,18 @@ class JobRun:
                     started_at=now,
                     deadline_at=self._deadline + dt.timedelta(seconds=self.grace_seconds),
                 )
+
+    def _credentials_env(self) -> dict[str, str]:
+        """Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked
+        the moment the run ends, whichever comes first. A network-isolated job gets none, as on AWS:
+        it may not call any service, so a token would only be a secret to leak."""
+        if self.plan.spec.network_isolation:
+            return {}
+        return self.credentials.grant(
+            account_id=self.plan.account_id,
+            job_name=self.plan.job_name,
+            ttl=dt.timedelta(seconds=self.plan.spec.max_runtime_seconds + self.grace_seconds + 300),
+        )
 
     def _watch(self) -> Outcome:
         while True:
@@ -264,9 +277,35 @@ class JobRun:
                 self._terminate_all()
                 return Outcome(Status.FAILED, Secondary.FAILED, over)
             self._scan_metrics(now)
+            self._follow_requests()
             remaining = (self._deadline - now).total_seconds()
             self._wake.wait(timeout=max(0.0, min(_WATCH_INTERVAL, remaining)))
             self._wake.clear()
+
+    def has_vm(self, vm_id: str) -> bool:
+        return any(vm.id == vm_id for vm in self.plan.vms)
+
+    def set_paused(self, vm_id: str, *, paused: bool) -> None:
+        """Freeze or thaw one VM of this run (its recorded state is the caller's to write)."""
+        with self._pause_lock:
+            vm = next((v for v in getattr(self, "_vms", []) if v.plan.id == vm_id), None)
+            if vm is None or vm.pid is None or vm.exit_code is not None or vm.paused == paused:
+                return
+            (self.executor.pause if paused else self.executor.resume)(vm.pid)
+            vm.paused = paused
+
+    def _follow_requests(self) -> None:
+        """Stops and pauses asked of another API replica reach the replica running the job through the
+        database: the job's status and its VMs' recorded states, read once per watch pass."""
+        with self.sessions() as session:
+            status = repository.status_of(session, self.plan.job_id)
+            states = vms.states_of(session, [vm.plan.id for vm in self._vms])
+        if status == Status.STOPPING and not self._stop.is_set():
+            self.request_stop()
+        for vm in self._vms:
+            state = states.get(vm.plan.id)
+            if state in (vms.VmState.PAUSED, vms.VmState.RUNNING):
+                self.set_paused(vm.plan.id, paused=state == vms.VmState.PAUSED)
 
     def _terminate_all(self) -> None:
         """SIGTERM every VM's process group, wait the grace period, then SIGKILL what is left."""
@@ -291,6 +330,9 @@ class JobRun:
     def _finish(self, outcome: Outcome) -> None:
         """Package what the VMs left, then write the end and end the VMs in one transaction."""
         self._collect_exits()
+        # Every VM has ended: the credentials end before the job says it has (removing a VM's volume and
+        # network after that takes a while, and a client that sees the end may test them at once).
+        self.revoke_credentials()
         self._scan_metrics(self.clock(), final=True)
         self._save_checkpoints()
         model_artifacts = None
@@ -350,6 +392,13 @@ class JobRun:
 
     def _stopped_before_start(self) -> Outcome:
         return Outcome(Status.STOPPED, Secondary.STOPPED, self._stop_reason, package=False)
+
+    def revoke_credentials(self) -> None:
+        """End the job's credentials; idempotent, and a failure here must not lose the run's end."""
+        try:
+            self.credentials.revoke(account_id=self.plan.account_id, job_name=self.plan.job_name)
+        except Exception:
+            logger.exception("revoking the job's credentials failed", extra={"job": self.plan.job_name})
 
     def abandon(self) -> None:
         """After this run crashed: kill what it launched and give every VM's capacity back."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import fcntl
 import os
 import resource
@@ -27,6 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 READ_BYTES = 1024 * 1024
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux); a 1 MiB pipe means fewer wake-ups for a chatty job
 _POLL_MS = 200  # how often the pump checks whether the command has exited (its children may hold the pipe)
 _DRAIN_AFTER_EXIT_BYTES = 4 * READ_BYTES  # more than the pipe holds: all the command wrote before exiting
@@ -65,6 +67,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--memory-bytes", type=int)
     parser.add_argument("--cpus", help="comma-separated CPU ids the VM may run on")
     parser.add_argument("--max-log-bytes", type=int, help="cap on the output kept in the VM's log")
+    parser.add_argument("--die-with-parent", type=int, metavar="PID", help="die when the parent, PID, does")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -73,6 +76,12 @@ def main(argv: list[str]) -> None:
     if args.cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
     limit_memory = _memory_limit(args.memory_bytes)
+    if args.die_with_parent is not None:
+        # The wrapper dies with its parent (and so does the command it execs: the request survives exec);
+        # a command the wrapper pumps dies with the wrapper.
+        die_with(args.die_with_parent)
+        wrapper = os.getpid()
+        limit_memory = _also(lambda: die_with(wrapper), limit_memory)
     if args.max_log_bytes is None:
         limit_memory()
         os.execvp(command[0], command)
@@ -86,6 +95,22 @@ def _memory_limit(memory_bytes: int | None) -> Callable[[], None]:
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
     return apply
+
+
+def die_with(parent: int) -> None:
+    """Ask the kernel for SIGKILL when our parent dies (kept across exec); a parent that died before the
+    request was made shows as our parent having changed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _also(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        then()
+
+    return both
 
 
 def _run_pumped(command: Sequence[str], *, cap: int, before_exec: Callable[[], None]) -> int:

@@ -119,17 +119,22 @@ class Supervisor:
         return True
 
     def pause(self, vm_id: str) -> bool:
-        return self._move_vm(vm_id, VmState.RUNNING, VmState.PAUSED, self._executor.pause)
+        return self._move_vm(vm_id, VmState.RUNNING, VmState.PAUSED)
 
     def resume(self, vm_id: str) -> bool:
-        return self._move_vm(vm_id, VmState.PAUSED, VmState.RUNNING, self._executor.resume)
+        return self._move_vm(vm_id, VmState.PAUSED, VmState.RUNNING)
 
-    def shutdown(self, timeout: float) -> None:
-        """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""
+    def stop_all(self, reason: str) -> list[JobRun]:
+        """Stop every run (SIGTERM, grace, SIGKILL) without waiting; the runs stopped."""
         with self._runs_lock:
             runs = list(self._runs.values())
         for run in runs:
-            run.request_stop(reason="The service shut down while the job was running.")
+            run.request_stop(reason=reason)
+        return runs
+
+    def shutdown(self, timeout: float) -> None:
+        """Server exit: stop every run (SIGTERM, grace, SIGKILL) and wait for their threads."""
+        runs = self.stop_all("The service shut down while the job was running.")
         for run in runs:
             if run.thread is not None:
                 run.thread.join(timeout)
@@ -157,24 +162,22 @@ class Supervisor:
             )
             run.abandon()
         finally:
-            self._revoke_credentials(run.plan)
+            run.revoke_credentials()  # again, for a run that crashed before its end
             with self._runs_lock:
                 self._runs.pop(run.plan.job_id, None)
             self._on_finished()
 
-    def _revoke_credentials(self, plan: JobPlan) -> None:
-        # Whatever ended the run, its credentials end with it; a failure here must not lose the run's end.
-        try:
-            self._credentials.revoke(account_id=plan.account_id, job_name=plan.job_name)
-        except Exception:
-            logger.exception("revoking the job's credentials failed", extra={"job": plan.job_name})
-
-    def _move_vm(self, vm_id: str, expected: VmState, new: VmState, move: Callable[[int], None]) -> bool:
+    def _move_vm(self, vm_id: str, expected: VmState, new: VmState) -> bool:
         with self._sessions.begin() as session:
             pid = vms.pid_of(session, vm_id)
             if pid is None:
                 return False
             if not vms.set_state(session, vm_id, expected=[expected], values={"state": new}):
                 return False
-        move(pid)  # after the commit: a runtime's freezer is a process to wait on, not held in a session
+        # After the commit: a runtime's freezer is a process to wait on, not held in a session. A VM this
+        # replica does not run is frozen by the replica that does, when its run reads the state written here.
+        with self._runs_lock:
+            run = next((r for r in self._runs.values() if r.has_vm(vm_id)), None)
+        if run is not None:
+            run.set_paused(vm_id, paused=new == VmState.PAUSED)
         return True

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,8 +75,11 @@ class Scheduler:
         stop_grace_seconds: float,
         interval_seconds: float,
         observer: PassObserver | None = None,
+        is_leader: Callable[[], bool] = lambda: True,
     ) -> None:
         self._sessions = sessions
+        # Only the leading replica places jobs; the others' loops pass idle (and stay healthy) meanwhile.
+        self._is_leader = is_leader
         self._observer = observer
         self._last_pass_ended: float | None = None  # time.monotonic() of the loop's last pass
         self._lifecycle = lifecycle
@@ -118,7 +121,8 @@ class Scheduler:
                 return
             started = time.monotonic()
             try:
-                self.tick()
+                if self._is_leader():
+                    self.tick()
             except Exception:
                 logger.exception("scheduler pass failed")
             self._last_pass_ended = time.monotonic()

@@ -37,19 +37,25 @@ def recover(
     clock: Clock,
     executor: Executor,
     work_dir: Path,
+    local: bool = True,
 ) -> None:
+    """`local`: the VMs recorded live ran on this machine (this server before a crash, or a replica that
+    led from here), so they are reaped here; a leader that ran elsewhere leaves its VMs and folders to its
+    own machine, and only its jobs are settled here."""
     with sessions.begin() as session:
         live = [(vm.id, vm.pid) for vm in vms.live_vms(session)]
-    for vm_id, pid in live:  # outside a session: killing a container waits on runc
-        executor.reap(vm_id=vm_id, pid=pid)
-    executor.sweep()  # before the folders: a VM folder may be a mounted volume
+    if local:
+        for vm_id, pid in live:  # outside a session: killing a container waits on runc
+            executor.reap(vm_id=vm_id, pid=pid)
+        executor.sweep()  # before the folders: a VM folder may be a mounted volume
     with sessions.begin() as session:
         for vm_id, _ in live:
             vms.terminate(session, vm_id, now=clock(), exit_code=None)
         interrupted = repository.interrupted_of_all_accounts(session)
-    swept = workspace.sweep_leftovers(work_dir)  # no run is alive: every VM and scratch folder is left over
-    if swept.folders:
-        logger.info("removed what dead runs left", extra={"folders": swept.folders, "bytes": swept.bytes})
+    if local:
+        swept = workspace.sweep_leftovers(work_dir)  # no run is alive: every VM and scratch folder is left
+        if swept.folders:
+            logger.info("removed what dead runs left", extra={"folders": swept.folders, "bytes": swept.bytes})
     for job in interrupted:
         _settle(lifecycle, job)
 

@@ -20,6 +20,15 @@ _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _SCHEME = "s3://"
 
+# The same rules as one regex each, for documents (OpenAPI) that describe names rather than check them.
+BUCKET_NAME_PATTERN = (
+    "^(?!" + "|".join(p.replace(".", r"\.") for p in _RESERVED_PREFIXES) + ")"
+    "(?!.*(?:" + "|".join(s.replace(".", r"\.") for s in _RESERVED_SUFFIXES) + ")$)"
+    r"(?!.*(?:\.\.|\.-|-\.))(?!\d{1,3}(?:\.\d{1,3}){3}$)"
+    "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+)
+KEY_PATTERN = r"^(?![/\\])(?!(?:.*[/\\])?\.\.?(?:[/\\]|$))[^\x00]+$"
+
 
 class UriError(ValueError):
     """A bucket name, key or URI that S3 (or this service) refuses; `code` is the S3 error code."""

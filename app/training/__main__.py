@@ -14,6 +14,7 @@ Exit status and `root/output/failure` (SageMaker's failure file, whose text beco
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.runtime import contract
-from app.training import script
+from app.training import script, team
 from app.training.context import Channel, StopFlag, TrainContext
 from app.training.errors import ClientError
 
@@ -51,14 +52,19 @@ def run(root: Path, *, stop: StopFlag) -> int:
         algorithm = registry.resolve(training_image=spec.training_image, algorithm_name=spec.algorithm_name)
         if algorithm is None:
             return run_script(spec, paths, stop=stop)
-        context = TrainContext(
-            model_dir=paths.model_dir,
-            hyperparameters=spec.hyperparameters,
-            channels={c.name: _channel(c, paths) for c in spec.channels},
-            stop=stop,
-        )
-        context.log(f"sagelite: {algorithm.name} on {spec.host} ({spec.instance_type}, {spec.vcpus} vCPU)")
-        result = algorithm.train(context)
+        joined = team.joined(spec, env=os.environ, signalled=stop, together=algorithm.data_parallel)
+        with joined as (members, watched):
+            context = TrainContext(
+                model_dir=paths.model_dir,
+                hyperparameters=spec.hyperparameters,
+                channels={c.name: _channel(c, paths) for c in spec.channels},
+                stop=watched,
+                team=members,
+            )
+            context.log(
+                f"sagelite: {algorithm.name} on {spec.host} ({spec.instance_type}, {spec.vcpus} vCPU)"
+            )
+            result = algorithm.train(context)
         if result.interrupted:
             context.log("sagelite: stopped by SIGTERM; the model was saved as it stood")
         return EXIT_OK
@@ -76,7 +82,12 @@ def run_script(spec: contract.VmSpec, paths: contract.Paths, *, stop: StopFlag) 
 
 
 def _channel(spec: contract.ChannelSpec, paths: contract.Paths) -> Channel:
-    return Channel(name=spec.name, path=paths.channel_dir(spec.name), content_type=spec.content_type)
+    return Channel(
+        name=spec.name,
+        path=paths.channel_dir(spec.name),
+        content_type=spec.content_type,
+        distribution=spec.distribution,
+    )
 
 
 def _fail(paths: contract.Paths, message: str, status: int) -> int:

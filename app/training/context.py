@@ -6,19 +6,12 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from app.training import metric_lines
+from app.training.stop import StopFlag
+from app.training.team import Solo, Team
 
-
-class StopFlag:
-    """Set by SIGTERM; algorithms poll it between mini-batches, then save the model they have."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def request(self, signum: int = 0, frame: FrameType | None = None) -> None:
-        self.requested = True
+__all__ = ["Channel", "StopFlag", "TrainContext", "TrainResult"]
 
 
 def _print(line: str) -> None:
@@ -31,6 +24,7 @@ class Channel:
     name: str
     path: Path
     content_type: str | None = None
+    distribution: str = "FullyReplicated"  # S3DataDistributionType: ShardedByS3Key means already split
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,12 +34,21 @@ class TrainContext:
     channels: Mapping[str, Channel] = field(default_factory=dict)
     stop: StopFlag = field(default_factory=StopFlag)
     emit: Callable[[str], None] = _print
+    # The VMs training one model together (one VM alone: `Solo`); see app.training.team.
+    team: Team = field(default_factory=Solo)
 
     def log(self, message: str) -> None:
         self.emit(message)
 
     def metrics(self, values: Mapping[str, float], *, epoch: int | None = None) -> None:
-        self.emit(metric_lines.format_line(values, epoch=epoch))
+        """Print a metric line; in a team only algo-1 does (the values are the team's, the same on all)."""
+        if self.team.rank == 0:
+            self.emit(metric_lines.format_line(values, epoch=epoch))
+
+    @property
+    def writes_model(self) -> bool:
+        """Only algo-1 writes the model of a team (the others hold the same parameters)."""
+        return self.team.rank == 0
 
     def channel(self, *names: str) -> Channel | None:
         """The first channel present among `names` (e.g. "train", "training")."""

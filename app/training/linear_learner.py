@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.training import blas, builtin_algorithms, losses, modelio, prep
+from app.training import blas, builtin_algorithms, data_parallel, losses, modelio, prep
 from app.training.context import TrainContext, TrainResult
 from app.training.data import Table
 from app.training.errors import DataError, HyperparameterError
 from app.training.optim import Adam, FlatParameters, Optimizer, Sgd
 from app.training.params import Hyperparameters
+from app.training.team import Team
 
 ALGORITHM = builtin_algorithms.LINEAR_LEARNER.name
 PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
@@ -190,32 +191,41 @@ class Encoding:
         return Problem(x, target, labels)
 
 
-def _encoding(table: Table, config: Settings) -> Encoding:
+def _encoding(table: Table, config: Settings, team: Team) -> Encoding:
+    """Fitted on every team member's training rows together."""
     labels = prep.require_labels(table, channel="train")
     width = table.width
     scaler = (
-        prep.Standardizer.fit(table.features) if config.normalize_data else prep.Standardizer.identity(width)
+        data_parallel.standardizer(table.features, team=team)
+        if config.normalize_data
+        else prep.Standardizer.identity(width)
     )
     if config.predictor_type == "regressor":
-        std = float(labels.std()) if config.normalize_label else 1.0
-        mean = float(labels.mean()) if config.normalize_label else 0.0
+        mean, std = _label_moments(labels, team) if config.normalize_label else (0.0, 1.0)
         return Encoding(scaler, None, mean, std if std > 1e-12 else 1.0)
-    classes = prep.find_classes(labels, num_classes=config.num_classes)
+    classes = data_parallel.classes(labels, team=team, num_classes=config.num_classes)
     if config.predictor_type == "binary_classifier" and classes.size != 2:
         raise DataError(f"binary_classifier needs two classes; the training labels have {classes.size}")
     return Encoding(scaler, classes, 0.0, 1.0)
 
 
+def _label_moments(labels: npt.NDArray[np.float64], team: Team) -> tuple[float, float]:
+    if team.size == 1:
+        return float(labels.mean()), float(labels.std())
+    mean, std = data_parallel.moments(labels[:, None], team=team)
+    return float(mean[0]), float(std[0])
+
+
 class LinearModel:
     """x @ W + b over a flat parameter buffer, with L2 (`wd`) and proximal L1 (`l1`) regularization."""
 
-    def __init__(self, width: int, outputs: int, config: Settings) -> None:
+    def __init__(self, width: int, outputs: int, config: Settings, *, team: Team) -> None:
         self.config = config
         self.params = FlatParameters([(width, outputs), (outputs,)])
         self.weights, self.bias = self.params.tensors
         self._grad_w, self._grad_b = self.params.gradients
         size = self.params.values.size
-        self.optimizer: Optimizer = (
+        self.optimizer: Optimizer = team.averaged(
             Adam(size, lr=config.learning_rate, beta1=config.beta_1, beta2=config.beta_2)
             if config.optimizer == "adam"
             else Sgd(size, lr=config.learning_rate, momentum=config.momentum)
@@ -259,20 +269,32 @@ def train(ctx: TrainContext) -> TrainResult:
     config = settings(raw)
     for name in raw.ignored:
         ctx.log(f"linear-learner: hyperparameter {name} is accepted but not implemented by sagelite; ignored")
-    table = prep.read_channel(prep.training_channel(ctx, ALGORITHM), log=ctx.log)
+    channel = prep.training_channel(ctx, ALGORITHM)
+    table = prep.read_channel(channel, log=ctx.log)
     prep.check_feature_dim(table, config.feature_dim)
+    table = data_parallel.own_part(table, channel=channel, team=ctx.team, log=ctx.log)
     validation = prep.read_optional(ctx.channel("validation"), width=table.width, log=ctx.log)
     test = prep.read_optional(ctx.channel("test"), width=table.width, log=ctx.log)
-    encoding = _encoding(table, config)
+    encoding = _encoding(table, config, ctx.team)
     outputs = 1 if encoding.classes is None or encoding.classes.size == 2 else encoding.classes.size
-    model = LinearModel(table.width, outputs, config)
+    model = LinearModel(table.width, outputs, config, team=ctx.team)
     valid_p = encoding.problem(validation, "validation") if validation else None
-    result = _fit(ctx, model, encoding.problem(table, "train"), valid_p, encoding)
+    train_p = encoding.problem(data_parallel.evened(table, team=ctx.team, log=ctx.log), "train")
+    result = _fit(ctx, model, train_p, valid_p, encoding)
     if test is not None:
-        ctx.metrics(evaluate(model, encoding.problem(test, "test"), encoding, "test"))
-    save(ctx.model_dir, model, encoding)
-    ctx.log(f"linear-learner: model written after {result.epochs} epoch(s)")
+        ctx.metrics(_evaluate(ctx.team, model, encoding.problem(test, "test"), encoding, "test"))
+    if ctx.writes_model:
+        save(ctx.model_dir, model, encoding)
+        ctx.log(f"linear-learner: model written after {result.epochs} epoch(s)")
     return result
+
+
+def _evaluate(
+    team: Team, model: LinearModel, problem: Problem, encoding: Encoding, prefix: str
+) -> dict[str, float]:
+    """`evaluate` over every team member's rows of the problem."""
+    values = evaluate(model, problem, encoding, prefix)
+    return data_parallel.mean_over_rows(values, rows=int(problem.x.shape[0]), team=team)
 
 
 def _fit(
@@ -286,9 +308,11 @@ def _fit(
         train_loss = _epoch(ctx, model, train_p, rng)
         if train_loss is None:
             break
-        final = {"train:objective_loss": train_loss * loss_scale}
+        final = data_parallel.mean_over_rows(
+            {"train:objective_loss": train_loss * loss_scale}, rows=int(train_p.x.shape[0]), team=ctx.team
+        )
         if valid_p is not None:
-            final |= evaluate(model, valid_p, encoding, "validation")
+            final |= _evaluate(ctx.team, model, valid_p, encoding, "validation")
         ctx.metrics(final, epoch=epoch)
         watched = final["validation:objective_loss" if valid_p is not None else "train:objective_loss"]
         if watched < best:

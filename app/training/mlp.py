@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.training import blas, builtin_algorithms, losses, modelio, prep
+from app.training import blas, builtin_algorithms, data_parallel, losses, modelio, prep
 from app.training.context import StopFlag, TrainContext, TrainResult
 from app.training.data import Features, Table
 from app.training.errors import HyperparameterError
-from app.training.optim import Adam, FlatParameters, Vector
+from app.training.optim import Adam, FlatParameters, Optimizer, Vector
 from app.training.params import Hyperparameters
+from app.training.team import Team
 
 ALGORITHM = builtin_algorithms.MLP.name
 KNOWN = [
@@ -113,7 +114,7 @@ class Network:
                 np.maximum(h, 0.0, out=h)
         return h
 
-    def train_step(self, x: Features, target: Matrix, loss: Loss, optimizer: Adam) -> float:
+    def train_step(self, x: Features, target: Matrix, loss: Loss, optimizer: Optimizer) -> float:
         activations = self._forward(x)
         value, delta = loss(activations[-1], target)
         self._backward(x, activations, delta)
@@ -184,9 +185,18 @@ def evaluate(network: Network, problem: Problem) -> tuple[float, float]:
     return loss, float((predicted == problem.labels).mean())
 
 
+def _evaluate(team: Team, network: Network, problem: Problem) -> tuple[float, float]:
+    """`evaluate` over every team member's rows of the problem."""
+    loss, accuracy = evaluate(network, problem)
+    mean = data_parallel.mean_over_rows(
+        {"loss": loss, "accuracy": accuracy}, rows=int(problem.x.shape[0]), team=team
+    )
+    return mean["loss"], mean["accuracy"]
+
+
 def run_epoch(
     network: Network,
-    optimizer: Adam,
+    optimizer: Optimizer,
     problem: Problem,
     *,
     batch: int,
@@ -212,31 +222,34 @@ def train(ctx: TrainContext) -> TrainResult:
     raw = Hyperparameters(ctx.hyperparameters, algorithm=ALGORITHM, known=KNOWN)
     config = settings(raw)
     train_set, validation_set, test_set = _read(ctx, config)
-    classes = prep.find_classes(
-        prep.require_labels(train_set, channel="train"), num_classes=config.num_classes
-    )
-    scaler = prep.Standardizer.fit(train_set.features)
-    train_p = _problem(train_set, classes, scaler, "train")
+    labels = prep.require_labels(train_set, channel="train")
+    classes = data_parallel.classes(labels, team=ctx.team, num_classes=config.num_classes)
+    scaler = data_parallel.standardizer(train_set.features, team=ctx.team)
+    train_p = _problem(data_parallel.evened(train_set, team=ctx.team, log=ctx.log), classes, scaler, "train")
     valid_p = _problem(validation_set, classes, scaler, "validation") if validation_set else None
     rng = np.random.default_rng(config.seed)
     out = 1 if train_p.binary else classes.size
     network = Network([train_set.width, *config.hidden, out], rng)
     result = _fit(ctx, config, network, train_p, valid_p, rng)
     if test_set is not None:
-        test_loss, test_accuracy = evaluate(network, _problem(test_set, classes, scaler, "test"))
+        test_loss, test_accuracy = _evaluate(ctx.team, network, _problem(test_set, classes, scaler, "test"))
         ctx.metrics({"test:loss": test_loss, "test:accuracy": test_accuracy})
-    save(ctx.model_dir, network, scaler, classes)
-    ctx.log(f"mlp: model written to {ctx.model_dir.name}/ after {result.epochs} epoch(s)")
+    if ctx.writes_model:
+        save(ctx.model_dir, network, scaler, classes)
+        ctx.log(f"mlp: model written to {ctx.model_dir.name}/ after {result.epochs} epoch(s)")
     return result
 
 
 def _read(ctx: TrainContext, config: Settings) -> tuple[Table, Table | None, Table | None]:
-    table = prep.read_channel(prep.training_channel(ctx, ALGORITHM), log=ctx.log)
+    channel = prep.training_channel(ctx, ALGORITHM)
+    table = prep.read_channel(channel, log=ctx.log)
     prep.check_feature_dim(table, config.feature_dim)
+    table = data_parallel.own_part(table, channel=channel, team=ctx.team, log=ctx.log)
     validation = prep.read_optional(ctx.channel("validation"), width=table.width, log=ctx.log)
     test = prep.read_optional(ctx.channel("test"), width=table.width, log=ctx.log)
     if validation is None:
         table, validation = prep.split(table, fraction=config.validation_fraction, seed=config.seed)
+    data_parallel.same_everywhere(validation is not None, team=ctx.team, what="there are validation rows")
     return table, validation, test
 
 
@@ -248,15 +261,16 @@ def _fit(
     valid_p: Problem | None,
     rng: np.random.Generator,
 ) -> TrainResult:
-    optimizer = Adam(network.params.values.size, lr=config.learning_rate)
+    optimizer = ctx.team.averaged(Adam(network.params.values.size, lr=config.learning_rate))
     best_loss, best_values, waited, epoch, final = np.inf, None, 0, 0, {}
     for epoch in range(1, config.epochs + 1):
         train_loss = run_epoch(network, optimizer, train_p, batch=config.batch_size, rng=rng, stop=ctx.stop)
         if train_loss is None:
             break
-        final = {"train:loss": train_loss}
+        rows = int(train_p.x.shape[0])
+        final = data_parallel.mean_over_rows({"train:loss": train_loss}, rows=rows, team=ctx.team)
         if valid_p is not None:
-            valid_loss, accuracy = evaluate(network, valid_p)
+            valid_loss, accuracy = _evaluate(ctx.team, network, valid_p)
             final |= {"validation:loss": valid_loss, "validation:accuracy": accuracy}
             if valid_loss < best_loss:
                 best_loss, best_values, waited = valid_loss, network.params.values.copy(), 0

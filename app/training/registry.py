@@ -22,13 +22,15 @@ class Algorithm:
     name: str
     train: Callable[[TrainContext], TrainResult]
     predict: Callable[[Path, npt.ArrayLike], npt.NDArray[Any]]
+    # With InstanceCount > 1 its VMs train one model together (app.training.team); else each trains alone.
+    data_parallel: bool = False
 
 
 ALGORITHMS = {
     algorithm.name: algorithm
     for algorithm in (
-        Algorithm(mlp.ALGORITHM, mlp.train, mlp.predict),
-        Algorithm(linear_learner.ALGORITHM, linear_learner.train, linear_learner.predict),
+        Algorithm(mlp.ALGORITHM, mlp.train, mlp.predict, data_parallel=True),
+        Algorithm(linear_learner.ALGORITHM, linear_learner.train, linear_learner.predict, data_parallel=True),
         Algorithm(kmeans.ALGORITHM, kmeans.train, kmeans.predict),
     )
 }

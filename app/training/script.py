@@ -3,7 +3,8 @@
 The entry point is `AlgorithmSpecification.ContainerEntrypoint` (+ `ContainerArguments`), run as given,
 or the hyperparameter `sagemaker_program`: a `.py` file run with this Python (a `.sh` with /bin/sh) from
 `code/`, where the supervisor unpacked `sagemaker_submit_directory`, with every other hyperparameter as
-`--name value` arguments. The process replaces this one (exec), so SIGTERM reaches the user's handler and
+`--name value` arguments (under torchrun on every VM with `sagemaker_torch_distributed_enabled`: see
+`app.training.torchrun`). The process replaces this one (exec), so SIGTERM reaches the user's handler and
 the exit status is the script's own.
 
 `requirements.txt` in `code/` is installed only when the request's Environment sets
@@ -18,7 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.runtime import contract, sm_env
+from app.runtime import contract, rendezvous, sm_env
+from app.runtime.rendezvous import Rendezvous
+from app.training import torchrun
 from app.training.errors import ClientError
 
 TOOLKIT_PREFIX = "sagemaker_"
@@ -29,8 +32,11 @@ def names_entry_point(spec: contract.VmSpec) -> bool:
     return bool(spec.container_entrypoint) or "sagemaker_program" in spec.hyperparameters
 
 
-def command_for(spec: contract.VmSpec, paths: contract.Paths) -> list[str]:
-    """The command line that runs the job's user code; ClientError says what to provide if nothing does."""
+def command_for(
+    spec: contract.VmSpec, paths: contract.Paths, *, meeting: Rendezvous | None = None
+) -> list[str]:
+    """The command line that runs the job's user code; ClientError says what to provide if nothing does.
+    `meeting` is where a torch_distributed job's VMs meet (by default algo-1, as on SageMaker)."""
     if spec.container_entrypoint:
         return [*spec.container_entrypoint, *spec.container_arguments]
     hyperparameters = sm_env.decode_hyperparameters(spec.hyperparameters)
@@ -46,14 +52,18 @@ def command_for(spec: contract.VmSpec, paths: contract.Paths) -> list[str]:
     if not script.is_relative_to(paths.code_dir.resolve()) or not script.is_file():
         raise ClientError(f"sagemaker_program {program!r} was not found in the submitted source directory")
     user = {k: v for k, v in hyperparameters.items() if not k.startswith(TOOLKIT_PREFIX)}
-    runner = ["/bin/sh"] if script.suffix == ".sh" else [sys.executable]
-    return [*runner, str(script), *sm_env.user_args(user)]
+    args = sm_env.user_args(user)
+    python = script.suffix != ".sh"
+    if torchrun.enabled(hyperparameters):
+        meeting = meeting or rendezvous.on_job_network(spec.hosts)
+        return torchrun.command(spec, script=str(script), args=args, meeting=meeting, python=python)
+    return [*([sys.executable] if python else ["/bin/sh"]), str(script), *args]
 
 
 def exec_user_code(spec: contract.VmSpec, paths: contract.Paths) -> None:
     """Replace this process with the user's code (never returns)."""
-    command = command_for(spec, paths)
     env = dict(os.environ)
+    command = command_for(spec, paths, meeting=rendezvous.from_environment(env))
     if env.get("SAGELITE_INSTALL_REQUIREMENTS") == "1":
         _install_requirements(paths.code_dir, env)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(paths.code_dir), env.get("PYTHONPATH")) if p)

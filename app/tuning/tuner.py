@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +63,10 @@ class Tuner:
         wakeup: Wakeup,
         clock: Clock,
         interval_seconds: float,
+        is_leader: Callable[[], bool] = lambda: True,
     ) -> None:
+        # Only the replica that leads (and runs the scheduler) tunes: one tuner per database.
+        self._is_leader = is_leader
         self._sessions = sessions
         self._jobs = jobs
         self._identity = identity
@@ -89,7 +93,8 @@ class Tuner:
             if self._closing.is_set():
                 return
             try:
-                self.tick()
+                if self._is_leader():
+                    self.tick()
             except Exception:
                 logger.exception("tuner pass failed")
 

@@ -15,8 +15,7 @@ import datetime as dt
 import functools
 from typing import Any
 
-import regex
-
+from app.bounded_regex import BoundedRegex, InvalidRegex, MatchTimeout, compile_bounded
 from app.errors import SerializationError, ValidationError
 from app.wire import model
 
@@ -113,7 +112,7 @@ def _string(shape: Any, value: Any, path: str, problems: list[str]) -> None:
         return
     _size(shape, value, path, problems, "length")
     pattern = PATTERN_EXTENSIONS.get(shape.name, shape.metadata.get("pattern"))
-    if pattern and not _compiled(pattern).fullmatch(value):
+    if pattern and not _matches(pattern, value):
         problems.append(_failure(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
 
 
@@ -169,14 +168,31 @@ def _render(value: Any) -> str:
     return text if len(text) <= 100 else text[:100] + "..."
 
 
+# A value's budget against one pattern of the model on the backtracking engine.
+PATTERN_TIMEOUT_SECONDS = 0.05
+
 # Local extensions to the model: `file://` input channels read a directory of the server's machine.
 PATTERN_EXTENSIONS = {"S3Uri": "(https|s3)://([^/]+)/?(.*)|file:///.*"}
 
 
+def _matches(pattern: str, value: str) -> bool:
+    """Whether `value` is all of the pattern's; a value that makes the pattern backtrack past its budget
+    does not (the model's patterns are fixed, but a hostile value can still make some of them slow)."""
+    compiled = _compiled(pattern)
+    try:
+        return compiled is None or compiled.fullmatch(value)
+    except MatchTimeout:
+        return False
+
+
 @functools.cache
-def _compiled(pattern: str) -> regex.Pattern[str]:
-    # The model's patterns are Java regexes: `regex` understands \p{L}, \p{Alnum} and friends.
-    return regex.compile(pattern)
+def _compiled(pattern: str) -> BoundedRegex | None:
+    # The model's patterns are Java regexes: where RE2 does not read them (\p{Alnum}, lookbehinds),
+    # `regex` does, on a time budget. A few use Java-only syntax neither reads: those constrain nothing here.
+    try:
+        return compile_bounded(pattern, timeout=PATTERN_TIMEOUT_SECONDS)
+    except InvalidRegex:
+        return None
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:

@@ -719,4 +719,4 @@ def test_a_metric_regex_no_engine_compiles_is_refused_at_create(api: TestClient)
     call(api, "CreateTrainingJob", with_regex("lookaround", r"(?<=epoch \d )loss=([0-9.]+)"))
     call(api, "CreateTrainingJob", with_regex("pathological", r"loss=((a+)+)$"))
     rest = api.post("/v1/training-jobs", json=with_regex("bad-rest", r"[z-a](1)"))
-    assert rest.status_code == 400 and rest.json()["title"] == "ValidationException"
+    assert rest.status_code == 400 and rest.json()["code"] == "ValidationException"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.rest.responses import title
 from app.clock import FakeClock
 from app.config import Settings
 from app.runtime import logs
@@ -36,7 +37,7 @@ def problem(response: httpx.Response, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["status"] == status and body["code"] == code and body["title"] == code
+    assert body["status"] == status and body["code"] == code and body["title"] == title(status)
     assert body["type"] == "about:blank"
     detail: str = body["detail"]
     assert detail
@@ -236,6 +237,35 @@ def test_framework_errors_are_problem_json_too(api: TestClient) -> None:
     assert response.json()["status"] == 404
     wrong_method = api.put("/v1/training-jobs")
     assert wrong_method.status_code == 405 and wrong_method.json()["title"] == "MethodNotAllowed"
+    assert wrong_method.headers["allow"] == "GET, POST"
+
+
+def test_a_405_names_every_method_of_the_path_not_only_the_last_route_s(api: TestClient) -> None:
+    # GET and DELETE of a job are two routes; the router alone named only one of them.
+    response = api.patch("/v1/training-jobs/some-job")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"
+
+
+def test_a_missing_job_is_titled_not_found_with_the_aws_code_beside(api: TestClient) -> None:
+    body = api.get("/v1/training-jobs/never-created").json()
+    assert (body["status"], body["title"], body["code"]) == (404, "NotFound", "ValidationException")
+
+
+def test_the_openapi_document_types_bodies_and_documents_every_status(api: TestClient) -> None:
+    document = api.get("/openapi.json").json()
+    describe = document["paths"]["/v1/training-jobs/{name}"]["get"]
+    ok = describe["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/DescribeTrainingJobResponse"}
+    described = document["components"]["schemas"]["DescribeTrainingJobResponse"]
+    assert "TrainingJobStatus" in described["required"]
+    assert described["properties"]["CreationTime"]["format"] == "date-time"  # REST renders ISO 8601
+    assert set(describe["responses"]) == {"200", "400", "401", "403", "404", "429", "503"}
+    name = describe["parameters"][0]["schema"]
+    assert (name["maxLength"], name["pattern"]) == (63, "^(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$")
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "422" not in operation["responses"], (method, path)
 
 
 def test_rest_create_refuses_oversized_and_malformed_bodies(api: TestClient) -> None:

@@ -168,7 +168,7 @@ def test_bad_pages_are_400_problems(
 ) -> None:
     response = rest.get(path, params=params)
     assert response.status_code == 400, response.text
-    assert response.json()["title"] == "ValidationException" and detail in response.json()["detail"]
+    assert response.json()["code"] == "ValidationException" and detail in response.json()["detail"]
 
 
 def test_a_token_of_one_filter_is_refused_with_another(rest: TestClient) -> None:

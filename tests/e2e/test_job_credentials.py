@@ -17,6 +17,7 @@ from tests.conftest import create_request, sagemaker_client
 from tests.e2e.test_authentication import s3
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
 from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
+from tests.support.vms import isolation, require_oci
 
 pytestmark = pytest.mark.e2e
 
@@ -54,16 +55,19 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "report.json"), "w") as f:
 """
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
-    # The job calls the server: until per-job networks land, an OCI VM has loopback only, so this test
-    # runs its VMs as processes.
+@pytest.fixture(params=["oci", "process"])
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """Under OCI the job reaches the server through its job network (the credentials at 169.254.170.2,
+    as on ECS); as a process, on loopback."""
+    if request.param == "oci":
+        require_oci()
     env = {
         "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2",
         "AWS_SECRET_ACCESS_KEY": SERVER_SECRET,
-        "SAGELITE_ISOLATION": "process",
+        "SAGELITE_ISOLATION": request.param,
     }
     with running_server(tmp_path / "data", env=env) as server:
+        assert isolation(server) == request.param
         yield server
 
 

@@ -5,7 +5,6 @@ On a machine without runc (or root) these tests are skipped, except under CI=tru
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.runtime.oci import runc, volume
+from app.runtime.oci import volume
 from app.runtime.oci.executor import runtime_dir
 from app.runtime.oci.runc import Runc
 from tests.conftest import sagemaker_client
@@ -23,7 +22,7 @@ from tests.support.jobs import wait_terminal
 from tests.support.polling import wait_until
 from tests.support.script_jobs import model_json, script_job, source
 from tests.support.server import ROOT_AUTH, Server, running_server
-from tests.support.vms import cgroups, isolation
+from tests.support.vms import cgroups, isolation, network_objects, require_oci
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +37,7 @@ ENV = {
 
 @pytest.fixture(scope="module", autouse=True)
 def _runc_usable() -> None:
-    missing = runc.usable("runc")
-    if missing and os.environ.get("CI") == "true":
-        pytest.fail(f"the OCI executor cannot run here: {missing}")
-    if missing:
-        pytest.skip(f"the OCI executor cannot run here: {missing}")
+    require_oci(networks=False)
 
 
 @pytest.fixture
@@ -52,13 +47,18 @@ def live(tmp_path: Path) -> Iterator[Server]:
         yield server
 
 
-def _vm(server: Server, job: str) -> dict[str, str]:
-    [vm] = wait_until(
+def _vms(server: Server, job: str, *, count: int) -> list[dict[str, str]]:
+    vms = wait_until(
         lambda: httpx.get(f"{server.url}/v1/vms", params={"job": job}, auth=ROOT_AUTH).json()["vms"],
-        until=lambda vms: vms and all(vm["state"] == "Running" for vm in vms),
-        what=f"the VM of {job} to run",
+        until=lambda vms: len(vms) == count and all(vm["state"] == "Running" for vm in vms),
+        what=f"the VMs of {job} to run",
     )
-    return dict(vm)
+    return [dict(vm) for vm in vms]
+
+
+def _vm(server: Server, job: str) -> dict[str, str]:
+    [vm] = _vms(server, job, count=1)
+    return vm
 
 
 LOOK_AROUND = """
@@ -229,24 +229,34 @@ def test_a_paused_vm_uses_no_cpu_until_resumed(live: Server, tmp_path: Path) -> 
     assert wait_terminal(client, "busy")["TrainingJobStatus"] == "Stopped"
 
 
-def test_a_crashed_server_leaves_no_container_mount_loop_device_or_cgroup(tmp_path: Path) -> None:
+def test_a_crashed_server_leaves_no_container_mount_loop_device_network_or_cgroup(tmp_path: Path) -> None:
+    require_oci(networks=True)
     data = tmp_path / "data"
+    two_vms = {"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 1}
     with running_server(data, env=ENV) as first:
         client = sagemaker_client(first.url)
-        client.create_training_job(**script_job("crashed", source(tmp_path, "busy", BUSY)))
-        vm = _vm(first, "crashed")
+        client.create_training_job(**script_job("crashed", source(tmp_path, "busy", BUSY), resources=two_vms))
+        vms = _vms(first, "crashed", count=2)
         groups = cgroups(first)
-        wait_until(lambda: groups.processes(vm["id"]), what="the container's processes")
+        for vm in vms:
+            wait_until(lambda vm=vm: groups.processes(vm["id"]), what="the containers' processes")
         state = Runc(binary="runc", state_dir=runtime_dir(data) / "state")
-        wait_until(state.list_ids, until=lambda ids: ids == [vm["id"]], what="runc to list the container")
+        wait_until(
+            state.list_ids,
+            until=lambda ids: sorted(ids) == sorted(vm["id"] for vm in vms),
+            what="runc to list the containers",
+        )
+        # two namespaces, a bridge, two veths and a table
+        assert len(network_objects(data)) == 6, network_objects(data)
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(timeout=10)
-        assert groups.processes(vm["id"])  # the VM outlived its server: recovery must end it
+        assert all(groups.processes(vm["id"]) for vm in vms)  # the VMs outlived their server
     with running_server(data, env=ENV) as second:
         job = sagemaker_client(second.url).describe_training_job(TrainingJobName="crashed")
         assert job["TrainingJobStatus"] == "Failed"
         assert state.list_ids() == []
         assert groups.leftovers() == []
+        assert network_objects(data) == []
         assert volume.mounts_below(data / "vms") == []
         backing = subprocess.run(
             ["losetup", "--list", "--noheadings", "--output", "BACK-FILE"], capture_output=True, text=True

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import fetch_object, s3_client, wait_terminal
 from tests.support.polling import wait_until
+from tests.support.postgres import Postgres
 from tests.support.server import ROOT_AUTH, Server, running_server
 from tests.support.vms import paused as vm_paused
 
@@ -35,9 +36,13 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """The server on its embedded SQLite, and on a fresh PostgreSQL database: the same flows on both."""
     env = {"SAGELITE_STOP_GRACE_SECONDS": str(GRACE), "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2"}
+    if request.param == "postgresql":
+        postgres: Postgres = request.getfixturevalue("postgres")
+        env["SAGELITE_DATABASE_URL"] = postgres.fresh_database()
     with running_server(tmp_path / "data", env=env) as server:
         yield server
 

@@ -1,4 +1,5 @@
-"""Fixtures for tests over a real, migrated SQLite file."""
+"""Fixtures for tests over a real, migrated database: each test runs on a SQLite file and again on a fresh
+PostgreSQL database (tests/support/postgres.py)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,23 @@ from app.jobs import repository
 from tests.conftest import create_request
 from tests.support.callers import ROOT, role_arn
 from tests.support.collaborators import RecordingRuntime, job_service, lifecycle_of
+from tests.support.postgres import Postgres
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each backend the service supports."""
+    if request.param == "postgresql":
+        server: Postgres = request.getfixturevalue("postgres")
+        return server.fresh_database()
+    url = f"sqlite:///{tmp_path / 'sagelite.db'}"
+    migrate.upgrade(url)
+    return url
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'sagelite.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.caller import Caller
@@ -52,9 +53,9 @@ def identities(
 
 
 @pytest.fixture
-def other_process(tmp_path: Path, ring: keyring.Keyring, clock: FakeClock) -> Iterator[IdentityService]:
+def other_process(database_url: str, ring: keyring.Keyring, clock: FakeClock) -> Iterator[IdentityService]:
     """A second service on its own engine: what another server process sharing the database sees."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'sagelite.db'}")
+    engine = make_engine(database_url)
     yield IdentityService(sessions=make_session_factory(engine), keyring=ring, clock=clock)
     engine.dispose()
 
@@ -70,16 +71,23 @@ def test_a_new_account_gets_a_12_digit_id_and_a_first_key_that_verifies(identiti
     assert (record.session_token, record.expires_at) == (None, None)
 
 
+def _stored_keys(sessions: sessionmaker[Session]) -> bytes:
+    """Every value of every access key row, as the database holds it."""
+    with sessions() as session:
+        rows = session.execute(text("SELECT * FROM access_keys")).all()
+    return b"".join(v if isinstance(v, bytes) else str(v).encode() for row in rows for v in row)
+
+
 def test_secrets_are_stored_encrypted_and_stay_out_of_reprs(
-    identities: IdentityService, tmp_path: Path
+    identities: IdentityService, sessions: sessionmaker[Session]
 ) -> None:
     _, first = identities.create_account("team-a")
     admin = identities.create_access_key(first.key.account_id, admin=True)
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("sagelite.db*"))
+    stored = _stored_keys(sessions)
     for secret in (first.secret_access_key, admin.secret_access_key):
         assert secret.encode() not in stored
         assert secret not in repr(admin) + repr(first) + repr(identities.lookup(admin.key.access_key_id))
-    assert first.key.access_key_id.encode() in stored  # the file is the right one: the id is in the clear
+    assert first.key.access_key_id.encode() in stored  # the rows are the right ones: the id is in the clear
 
 
 def test_a_stored_secret_moved_to_another_key_does_not_unwrap(

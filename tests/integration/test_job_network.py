@@ -215,6 +215,10 @@ def test_the_gateway_relay_reaches_the_server_and_nothing_else_on_the_host(
     assert url is not None and url.startswith(f"http://{_gateway(vm)}:")
     port = int(url.rsplit(":", 1)[1])
     assert connect(vm.netns_path, _gateway(vm), port, tmp=tmp_path) == "pong:ping:server"
+    # The server's alias (where botocore accepts plain-HTTP container credentials) is the same relay.
+    assert network.server_url == "http://169.254.170.2"
+    assert connect(vm.netns_path, "169.254.170.2", 80, tmp=tmp_path) == "pong:ping:server"
+    assert connect(vm.netns_path, "169.254.170.2", port, tmp=tmp_path) == "error:timeout"
     with pong_server("0.0.0.0") as other_port:  # any other host service, listening on every address
         assert connect(vm.netns_path, _gateway(vm), other_port, tmp=tmp_path) == "error:timeout"
     network.detach("job")
@@ -235,6 +239,8 @@ def test_an_isolated_job_reaches_only_its_own_vms(
             == f"pong:ping:{vm.ip}"
         )
     assert connect(vm.netns_path, _gateway(vm), relay_port, tmp=tmp_path).startswith("error:")  # nobody there
+    assert connect(vm.netns_path, "169.254.170.2", 80, tmp=tmp_path) == "error:ENETUNREACH"
+    assert connect(open_job.netns_path, "169.254.170.2", 80, tmp=tmp_path) == "pong:ping:server"
     assert connect(vm.netns_path, _gateway(open_job), relay_port, tmp=tmp_path) == "error:ENETUNREACH"
     _forge_default_route(vm, _gateway(vm))  # the isolated bridge has no gateway: still nowhere to go
     assert connect(vm.netns_path, _gateway(open_job), relay_port, tmp=tmp_path).startswith("error:")

@@ -56,13 +56,6 @@ def open_sessions(path: Path) -> tuple[sessionmaker[Session], Any]:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    factory, engine = open_sessions(tmp_path / "jobs.db")
-    yield factory
-    engine.dispose()
-
-
-@pytest.fixture
 def id_of(sessions: sessionmaker[Session]) -> IdOf:
     return functools.partial(id_in, sessions)
 

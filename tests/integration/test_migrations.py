@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db import migrate, models
 from app.db.base import Base
 from app.db.session import BUSY_TIMEOUT_MS, make_engine
+from tests.support.postgres import Postgres
 
 
 @pytest.fixture
@@ -142,3 +143,16 @@ def test_names_are_unique_per_account_only(url: str, engine: Engine) -> None:
 
 def _arn(account: str, name: str) -> str:
     return f"arn:aws:sagemaker:us-east-1:{account}:training-job/{name}"
+
+
+def test_the_same_migrations_build_the_models_schema_on_postgresql(postgres: Postgres) -> None:
+    url = postgres.fresh_database()  # migrated to head from the template
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            assert connection.dialect.name == "postgresql"
+    finally:
+        engine.dispose()
+    migrate.upgrade(url)  # idempotent there too

@@ -1,4 +1,5 @@
-"""The scheduler and supervisor over a real SQLite file, a fake clock and the in-memory FakeExecutor.
+"""The scheduler and supervisor over a real database (SQLite, and PostgreSQL), a fake clock and the
+in-memory FakeExecutor.
 
 No background scheduler thread runs: each test drives `scheduler.tick()` itself. Placed jobs still run on
 their JobRun threads; `World.settle()` waits for them, bounded, until every job is at rest: queued, training
@@ -13,7 +14,7 @@ import signal
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from app.services import Services, build
 from tests.conftest import create_request
 from tests.support.callers import OTHER, ROOT, role_arn
 from tests.support.polling import wait_until
+from tests.support.postgres import Postgres
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 GRACE = 5.0
@@ -68,25 +70,27 @@ class VmRow:
 class World:
     """The real services over a fresh copy of a migrated database, with a fake clock and executor."""
 
-    def __init__(self, root: Path, template: Path, hosts: list[dict[str, Any]]) -> None:
+    def __init__(self, root: Path, new_database: NewDatabase, hosts: list[dict[str, Any]]) -> None:
         hosts_file = root / "hosts.json"
         hosts_file.write_text(json.dumps(hosts))
-        database = root / "sagelite.db"
-        with sqlite3.connect(template) as source, sqlite3.connect(database) as target:
-            source.backup(target)
         self.hosts = {h["name"]: h for h in hosts}
         self.clock = FakeClock(START)
         self.executor = FakeExecutor()
         self.services: Services = build(
             Settings(
                 data_dir=root / "data",
-                database_url=f"sqlite:///{database}",
+                database_url=new_database(root),
                 hosts_file=hosts_file,
                 stop_grace_seconds=GRACE,
             ),
             clock=self.clock,
             executor=self.executor,
         )
+        # The scheduler's claims carry the leader's epoch: on PostgreSQL this world's one replica must be
+        # elected before its ticks may place anything (with SQLite it leads at once). No recovery runs.
+        leadership = self.services.leadership
+        leadership.start(on_elected=lambda _election: None, on_deposed=lambda: None)
+        wait_until(leadership.is_leader, what="this replica to lead", timeout=SETTLE_TIMEOUT)
 
     def close(self) -> None:
         self.services.close()
@@ -199,16 +203,33 @@ class World:
         return None in codes and all(code in (None, 0) for code in codes)
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database, copied for each test: migrating takes longer than the tests."""
+NewDatabase = Callable[[Path], str]  # a fresh, migrated database (for a test whose files go under a folder)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> NewDatabase:
+    """Fresh databases of each backend, copied from a migrated one: migrating takes longer than the tests."""
+    if request.param == "postgresql":
+        server: Postgres = request.getfixturevalue("postgres")
+        return lambda _root: server.fresh_database()
+    return _sqlite_copies(tmp_path_factory)
+
+
+def _sqlite_copies(tmp_path_factory: pytest.TempPathFactory) -> NewDatabase:
     path = tmp_path_factory.mktemp("template") / "sagelite.db"
     migrate.upgrade(f"sqlite:///{path}")
-    return path
+
+    def copy(root: Path) -> str:
+        database = root / "sagelite.db"
+        with sqlite3.connect(path) as source, sqlite3.connect(database) as target:
+            source.backup(target)
+        return f"sqlite:///{database}"
+
+    return copy
 
 
 @contextmanager
-def world_at(root: Path, template: Path, hosts: list[dict[str, Any]]) -> Iterator[World]:
+def world_at(root: Path, template: NewDatabase, hosts: list[dict[str, Any]]) -> Iterator[World]:
     world = World(root, template, hosts)
     try:
         yield world
@@ -217,13 +238,13 @@ def world_at(root: Path, template: Path, hosts: list[dict[str, Any]]) -> Iterato
 
 
 @pytest.fixture
-def world(tmp_path: Path, template: Path) -> Iterator[World]:
+def world(tmp_path: Path, template: NewDatabase) -> Iterator[World]:
     with world_at(tmp_path, template, TWO_HOSTS) as w:
         yield w
 
 
 @pytest.fixture
-def one_host(tmp_path: Path, template: Path) -> Iterator[World]:
+def one_host(tmp_path: Path, template: NewDatabase) -> Iterator[World]:
     with world_at(tmp_path, template, TWO_HOSTS[:1]) as w:
         yield w
 
@@ -862,12 +883,21 @@ def apply(world: World, step: tuple[Any, ...], created: list[str]) -> None:
             world.tick()
 
 
+@pytest.fixture(scope="module")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> NewDatabase:
+    """The property below is the planner's and the claims': one backend shows it (on PostgreSQL its
+    hundreds of fresh databases would cost minutes); the other scheduler tests run on both."""
+    return _sqlite_copies(tmp_path_factory)
+
+
 @hypothesis_settings(max_examples=30, deadline=None)
 @given(steps=steps)
-def test_any_sequence_never_overcommits_a_host_nor_splits_a_gang(template: Path, steps: list[Any]) -> None:
+def test_any_sequence_never_overcommits_a_host_nor_splits_a_gang(
+    sqlite_template: NewDatabase, steps: list[Any]
+) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="sagelite-sched-") as root,
-        world_at(Path(root), template, MIXED_HOSTS) as world,
+        world_at(Path(root), sqlite_template, MIXED_HOSTS) as world,
     ):
         created: list[str] = []
         for step, then_tick in steps:

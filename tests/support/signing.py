@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,7 @@ def signed_headers(
     body: bytes = b"",
     service: str = "sagemaker",
     headers: dict[str, str] | None = None,
+    credentials: sigv4.Credentials = ROOT,
 ) -> dict[str, str]:
     """`headers` plus Host and the signature for this request; `url` must be sent exactly as given."""
     # The payload's hash is a signed header on every surface (streaming REST routes require it).
@@ -30,7 +32,7 @@ def signed_headers(
         url=url,
         headers=given,
         payload_sha256=payload_sha256,
-        credentials=ROOT,
+        credentials=credentials,
         region=REGION,
         service=service,
         now=dt.datetime.now(dt.UTC),
@@ -38,9 +40,15 @@ def signed_headers(
     return {**given, **added}
 
 
-def signing_app(app: ASGIApp, *, base_url: str = "http://testserver") -> ASGIApp:
+def signing_app(
+    app: ASGIApp,
+    *,
+    base_url: str = "http://testserver",
+    credentials: Callable[[], sigv4.Credentials] = lambda: ROOT,
+) -> ASGIApp:
     """`app` behind a client that signs every HTTP request it passes on (fuzzers build requests we cannot
-    sign before they are serialized): the body is read whole, signed, and replayed to `app`."""
+    sign before they are serialized): the body is read whole, signed, and replayed to `app`, with the
+    credentials `credentials()` gives at that moment."""
 
     async def signed(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +65,7 @@ def signing_app(app: ASGIApp, *, base_url: str = "http://testserver") -> ASGIApp
         query = scope.get("query_string", b"")
         url = base_url + raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
         kept = [(k, v) for k, v in scope["headers"] if k not in (b"host", b"authorization", b"x-amz-date")]
-        added = signed_headers(method=scope["method"], url=url, body=body)
+        added = signed_headers(method=scope["method"], url=url, body=body, credentials=credentials())
         headers = kept + [(k.lower().encode(), v.encode()) for k, v in added.items()]
         replayed = False
 

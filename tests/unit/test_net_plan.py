@@ -58,9 +58,13 @@ def test_vm_addresses_follow_host_numbers_and_the_hosts_text_names_them() -> Non
 
 @pytest.mark.parametrize(
     ("isolated", "egress", "gateway", "routes"),
-    [(False, "deny", True, []), (False, "allow", True, [{"dst": "0.0.0.0/0"}]), (True, "allow", False, [])],
+    [
+        (False, "deny", True, [{"dst": "169.254.170.2/32"}]),
+        (False, "allow", True, [{"dst": "169.254.170.2/32"}, {"dst": "0.0.0.0/0"}]),
+        (True, "allow", False, []),
+    ],
 )
-def test_bridge_config_gives_a_route_out_only_with_egress(
+def test_bridge_config_routes_to_the_server_alias_and_out_only_with_egress(
     isolated: bool, egress: net_plan.Egress, gateway: bool, routes: list[dict[str, str]]
 ) -> None:
     config = net_plan.bridge_config(
@@ -85,7 +89,16 @@ def _rules(*, isolated: bool, egress: net_plan.Egress) -> str:
         relay=(IPv4Address("10.213.1.1"), 40001),
         isolated=isolated,
         egress=egress,
+        alias_port=80,
     )
+
+
+def test_the_server_alias_is_forwarded_to_the_jobs_relay_on_its_own_bridge_only() -> None:
+    rules = _rules(isolated=False, egress="deny")
+    assert 'iifname "sl-abcd-001" ip daddr 169.254.170.2 tcp dport 80 dnat ip to 10.213.1.1:40001' in rules
+    assert "dnat" not in _rules(isolated=True, egress="allow")
+    assert net_plan.server_alias_url("http") == "http://169.254.170.2"
+    assert net_plan.alias_port("https") == 443
 
 
 def test_rules_let_only_the_relay_in_and_nothing_out_by_default() -> None:

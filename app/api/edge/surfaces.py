@@ -8,6 +8,8 @@
   a request that addresses a bucket (`/<bucket>[/<key>]` outside `/v1` and the open paths): S3 clients
   expect S3's XML `AccessDenied`, not problem JSON;
 - the AWS JSON protocol: `POST /`;
+- the web console: `/console` and everything under it (unless signed for S3), which authenticates its
+  own session cookie (`app.console.guard`); no other surface reads cookies;
 - REST: everything else.
 """
 
@@ -27,6 +29,7 @@ BEARER_PATHS = frozenset({job_credentials.PATH})
 OPEN_UNLESS_SIGNED = frozenset({"/healthz"})
 # Prometheus cannot sign: it sends `Authorization: Bearer <metrics token>`, which the route checks.
 METRICS_PATH = "/metrics"
+CONSOLE_PATH = "/console"
 # Credentials in the query: SigV4 presigned URLs and SigV2's (refused, but still credentials).
 _QUERY_CREDENTIALS = (b"X-Amz-Credential=", b"X-Amz-Signature=", b"AWSAccessKeyId=", b"X-Amz-Algorithm=")
 _DOWNLOAD_SUFFIXES = ("/model", "/output")
@@ -37,6 +40,7 @@ class Surface(enum.Enum):
     S3 = "s3"
     AWS_JSON = "aws-json"
     REST = "rest"
+    CONSOLE = "console"
 
 
 def classify(scope: Scope) -> Surface:
@@ -47,6 +51,8 @@ def classify(scope: Scope) -> Surface:
         return Surface.S3
     if path == "/" and method == "POST":
         return Surface.AWS_JSON
+    if path == CONSOLE_PATH or path.startswith(CONSOLE_PATH + "/"):
+        return Surface.CONSOLE
     if not has_credentials(scope) and _addresses_bucket(path):
         return Surface.S3
     return Surface.REST

@@ -6,7 +6,6 @@ view, uses snake_case.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -16,10 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import AdminDep, AuditDep, IdentitiesDep
 from app.api.rest import paging
+from app.api.rest.documentation import EPOCH_OR_ISO_8601, errors, parameter_schemas, query_time
 from app.api.rest.paging import PageDep
 from app.api.rest.responses import JSON
 from app.audit.log import MAX_LIMIT
-from app.auth.identities import AccessKeyInfo, AccountInfo, NewAccessKey
+from app.auth.identities import ACCOUNT_NAME, AccessKeyInfo, AccountInfo, NewAccessKey
 from app.wire.pages import Page
 
 router = APIRouter(tags=["administration"], default_response_class=JSON)
@@ -28,14 +28,19 @@ AccountId = Annotated[str, Path(pattern=r"^\d{12}$", description="12 digits")]
 
 
 class CreateAccount(BaseModel):
-    name: str = Field(description="1 to 64 letters, digits and +=,.@_-")
+    name: str = Field(description="1 to 64 letters, digits and +=,.@_-", pattern=f"^{ACCOUNT_NAME.pattern}$")
 
 
 class CreateAccessKey(BaseModel):
     admin: bool = Field(default=False, description="an operator key (the administration API)")
 
 
-@router.post("/v1/admin/accounts", status_code=201, summary="Create an account and its first access key")
+@router.post(
+    "/v1/admin/accounts",
+    status_code=201,
+    summary="Create an account and its first access key",
+    responses=errors(409),
+)
 async def create_account(body: CreateAccount, identities: IdentitiesDep, _: AdminDep) -> Any:
     account, key = await run_in_threadpool(identities.create_account, body.name)
     return {"AccountId": account.account_id, "Name": account.name, **_new_key(key)}
@@ -48,7 +53,10 @@ async def list_accounts(identities: IdentitiesDep, _: AdminDep, page: PageDep) -
 
 
 @router.post(
-    "/v1/admin/accounts/{account_id}/keys", status_code=201, summary="Create an access key of the account"
+    "/v1/admin/accounts/{account_id}/keys",
+    status_code=201,
+    summary="Create an access key of the account",
+    responses=errors(404),
 )
 async def create_access_key(
     account_id: AccountId, identities: IdentitiesDep, _: AdminDep, body: CreateAccessKey | None = None
@@ -58,14 +66,22 @@ async def create_access_key(
     return {**_new_key(key), "AccountId": key.key.account_id}
 
 
-@router.get("/v1/admin/accounts/{account_id}/keys", summary="The account's access keys, without secrets")
+@router.get(
+    "/v1/admin/accounts/{account_id}/keys",
+    summary="The account's access keys, without secrets",
+    responses=errors(404),
+)
 async def list_account_keys(
     account_id: AccountId, identities: IdentitiesDep, _: AdminDep, page: PageDep
 ) -> Any:
     return _keys(await run_in_threadpool(lambda: identities.list_access_keys(account_id, page=page)))
 
 
-@router.get("/v1/admin/keys", summary="Access keys of every account (or `?account=ID`), without secrets")
+@router.get(
+    "/v1/admin/keys",
+    summary="Access keys of every account (or `?account=ID`), without secrets",
+    responses=errors(404),
+)
 async def list_keys(
     identities: IdentitiesDep,
     _: AdminDep,
@@ -76,22 +92,30 @@ async def list_keys(
 
 
 @router.delete(
-    "/v1/admin/keys/{access_key_id}", status_code=204, summary="Revoke an access key (within a second)"
+    "/v1/admin/keys/{access_key_id}",
+    status_code=204,
+    summary="Revoke an access key (within a second)",
+    responses=errors(404),
 )
 async def revoke_key(access_key_id: str, identities: IdentitiesDep, _: AdminDep) -> Response:
     await run_in_threadpool(identities.revoke, access_key_id)
     return Response(status_code=204)
 
 
-@router.get("/v1/admin/audit", summary="Audit events, newest first")
+@router.get(
+    "/v1/admin/audit",
+    summary="Audit events, newest first",
+    openapi_extra=parameter_schemas(since=EPOCH_OR_ISO_8601),
+)
 async def audit_events(
     audit: AuditDep,
     _: AdminDep,
     account: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    since: Annotated[dt.datetime | None, Query(description="ISO 8601; UTC when no offset")] = None,
+    since: Annotated[str | None, Query(description="Epoch seconds or ISO 8601 (UTC when no offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> Any:
-    events = await run_in_threadpool(audit.events, account_id=account, since=since, limit=limit)
+    after = None if since is None else query_time(since, name="since")
+    events = await run_in_threadpool(audit.events, account_id=account, since=after, limit=limit)
     return {"events": [asdict(event) for event in events]}
 
 

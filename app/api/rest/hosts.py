@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CallerDep, HostsDep
 from app.api.rest import paging
+from app.api.rest.documentation import errors
 from app.api.rest.paging import PageDep
 from app.api.rest.responses import JSON
 from app.hosts.service import HostView
@@ -36,17 +37,21 @@ async def list_vms(hosts: HostsDep, caller: CallerDep, page: PageDep, job: str |
     return paging.listing("vms", found, [asdict(vm) for vm in found.items])
 
 
-@router.get("/v1/vms/{vm_id}", summary="One VM")
+@router.get("/v1/vms/{vm_id}", summary="One VM", responses=errors(404))
 async def get_vm(vm_id: str, hosts: HostsDep, caller: CallerDep) -> Any:
     return asdict(hosts.get_vm(vm_id, caller=caller))
 
 
-@router.post("/v1/vms/{vm_id}/pause", summary="Freeze the VM's processes; its deadline keeps running")
+@router.post(
+    "/v1/vms/{vm_id}/pause",
+    summary="Freeze the VM's processes; its deadline keeps running",
+    responses=errors(404, 409),
+)
 async def pause(vm_id: str, hosts: HostsDep, caller: CallerDep) -> Any:
     return asdict(await run_in_threadpool(hosts.pause, vm_id, caller=caller))
 
 
-@router.post("/v1/vms/{vm_id}/resume", summary="Thaw a paused VM")
+@router.post("/v1/vms/{vm_id}/resume", summary="Thaw a paused VM", responses=errors(404, 409))
 async def resume(vm_id: str, hosts: HostsDep, caller: CallerDep) -> Any:
     return asdict(await run_in_threadpool(hosts.resume, vm_id, caller=caller))
 

@@ -12,13 +12,18 @@ from typing import Any
 from fastapi import APIRouter, Header
 
 from app.api.deps import JobCredentialsDep
+from app.api.rest.documentation import errors
 from app.api.rest.responses import JSON, problem
 from app.auth import job_credentials
 
 router = APIRouter(tags=["jobs"], default_response_class=JSON)
 
 
-@router.get(job_credentials.PATH, summary="A running job's session credentials (for its VMs)")
+@router.get(
+    job_credentials.PATH,
+    summary="A running job's session credentials (for its VMs)",
+    responses=errors(401, 403),
+)
 async def job_credentials_for_token(
     broker: JobCredentialsDep, authorization: str | None = Header(default=None)
 ) -> Any:

@@ -47,6 +47,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from app.api.deps import CallerDep, JobsDep, StoreDep
+from app.api.rest.documentation import errors, job_name, parameter_schemas
 from app.api.rest.responses import JSON, problem
 from app.api.s3 import body as s3_body
 from app.api.s3 import errors as s3_errors
@@ -73,20 +74,34 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The whole object, streamed", "content": {"application/octet-stream": _BINARY}},
     206: {"description": "The requested byte range (`Content-Range`)"},
     304: {"description": "Not modified (`If-None-Match` / `If-Modified-Since`)"},
-    404: {"description": "No such job, artifact, bucket or key (problem JSON)"},
     412: {"description": "`If-Match` / `If-Unmodified-Since` failed"},
     416: {"description": "Range not satisfiable; `Content-Range: bytes */<size>`"},
 }
-_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}}}
+_DOWNLOAD_RESPONSES.update(errors(404))
+# Not required: an empty body makes an empty object, as on S3.
+_UPLOAD_BODY = {"requestBody": {"required": False, "content": {"application/octet-stream": _BINARY}}}
+# Addresses as the store's own rules have them (`uris`), so the document neither promises nor refuses more.
+_ADDRESS = parameter_schemas(
+    bucket={"type": "string", "pattern": uris.BUCKET_NAME_PATTERN},
+    key={"type": "string", "maxLength": uris.MAX_KEY_BYTES, "pattern": uris.KEY_PATTERN},
+)
 
 
 # -- training-job artifacts ----------------------------------------------------------------------
 
 
 @router.get(
-    "/v1/training-jobs/{name}/model", summary="Download the job's model.tar.gz", responses=_DOWNLOAD_RESPONSES
+    "/v1/training-jobs/{name}/model",
+    summary="Download the job's model.tar.gz",
+    responses=_DOWNLOAD_RESPONSES,
+    openapi_extra=job_name(),
 )
-@router.head("/v1/training-jobs/{name}/model", summary="Headers of the job's model.tar.gz")
+@router.head(
+    "/v1/training-jobs/{name}/model",
+    summary="Headers of the job's model.tar.gz",
+    responses=_DOWNLOAD_RESPONSES,
+    openapi_extra=job_name(),
+)
 async def job_model(
     request: Request, name: str, jobs: JobsDep, store: StoreDep, caller: CallerDep
 ) -> Response:
@@ -99,8 +114,14 @@ async def job_model(
     "/v1/training-jobs/{name}/output",
     summary="Download the job's output.tar.gz",
     responses=_DOWNLOAD_RESPONSES,
+    openapi_extra=job_name(),
 )
-@router.head("/v1/training-jobs/{name}/output", summary="Headers of the job's output.tar.gz")
+@router.head(
+    "/v1/training-jobs/{name}/output",
+    summary="Headers of the job's output.tar.gz",
+    responses=_DOWNLOAD_RESPONSES,
+    openapi_extra=job_name(),
+)
 async def job_output(
     request: Request, name: str, jobs: JobsDep, store: StoreDep, caller: CallerDep
 ) -> Response:
@@ -170,8 +191,15 @@ _STRICT_PATH = [Depends(_strict_path)]
     summary="Download an object",
     responses=_DOWNLOAD_RESPONSES,
     dependencies=_STRICT_PATH,
+    openapi_extra=_ADDRESS,
 )
-@router.head("/v1/objects/{bucket}/{key:path}", summary="Headers of an object", dependencies=_STRICT_PATH)
+@router.head(
+    "/v1/objects/{bucket}/{key:path}",
+    summary="Headers of an object",
+    responses=_DOWNLOAD_RESPONSES,
+    dependencies=_STRICT_PATH,
+    openapi_extra=_ADDRESS,
+)
 async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -> Response:
     """Stream an object, as an attachment named after the key's last segment. Supports `Range` (206, 416),
     `If-Range` and conditional requests; `x-checksum-sha256` when the object was uploaded through `PUT`."""
@@ -184,13 +212,13 @@ async def get_object(request: Request, bucket: str, key: str, store: StoreDep) -
 @router.put(
     "/v1/objects/{bucket}/{key:path}",
     summary="Upload an object from the request body (the bucket is created if missing)",
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=_UPLOAD_BODY | _ADDRESS,
     response_class=JSON,
     status_code=201,
     dependencies=_STRICT_PATH,
     responses={
         200: {"description": "The key existed and was replaced"},
-        400: {"description": "Invalid bucket name or key (`..` segments), or `BadDigest` (problem JSON)"},
+        **errors(400),
     },
 )
 async def put_object(request: Request, bucket: str, key: str, store: StoreDep) -> Response:

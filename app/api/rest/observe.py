@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from app.api.deps import CallerDep, JobsDep, MetricSeriesDep, SettingsDep
+from app.api.rest.documentation import errors, job_name
 from app.api.rest.responses import JSON
 from app.jobs.status import TERMINAL
 from app.runtime import logs
@@ -28,12 +29,23 @@ router = APIRouter(prefix="/v1/training-jobs", tags=["training jobs"], default_r
 FOLLOW_POLL_SECONDS = 0.25
 
 
-@router.get("/{name}/metrics", summary="Metric time series found by MetricDefinitions, and final values")
+@router.get(
+    "/{name}/metrics",
+    summary="Metric time series found by MetricDefinitions, and final values",
+    responses=errors(404),
+    openapi_extra=job_name(),
+)
 async def metrics(name: str, metric_series: MetricSeriesDep, caller: CallerDep) -> Any:
     return await run_in_threadpool(metric_series.series, name, caller=caller)
 
 
-@router.get("/{name}/logs", summary="The job's log lines from every VM; `?follow=true` streams until it ends")
+@router.get(
+    "/{name}/logs",
+    summary="The job's log lines from every VM; `?follow=true` streams until it ends",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **errors(404)},
+    openapi_extra=job_name(),
+)
 async def job_logs(
     request: Request,
     name: str,

@@ -15,30 +15,26 @@ from starlette.responses import Response
 
 from app.api.body import read_json
 from app.api.deps import CallerDep, TuningDep
+from app.api.rest.documentation import EPOCH_OR_ISO_8601, MODEL, errors, json_body, ok, parameter_schemas
 from app.api.rest.jobs import TIME_FILTERS, epoch_or_text
 from app.api.rest.responses import JSON
 from app.wire.validate import validate
 
 router = APIRouter(prefix="/v1/tuning-jobs", tags=["tuning jobs"], default_response_class=JSON)
+NAME = "HyperParameterTuningJobName"
 
-Responses = dict[int | str, dict[str, Any]]
 
-_PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
-_INVALID: Responses = {400: {"description": "The request breaks SageMaker's rules", "content": _PROBLEM}}
-_UNKNOWN: Responses = {
-    404: {"description": "No such tuning job in the caller's account", "content": _PROBLEM}
-}
-_CONFLICT: Responses = {409: {"description": "The tuning job's status forbids it", "content": _PROBLEM}}
+def _named(operation: str) -> dict[str, Any]:
+    """The path's tuning job name, documented as SageMaker's model constrains it."""
+    return parameter_schemas(name=MODEL.member(f"{operation}Request", NAME))
 
 
 @router.post(
     "",
     status_code=201,
     summary="Create a tuning job (the CreateHyperParameterTuningJob request body)",
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-    },
-    responses={**_INVALID, **_CONFLICT},
+    openapi_extra=json_body("CreateHyperParameterTuningJobRequest"),
+    responses={201: ok("CreateHyperParameterTuningJobResponse", "Created"), **errors(409)},
 )
 async def create(request: Request, tuning: TuningDep, caller: CallerDep) -> Any:
     # Read here rather than through FastAPI's Body, so the size limit applies before the body is read.
@@ -61,7 +57,18 @@ class ListFilters(BaseModel):
     NextToken: str | None = None
 
 
-@router.get("", summary="List tuning jobs (ListHyperParameterTuningJobs filters)", responses=_INVALID)
+@router.get(
+    "",
+    summary="List tuning jobs (ListHyperParameterTuningJobs filters as query parameters)",
+    responses={200: ok("ListHyperParameterTuningJobsResponse")},
+    openapi_extra=parameter_schemas(
+        **{
+            name: MODEL.member("ListHyperParameterTuningJobsRequest", name)
+            for name in ListFilters.model_fields
+        }
+        | {name: EPOCH_OR_ISO_8601 for name in TIME_FILTERS}
+    ),
+)
 async def list_tuning_jobs(
     filters: Annotated[ListFilters, Query()], tuning: TuningDep, caller: CallerDep
 ) -> Any:
@@ -70,10 +77,15 @@ async def list_tuning_jobs(
     return tuning.list(validate("ListHyperParameterTuningJobs", given), caller=caller)
 
 
-@router.get("/{name}", summary="Describe a tuning job", responses={**_INVALID, **_UNKNOWN})
+@router.get(
+    "/{name}",
+    summary="Describe a tuning job",
+    responses={200: ok("DescribeHyperParameterTuningJobResponse"), **errors(404)},
+    openapi_extra=_named("DescribeHyperParameterTuningJob"),
+)
 async def describe(name: str, tuning: TuningDep, caller: CallerDep) -> Any:
-    params = validate("DescribeHyperParameterTuningJob", {"HyperParameterTuningJobName": name})
-    return tuning.describe(params["HyperParameterTuningJobName"], caller=caller)
+    params = validate("DescribeHyperParameterTuningJob", {NAME: name})
+    return tuning.describe(params[NAME], caller=caller)
 
 
 class TrialFilters(BaseModel):
@@ -86,15 +98,22 @@ class TrialFilters(BaseModel):
     NextToken: str | None = None
 
 
+_TRIALS_REQUEST = "ListTrainingJobsForHyperParameterTuningJobRequest"
+
+
 @router.get(
     "/{name}/training-jobs",
     summary="List a tuning job's training jobs (sortable by FinalObjectiveMetricValue)",
-    responses={**_INVALID, **_UNKNOWN},
+    responses={200: ok("ListTrainingJobsForHyperParameterTuningJobResponse"), **errors(404)},
+    openapi_extra=parameter_schemas(
+        name=MODEL.member(_TRIALS_REQUEST, NAME),
+        **{name: MODEL.member(_TRIALS_REQUEST, name) for name in TrialFilters.model_fields},
+    ),
 )
 async def list_trials(
     name: str, filters: Annotated[TrialFilters, Query()], tuning: TuningDep, caller: CallerDep
 ) -> Any:
-    given = filters.model_dump(exclude_none=True) | {"HyperParameterTuningJobName": name}
+    given = filters.model_dump(exclude_none=True) | {NAME: name}
     return tuning.list_training_jobs(
         validate("ListTrainingJobsForHyperParameterTuningJob", given), caller=caller
     )
@@ -103,21 +122,23 @@ async def list_trials(
 @router.post(
     "/{name}/stop",
     summary="Stop a tuning job and its running training jobs; returns the tuning job as it stands",
-    responses={**_INVALID, **_UNKNOWN},
+    responses={200: ok("DescribeHyperParameterTuningJobResponse"), **errors(404)},
+    openapi_extra=_named("StopHyperParameterTuningJob"),
 )
 async def stop(name: str, tuning: TuningDep, caller: CallerDep) -> Any:
-    params = validate("StopHyperParameterTuningJob", {"HyperParameterTuningJobName": name})
-    await run_in_threadpool(tuning.stop, params["HyperParameterTuningJobName"], caller=caller)
-    return tuning.describe(params["HyperParameterTuningJobName"], caller=caller)
+    params = validate("StopHyperParameterTuningJob", {NAME: name})
+    await run_in_threadpool(tuning.stop, params[NAME], caller=caller)
+    return tuning.describe(params[NAME], caller=caller)
 
 
 @router.delete(
     "/{name}",
     status_code=204,
     summary="Delete an ended tuning job (its training jobs stay)",
-    responses={**_INVALID, **_UNKNOWN, **_CONFLICT},
+    responses={204: {"description": "Deleted"}, **errors(404, 409)},
+    openapi_extra=_named("DeleteHyperParameterTuningJob"),
 )
 async def delete(name: str, tuning: TuningDep, caller: CallerDep) -> Response:
-    params = validate("DeleteHyperParameterTuningJob", {"HyperParameterTuningJobName": name})
-    await run_in_threadpool(tuning.delete, params["HyperParameterTuningJobName"], caller=caller)
+    params = validate("DeleteHyperParameterTuningJob", {NAME: name})
+    await run_in_threadpool(tuning.delete, params[NAME], caller=caller)
     return Response(status_code=204)

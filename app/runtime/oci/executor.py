@@ -6,8 +6,10 @@ supervisor fills with the /opt/ml contract and channels), `launch` (its root dir
 `discard` (after the upload: volume, bundle and network gone). Its cgroup outlives its processes until
 the watcher has read how it ended (out-of-memory kills), then `runc delete` removes both.
 
-The per-job network is an optional collaborator (`JobNetworks`): without one, each VM has a network
-namespace of its own with only loopback.
+The per-job network is an optional collaborator (`JobNetworks`): each VM joins its job's network (its
+namespace, its /etc/hosts naming every VM of the job) when the job's first VM launches, and the network
+goes when the job's last VM is discarded. Without one, each VM has a network namespace of its own with
+only loopback.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from app.runtime import rendezvous
 from app.runtime.executor import LaunchSpec
 from app.runtime.oci import bundle, rootfs
 from app.runtime.oci.cgroups import Cgroups
 from app.runtime.oci.runc import Runc, RuncError
 from app.runtime.oci.volume import Volumes
+from app.runtime.rendezvous import Rendezvous
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +48,14 @@ _UID_RANGE = 900_000
 
 
 class VmNet(Protocol):
-    netns_path: str
-    ip: str
-    hosts_file_text: str
+    @property
+    def netns_path(self) -> str: ...
+
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def hosts_file_text(self) -> str: ...
 
 
 class JobNetworks(Protocol):
@@ -57,6 +66,9 @@ class JobNetworks(Protocol):
     def detach(self, job_key: str) -> None: ...
 
     def sweep(self) -> None: ...
+
+    @property
+    def server_url(self) -> str | None: ...
 
 
 @dataclass
@@ -94,6 +106,7 @@ class OciExecutor:
 
     isolation = "oci"
     enforces_volumes = True
+    remote = False
 
     def __init__(
         self,
@@ -123,6 +136,11 @@ class OciExecutor:
     def view_of(self, root: Path) -> Path:
         return Path(bundle.OPT_ML)
 
+    def server_url(self, local_url: str) -> str:
+        """On a job network, the server's alias there; without one a VM reaches nothing outside itself."""
+        on_network = self._network.server_url if self._network is not None else None
+        return on_network or local_url
+
     def provision(self, *, vm_id: str, root: Path, disk_gib: float) -> None:
         self._volumes.create(name=vm_id, size_bytes=max(1, int(disk_gib * GIB)), mount_at=root)
 
@@ -132,6 +150,10 @@ class OciExecutor:
         self._tidy()
         self._volumes.remove(name=vm_id, mounted_at=root)  # a failure here leaves it to the next sweep
         shutil.rmtree(root, ignore_errors=True)
+
+    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+        # Each VM has its own network namespace, so the port is free; the job network resolves algo-1.
+        return rendezvous.on_job_network(hosts)
 
     # -- the container -----------------------------------------------------------------------------
 
@@ -187,10 +209,10 @@ class OciExecutor:
                 os.kill(pid, sig)
 
     def pause(self, pid: int) -> None:
-        self._freeze(pid, self._runc.pause)
+        self._freeze(pid, self.cgroups.freeze)
 
     def resume(self, pid: int) -> None:
-        self._freeze(pid, self._runc.resume)
+        self._freeze(pid, self.cgroups.thaw)
 
     def exit_code(self, pid: int) -> int | None:
         container = self._container(pid)
@@ -248,9 +270,10 @@ class OciExecutor:
                     empty.rmdir()
 
     def _freeze(self, pid: int, move: Callable[[str], None]) -> None:
+        """Through the cgroup freezer directly; runc reads the same file for the container's state."""
         container = self._container(pid)
         if container is not None and container.exit_code is None:
-            with contextlib.suppress(RuncError):
+            with contextlib.suppress(OSError):  # the container ended meanwhile: its cgroup is gone
                 move(container.id)
 
     def _container(self, pid: int) -> _Container | None:

@@ -18,6 +18,10 @@ NAME_PREFIX = "sl-"
 JOB_PREFIX_LENGTH = 24
 CNI_VERSION = "1.0.0"
 IFNAME = "eth0"
+# The address ECS gives a task's credentials endpoint: botocore fetches container credentials over plain
+# HTTP only from loopback or from it (and EKS's .23). Inside a job's network it is the server (its port 80,
+# or 443 for HTTPS, forwarded to the job's gateway relay), so the same URL serves every job.
+SERVER_ALIAS = IPv4Address("169.254.170.2")
 
 _NAME = re.compile(r"^sl-(?P<owner>[0-9a-f]{4})-(?P<slot>[0-9a-f]{3,4})(?:-(?P<vm>\d+))?$")
 _TABLE = re.compile(r"^sl_(?P<owner>[0-9a-f]{4})_(?P<slot>[0-9a-f]{3,4})$")
@@ -70,6 +74,16 @@ def pick_slot(*, pool: IPv4Network, taken: Iterable[int], in_use: Iterable[IPv4N
     raise LookupError(f"every /{JOB_PREFIX_LENGTH} of the VM network pool {pool} is in use")
 
 
+def alias_port(scheme: str) -> int:
+    """The port the server answers on at SERVER_ALIAS: the scheme's default, so URLs need none."""
+    return 443 if scheme == "https" else 80
+
+
+def server_alias_url(scheme: str) -> str:
+    """The server's URL as every VM on a (non-isolated) job network reaches it."""
+    return f"{scheme}://{SERVER_ALIAS}"
+
+
 def gateway_of(subnet: IPv4Network) -> IPv4Address:
     return subnet.network_address + 1
 
@@ -98,10 +112,12 @@ def bridge_config(
     """The CNI `bridge` + `host-local` configuration of one VM's interface.
 
     An isolated job's bridge has no address at all (the host is not on its network); otherwise the
-    bridge holds the gateway, and only with egress allowed do the VMs get a default route through it.
-    Masquerading is ours (nftables, see net_policy), never the plugin's.
+    bridge holds the gateway, the VMs reach SERVER_ALIAS through it, and only with egress allowed do they
+    get a default route through it. Masquerading is ours (nftables, see net_policy), never the plugin's.
     """
-    routes = [{"dst": "0.0.0.0/0"}] if egress == "allow" and not isolated else []
+    routes = [] if isolated else [{"dst": f"{SERVER_ALIAS}/32"}]
+    if egress == "allow" and not isolated:
+        routes.append({"dst": "0.0.0.0/0"})
     config: dict[str, Any] = {
         "cniVersion": CNI_VERSION,
         "name": bridge,

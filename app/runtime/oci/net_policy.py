@@ -6,6 +6,8 @@ speak for its own bridge:
 
 - input (to the host itself): only the gateway relay's port on the gateway address, unless isolated;
   every other host service, on any of the host's addresses, is out of reach;
+- prerouting: the server's alias (net_plan.SERVER_ALIAS, where botocore looks for container
+  credentials) is forwarded to the relay, as the ECS agent forwards it to its own endpoint;
 - forward: traffic between the job's own VMs passes (bridged frames reach this hook when the host
   loads br_netfilter); nothing from the bridge is routed anywhere unless egress is allowed, and nothing
   is routed into the bridge but the replies of the job's own connections (so another job's VMs, or the
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from app.runtime.oci.net_plan import Egress
+from app.runtime.oci.net_plan import SERVER_ALIAS, Egress
 
 
 def job_ruleset(
@@ -31,6 +33,7 @@ def job_ruleset(
     relay: tuple[IPv4Address, int] | None,
     isolated: bool,
     egress: Egress,
+    alias_port: int | None = None,
 ) -> str:
     """`nft -f` input that creates the job's table (replacing any leftover of the same name)."""
     outbound = egress == "allow" and not isolated
@@ -49,6 +52,10 @@ def job_ruleset(
         _chain("input", "type filter hook input priority filter; policy accept;", input_rules),
         _chain("forward", "type filter hook forward priority filter; policy accept;", forward_rules),
     ]
+    if relay is not None and not isolated and alias_port is not None:
+        address, port = relay
+        alias = f"{on_bridge} ip daddr {SERVER_ALIAS} tcp dport {alias_port} dnat ip to {address}:{port}"
+        chains.append(_chain("prerouting", "type nat hook prerouting priority dstnat;", [alias]))
     if outbound:
         masquerade = f'ip saddr {subnet} oifname != "{bridge}" masquerade'
         chains.append(_chain("postrouting", "type nat hook postrouting priority srcnat;", [masquerade]))

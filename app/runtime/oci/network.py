@@ -34,6 +34,16 @@ DEFAULT_LOCK_PATH = Path("/run/lock/sagelite-vm-network.lock")
 MAX_PARALLEL_CALLS = 16
 
 
+def unavailable(settings: Settings) -> str | None:
+    """Why job networks cannot be made on this machine (None when they can)."""
+    for tool in ("ip", "nft"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    if not (settings.cni_plugin_dir / "bridge").is_file():
+        return f"the CNI plugins are not installed in {settings.cni_plugin_dir}"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class VmNet:
     """One VM's place on its job's network. `netns_path` is a string, as the OCI runtime spec takes it."""
@@ -139,6 +149,12 @@ class JobNetwork:
         self._unplug(slot=job.slot, names=job.netns)
         logger.info("network detached", extra={"job": job_key, "subnet": str(job.subnet)})
 
+    @property
+    def server_url(self) -> str | None:
+        """The server's URL on every non-isolated job network (its alias, forwarded to the job's relay);
+        None without a relay."""
+        return net_plan.server_alias_url(self._relay_to.scheme) if self._relay_to else None
+
     def gateway_url(self, job_key: str) -> str | None:
         """The server's URL as the job's VMs reach it; None for an isolated job (or without a relay)."""
         with self._lock:
@@ -242,6 +258,7 @@ class JobNetwork:
                     relay=relay,
                     isolated=isolated,
                     egress=self._egress,
+                    alias_port=net_plan.alias_port(self._relay_to.scheme) if self._relay_to else None,
                 )
             )
         except BaseException:

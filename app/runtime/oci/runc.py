@@ -43,12 +43,6 @@ class Runc:
     def kill(self, container_id: str, signal_name: str, *, all_processes: bool = False) -> None:
         self._call(["kill", *(["--all"] if all_processes else []), container_id, signal_name])
 
-    def pause(self, container_id: str) -> None:
-        self._call(["pause", container_id])
-
-    def resume(self, container_id: str) -> None:
-        self._call(["resume", container_id])
-
     def delete(self, container_id: str, *, force: bool = False) -> None:
         self._call(["delete", *(["--force"] if force else []), container_id])
 

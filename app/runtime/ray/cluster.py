@@ -1,0 +1,124 @@
+"""The connection to a Ray cluster, and its nodes as the host pool, kept in sync as nodes join and leave.
+
+sagelite connects as a Ray driver (`ray://head:10001` through the Ray Client server, the way a service
+outside the cluster does, or the GCS address from a machine of the cluster). Everything it creates lives
+in a namespace of its own, one per data directory (as the OCI executor's cgroups are), so a restarted
+server finds what the previous process left there and nothing of anyone else's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from app.config import Settings
+from app.hosts.pool import HostSpec
+from app.runtime.oci.executor import server_key
+from app.runtime.ray import nodes
+from app.runtime.ray.nodes import NodeHost, Overcommit
+
+logger = logging.getLogger(__name__)
+
+_CONNECT_ATTEMPTS = 3
+HostsSink = Callable[[list[HostSpec]], None]
+
+
+class RayCluster:
+    """This server's view of the cluster: which node each host is, refreshed from `ray.nodes()`."""
+
+    def __init__(self, *, namespace: str, overcommit: Overcommit, sync_seconds: float) -> None:
+        self.namespace = namespace
+        self._overcommit = overcommit
+        self._sync_seconds = sync_seconds
+        self._nodes: dict[str, str] = {}  # host name → node id
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def connect(cls, settings: Settings) -> RayCluster:
+        """Join the cluster at `settings.ray_address` as a driver in this server's namespace."""
+        import ray
+
+        key = server_key(settings.data_dir)
+        namespace = f"sagelite-{key}"
+        for attempt in range(_CONNECT_ATTEMPTS):
+            try:
+                ray.init(
+                    address=settings.ray_address,
+                    namespace=namespace,
+                    log_to_driver=False,  # a VM's output reaches its log stream, not the server's own log
+                    logging_level=logging.WARNING,
+                )
+                break
+            except ConnectionError:
+                # The Ray Client server starts a server per driver, which now and again fails to start.
+                if attempt + 1 == _CONNECT_ATTEMPTS:
+                    raise
+                logger.warning("connecting to the Ray cluster failed; trying again")
+        overcommit = Overcommit(
+            cpu=settings.cpu_overcommit, memory=settings.memory_overcommit, disk=settings.disk_overcommit
+        )
+        return cls(namespace=namespace, overcommit=overcommit, sync_seconds=settings.ray_sync_seconds)
+
+    @property
+    def server_key(self) -> str:
+        return self.namespace.removeprefix("sagelite-")
+
+    def hosts(self) -> list[HostSpec]:
+        """The cluster's nodes as hosts, as they are now."""
+        import ray
+
+        listed: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
+        found: list[NodeHost] = nodes.hosts_of(listed, overcommit=self._overcommit)
+        with self._lock:
+            self._nodes = {node.host.name: node.node_id for node in found}
+        return [node.host for node in found]
+
+    def node_of(self, host: str) -> str | None:
+        """The id of the node a host is, while it is part of the cluster."""
+        with self._lock:
+            return self._nodes.get(host)
+
+    def start_sync(self, sink: HostsSink) -> None:
+        """Hand the pool to `sink` every `ray_sync_seconds` from a thread of its own."""
+        self._thread = threading.Thread(target=self._sync, args=(sink,), name="ray-hosts", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        import ray
+
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for agent in named_actors(self.namespace):  # idle once every run has ended; a VM left dies with it
+            ray.kill(agent, no_restart=True)
+        ray.shutdown()
+
+    def _sync(self, sink: HostsSink) -> None:
+        known: list[HostSpec] | None = None
+        while not self._closed.wait(self._sync_seconds):
+            try:
+                hosts = self.hosts()
+                sink(hosts)  # every time: a vanished host's row goes once its last VM has ended
+                if hosts != known:
+                    logger.info("ray hosts", extra={"hosts": [h.name for h in hosts]})
+                    known = hosts
+            except Exception:
+                logger.exception("reading the Ray cluster's nodes failed")
+
+
+def named_actors(namespace: str) -> list[Any]:
+    """Every named actor of the namespace (the agents of this server's previous processes too)."""
+    import ray
+
+    found = []
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if entry["namespace"] == namespace:
+            try:
+                found.append(ray.get_actor(entry["name"], namespace=namespace))
+            except ValueError:
+                continue  # ended meanwhile
+    return found

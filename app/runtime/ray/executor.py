@@ -1,0 +1,227 @@
+"""`RayExecutor`: the Executor whose VMs run on the nodes of a Ray cluster (`sagelite serve --ray-address`).
+
+sagelite's scheduler still places every VM on a host; a host is a node (`cluster`), and the VM is started
+there by the node's agent actor (`node_agent`), pinned to it with hard node affinity, named and in this
+server's namespace so that a restarted server finds it. The server keeps what it keeps for a local VM —
+the VM's folder with its contract and, after the run, its results; its log under the job's streams — and
+a thread per VM fills them: it pulls the log as it grows and, once the VM has ended, its model, output and
+checkpoints. The handle `launch` returns is no process id of this machine: it only names the VM here.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.runtime import contract
+from app.runtime.executor import LaunchSpec, LoopbackPeers, PlainFolders
+from app.runtime.ray import cluster as clusters
+from app.runtime.ray import node_files
+from app.runtime.ray.cluster import RayCluster
+from app.runtime.ray.node_agent import HOST_LOST_EXIT, NodeAgent, NodeLaunch
+
+logger = logging.getLogger(__name__)
+
+FIRST_HANDLE = 1 << 23  # above the kernel's largest pid_max (2**22): never a process of this machine
+_POLL_SECONDS = 0.2  # between log pulls while a VM is quiet
+_CALL_TIMEOUT_SECONDS = 60.0
+_AGENT_CONCURRENCY = 64  # polls of every VM on the node, and their starts, at once
+
+
+@dataclass
+class _RemoteVm:
+    spec: LaunchSpec
+    agent: Any
+    started: Any = None  # the agent's answer to `start`: calls about the VM wait for it (see `_known`)
+    exit_code: int | None = None
+
+
+class RayExecutor(PlainFolders, LoopbackPeers):
+    """Runs each VM on the Ray node its host is; the server's folder keeps only what it reads.
+
+    Collective training across nodes is not wired yet: a job's VMs are told to meet on loopback
+    (`LoopbackPeers`), which holds only while they share a machine (the test cluster's nodes do)."""
+
+    isolation = "ray"
+    # The VM's disk is on its node; the folder here holds its few start-up files and, at the end, its
+    # results. A node's process isolation does not hold a VM to its volume size.
+    enforces_volumes = False
+    remote = True
+
+    def __init__(self, *, cluster: RayCluster, grace_seconds: float) -> None:
+        self._cluster = cluster
+        self._grace = grace_seconds
+        self._vms: dict[int, _RemoteVm] = {}
+        self._agents: dict[str, Any] = {}  # by node id
+        self._next = FIRST_HANDLE
+        self._lock = threading.Lock()
+
+    def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
+        with self._lock:
+            handle, self._next = self._next, self._next + 1
+        node_id = self._cluster.node_of(spec.host)
+        vm = _RemoteVm(spec=spec, agent=None if node_id is None else self._agent(node_id))
+        with self._lock:
+            self._vms[handle] = vm
+        if vm.agent is not None:
+            vm.started = vm.agent.start.remote(_node_launch(spec, grace_seconds=self._grace))
+        name = f"vm-{spec.vm_id}"
+        threading.Thread(target=self._follow, args=(vm, on_exit), name=name, daemon=True).start()
+        return handle
+
+    def signal(self, pid: int, sig: int) -> None:
+        vm = self._vm(pid)
+        if vm is not None and vm.agent is not None and vm.exit_code is None and _known(vm):
+            vm.agent.signal.remote(vm.spec.vm_id, sig)
+
+    def pause(self, pid: int) -> None:
+        self.signal(pid, signal.SIGSTOP)
+
+    def resume(self, pid: int) -> None:
+        self.signal(pid, signal.SIGCONT)
+
+    def exit_code(self, pid: int) -> int | None:
+        vm = self._vm(pid)
+        return HOST_LOST_EXIT if vm is None else vm.exit_code
+
+    def out_of_memory(self, pid: int) -> bool:
+        return False  # as under the process executor: an address-space limit shows as MemoryError
+
+    def release(self, pid: int) -> None:
+        with self._lock:
+            vm = self._vms.pop(pid, None)
+        if vm is not None and vm.agent is not None:
+            vm.agent.discard.remote(vm.spec.vm_id)
+
+    def reap(self, *, vm_id: str, pid: int | None) -> None:
+        """Nothing one by one: `sweep` ends every agent of this server, and each kills its VMs."""
+
+    def sweep(self) -> None:
+        """At start-up: kill every VM a previous server process left on any node, and its agent."""
+        import ray
+
+        for agent in clusters.named_actors(self._cluster.namespace):
+            try:
+                killed = ray.get(agent.kill_all.remote(), timeout=_CALL_TIMEOUT_SECONDS)
+                logger.info("killed the VMs a previous server left on a Ray node", extra={"vms": killed})
+            except Exception:
+                logger.warning("a Ray agent did not answer; killing it (its VMs die with it)")
+            ray.kill(agent, no_restart=True)
+
+    # -- following a VM ------------------------------------------------------------------------------
+
+    def _follow(self, vm: _RemoteVm, on_exit: Callable[[], None]) -> None:
+        from ray.exceptions import RayActorError
+
+        try:
+            vm.exit_code = self._pull(vm)
+        except (RayActorError, LookupError) as error:
+            logger.warning("a VM's Ray node was lost", extra={"vm": vm.spec.vm_id, "error": repr(error)})
+            _write_failure(
+                vm.spec,
+                f"InternalServerError: host lost: the Ray node {vm.spec.host} left the cluster while "
+                f"{vm.spec.hostname} ran on it",
+            )
+            vm.exit_code = HOST_LOST_EXIT
+        except Exception as error:
+            logger.exception("following a VM on its Ray node failed", extra={"vm": vm.spec.vm_id})
+            _write_failure(vm.spec, f"InternalServerError: the VM's results could not be read: {error}")
+            vm.exit_code = HOST_LOST_EXIT
+        on_exit()
+
+    def _pull(self, vm: _RemoteVm) -> int:
+        """Copy the VM's log here as it grows; once it has ended, its results. Returns its exit code."""
+        import ray
+        from ray.exceptions import ActorUnavailableError, GetTimeoutError
+
+        if vm.agent is None:
+            raise LookupError(f"{vm.spec.host} is no node of the cluster")
+        ray.get(vm.started, timeout=_CALL_TIMEOUT_SECONDS)
+        offset = 0
+        vm.spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with vm.spec.log_path.open("ab") as log:
+            while True:
+                try:
+                    asked = vm.agent.poll.remote(vm.spec.vm_id, offset)
+                    progress = ray.get(asked, timeout=_CALL_TIMEOUT_SECONDS)
+                except (ActorUnavailableError, GetTimeoutError):
+                    time.sleep(_POLL_SECONDS)  # a node that is slow or reconnecting, not (yet) a lost one
+                    continue
+                log.write(progress.log)
+                log.flush()
+                offset += len(progress.log)
+                if progress.exit_code is not None:
+                    break
+                if not progress.log:
+                    time.sleep(_POLL_SECONDS)
+        results = ray.get(vm.agent.collect.remote(vm.spec.vm_id), timeout=_CALL_TIMEOUT_SECONDS)
+        node_files.unpack(results, vm.spec.cwd)
+        code: int = progress.exit_code
+        return code
+
+    def _agent(self, node_id: str) -> Any:
+        """The node's agent for this server, started on the node the first time a VM goes there."""
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        with self._lock:
+            agent = self._agents.get(node_id)
+        if agent is None:
+            agent = (
+                ray.remote(NodeAgent)
+                .options(
+                    name=f"agent-{node_id}",
+                    namespace=self._cluster.namespace,
+                    lifetime="detached",  # outlives a killed server, so that its next process finds it
+                    get_if_exists=True,
+                    num_cpus=0,  # sagelite accounts for the node's CPUs itself
+                    max_concurrency=_AGENT_CONCURRENCY,
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+                )
+                .remote(server_key=self._cluster.server_key)
+            )
+            with self._lock:
+                self._agents[node_id] = agent
+        return agent
+
+    def _vm(self, handle: int) -> _RemoteVm | None:
+        with self._lock:
+            return self._vms.get(handle)
+
+
+def _known(vm: _RemoteVm) -> bool:
+    """Wait until the agent has the VM: an agent answers calls concurrently, so a call sent after `start`
+    may otherwise run before it. False when the agent is gone (its follower reports the VM lost)."""
+    import ray
+
+    try:
+        ray.get(vm.started, timeout=_CALL_TIMEOUT_SECONDS)
+    except Exception:
+        return False
+    return True
+
+
+def _node_launch(spec: LaunchSpec, *, grace_seconds: float) -> NodeLaunch:
+    return NodeLaunch(
+        vm_id=spec.vm_id,
+        bundle=node_files.pack(spec.cwd),
+        fetches=tuple(spec.fetches),
+        arguments=tuple(spec.command[1:]),
+        env=dict(spec.env),
+        server_root=str(spec.cwd),
+        memory_bytes=spec.memory_bytes,
+        max_log_bytes=spec.max_log_bytes,
+        deadline_at=spec.deadline_at if spec.deadline_at is not None else time.time() + 86400 * 28,
+        grace_seconds=grace_seconds,
+    )
+
+
+def _write_failure(spec: LaunchSpec, reason: str) -> None:
+    failure = contract.layout(spec.cwd).failure_file
+    failure.parent.mkdir(parents=True, exist_ok=True)
+    failure.write_text(reason + "\n")

@@ -1,0 +1,202 @@
+"""sagelite over a Ray cluster on this machine: a head and two worker nodes, each on a loopback address of
+its own with its own scratch directory, and the server outside the cluster (a Ray Client driver).
+
+One cluster serves the module; the test that kills a node comes last.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import sagemaker_client
+from tests.support.jobs import entrypoint_job, s3_client, wait_terminal
+from tests.support.polling import wait_until
+from tests.support.ray_cluster import RayCluster, ray_cluster
+from tests.support.server import ROOT_AUTH, Server, running_server
+
+pytestmark = pytest.mark.e2e
+
+# Each worker holds one ml.m5.large (2 vCPUs, 8 GiB) with the default overcommit (CPU x4, memory x2).
+WORKERS = {"w1": {"cpus": 2, "memory_gib": 4}, "w2": {"cpus": 2, "memory_gib": 4}}
+
+READ_CHANNEL = """
+import json,os
+E=os.environ
+d=open(E["SM_CHANNEL_TRAIN"]+"/part.csv").read()
+seen={"data":d.upper(),"cwd":os.getcwd()}
+json.dump(seen,open(E["SM_MODEL_DIR"]+"/"+E["SM_CURRENT_HOST"]+".json","w"))
+print("rows",len(d.split()),flush=True)
+"""
+
+WAIT = """
+import time
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _env(cluster: RayCluster) -> dict[str, str]:
+    return {
+        "SAGELITE_RAY_ADDRESS": cluster.client_address,
+        "SAGELITE_RAY_SYNC_SECONDS": "0.5",
+        "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2",
+        "SAGELITE_STOP_GRACE_SECONDS": "2",
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    with ray_cluster(tmp_path_factory.mktemp("ray"), workers=WORKERS) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def server(cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("server") / "data", env=_env(cluster)) as running:
+        wait_until(lambda: len(_hosts(running)) == 2, what="both workers to be hosts")
+        yield running
+
+
+def _hosts(server: Server) -> list[dict[str, Any]]:
+    hosts: list[dict[str, Any]] = httpx.get(f"{server.url}/v1/hosts", auth=ROOT_AUTH).json()["hosts"]
+    return hosts
+
+
+def _vms(server: Server, job: str) -> list[dict[str, Any]]:
+    vms: list[dict[str, Any]] = httpx.get(f"{server.url}/v1/vms", params={"job": job}, auth=ROOT_AUTH).json()[
+        "vms"
+    ]
+    return vms
+
+
+def _job(name: str, script: str, *, instances: int = 1, channel: str | None = None) -> dict[str, Any]:
+    request = entrypoint_job(name, script)
+    request["ResourceConfig"]["InstanceCount"] = instances
+    request["OutputDataConfig"] = {"S3OutputPath": "s3://ray-models/out"}
+    if channel is not None:
+        source = {"S3DataType": "S3Prefix", "S3Uri": channel, "S3DataDistributionType": "FullyReplicated"}
+        request["InputDataConfig"] = [{"ChannelName": "train", "DataSource": {"S3DataSource": source}}]
+    return request
+
+
+def _model_files(server: Server, uri: str) -> dict[str, str]:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    body = s3_client(server.url).get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        return {m.name: archive.extractfile(m).read().decode() for m in archive.getmembers() if m.isfile()}  # type: ignore[union-attr]
+
+
+def _put_channel(server: Server) -> str:
+    s3 = s3_client(server.url)
+    s3.create_bucket(Bucket="ray-data")
+    s3.put_object(Bucket="ray-data", Key="train/part.csv", Body=b"a,1\nb,2\nc,3\n")
+    return "s3://ray-data/train/"
+
+
+def test_a_two_instance_job_runs_on_two_nodes_from_a_channel_only_in_the_object_store(
+    cluster: RayCluster, server: Server
+) -> None:
+    client = sagemaker_client(server.url)
+    client.create_training_job(**_job("ray-pair", READ_CHANNEL, instances=2, channel=_put_channel(server)))
+    job = wait_terminal(client, "ray-pair")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert len({vm["host"] for vm in _vms(server, "ray-pair")}) == 2  # one VM on each worker
+
+    files = _model_files(server, job["ModelArtifacts"]["S3ModelArtifacts"])
+    assert set(files) == {"algo-1.json", "algo-2.json"}
+    seen = [json.loads(text) for text in files.values()]
+    assert [s["data"] for s in seen] == ["A,1\nB,2\nC,3\n"] * 2  # each VM downloaded the channel itself
+    # Each in a folder under its own node's scratch directory, none under the server's data directory.
+    nodes = {node.name for s in seen for node in cluster.nodes if s["cwd"].startswith(f"{node.scratch}/")}
+    assert nodes == {"w1", "w2"}
+    logs = client_logs(server, "ray-pair")
+    assert "rows 3" in logs  # the VMs' output streamed back to the server's log streams
+
+
+def client_logs(server: Server, job: str) -> str:
+    response = httpx.get(f"{server.url}/v1/training-jobs/{job}/logs", auth=ROOT_AUTH)
+    return response.text
+
+
+def test_restarting_a_killed_server_leaves_no_vm_running_on_any_node(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    with running_server(data, env=_env(cluster)) as first:
+        wait_until(lambda: len(_hosts(first)) == 2, what="both workers to be hosts")
+        sagemaker_client(first.url).create_training_job(**_job("ray-orphan", WAIT, instances=2))
+        vms = wait_until(
+            lambda: _vms(first, "ray-orphan"),
+            until=lambda vms: len(vms) == 2 and all(vm["state"] == "Running" for vm in vms),
+            what="both VMs to run",
+        )
+        ids = [vm["id"] for vm in vms]
+        wait_until(lambda: len(_vm_processes(ids)) == 2, what="both VM processes to start on their nodes")
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+    assert len(_vm_processes(ids)) == 2  # the VMs outlive the server, as on real nodes
+
+    with running_server(data, env=_env(cluster)) as second:
+        wait_until(lambda: not _vm_processes(ids), what="the restarted server to kill the VMs on the nodes")
+        job = sagemaker_client(second.url).describe_training_job(TrainingJobName="ray-orphan")
+        assert job["TrainingJobStatus"] == "Failed"
+
+
+def _vm_processes(vm_ids: list[str]) -> list[int]:
+    """This machine's processes (every node's) that are one of the VMs."""
+    marks = {f"SAGELITE_VM_ID={vm_id}".encode() for vm_id in vm_ids}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
+        except OSError:
+            continue
+        if environ & marks and (entry / "cmdline").read_bytes().find(b"app.runtime.launch") != -1:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_node_that_dies_ends_its_job_and_leaves_the_pool(
+    cluster: RayCluster, server: Server
+) -> None:
+    client = sagemaker_client(server.url)
+    client.create_training_job(**_job("ray-lost", WAIT))
+    [vm] = wait_until(
+        lambda: _vms(server, "ray-lost"),
+        until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
+        what="the VM to run",
+    )
+    wait_until(lambda: "ready" in client_logs(server, "ray-lost"), what="the VM's output to stream back")
+    node = _node_of(cluster, vm["host"], server)
+    node.kill()
+
+    job = wait_terminal(client, "ray-lost")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "host lost" in job["FailureReason"]
+    # The host stays listed (its VMs' history names it), with nothing left to place on.
+    wait_until(lambda: _capacity(server, vm["host"]) == 0, what="the lost node's capacity to leave the pool")
+    assert not _vm_processes([vm["id"]])
+
+
+def _capacity(server: Server, host: str) -> float:
+    found = [h["capacity"] for h in _hosts(server) if h["name"] == host]
+    return sum(found[0].values()) if found else 0.0
+
+
+def _node_of(cluster: RayCluster, host: str, server: Server) -> Any:
+    """The worker a host is: hosts are named by the node's address."""
+    address = host.rsplit("-", 1)[0]
+    index = int(address.rsplit(".", 1)[1]) - 2  # the head is 127.0.0.2, the workers follow in order
+    return cluster.nodes[index]

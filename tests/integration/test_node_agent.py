@@ -1,0 +1,138 @@
+"""A Ray node's agent, driven directly (no cluster): it starts a VM from what the server sends, hands its
+log over as it grows and its results once it has ended, and leaves nothing running behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.runtime.ray import node_files
+from app.runtime.ray.node_agent import NodeAgent, NodeLaunch, Progress
+from tests.support.polling import wait_until
+
+SERVER_ROOT = "/srv/sagelite/vms/vm-1"
+
+
+@pytest.fixture
+def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[NodeAgent]:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the node's scratch directory
+    started = NodeAgent(server_key="test")
+    yield started
+    started.kill_all()
+
+
+def _launch(tmp_path: Path, script: str, *, vm_id: str = "vm-1", deadline_in: float = 600) -> NodeLaunch:
+    tree = tmp_path / "server-tree"
+    (tree / "model").mkdir(parents=True, exist_ok=True)
+    (tree / "input" / "config").mkdir(parents=True, exist_ok=True)
+    (tree / "input" / "config" / "hyperparameters.json").write_text('{"epochs": "3"}')
+    return NodeLaunch(
+        vm_id=vm_id,
+        bundle=node_files.pack(tree),
+        fetches=(),
+        arguments=("-c", script),
+        env={"SM_MODEL_DIR": f"{SERVER_ROOT}/model", "SAGELITE_VM_ID": vm_id},
+        server_root=SERVER_ROOT,
+        memory_bytes=None,
+        max_log_bytes=1 << 20,
+        deadline_at=time.time() + deadline_in,
+        grace_seconds=0.5,
+    )
+
+
+def _until_ended(agent: NodeAgent, vm_id: str) -> tuple[bytes, int]:
+    log = b""
+
+    def poll() -> Progress:
+        nonlocal log
+        progress = agent.poll(vm_id, len(log))
+        log += progress.log
+        return progress
+
+    ended = wait_until(poll, until=lambda p: p.exit_code is not None, what="the VM to end")
+    assert ended.exit_code is not None
+    return log, ended.exit_code
+
+
+def test_a_vm_runs_in_the_nodes_folder_and_hands_back_its_log_and_model(
+    agent: NodeAgent, tmp_path: Path
+) -> None:
+    script = (
+        "import os\n"
+        "print(open('input/config/hyperparameters.json').read(), flush=True)\n"
+        "open(os.path.join(os.environ['SM_MODEL_DIR'], 'm.txt'), 'w').write(os.getcwd())\n"
+    )
+    agent.start(_launch(tmp_path, script))
+    log, code = _until_ended(agent, "vm-1")
+    assert code == 0 and b'{"epochs": "3"}' in log
+
+    back = tmp_path / "back"
+    node_files.unpack(agent.collect("vm-1"), back)
+    cwd = (back / "model" / "m.txt").read_text()  # SM_MODEL_DIR moved from the server's path to the node's
+    assert cwd.startswith(str(tmp_path / "sagelite-vms" / "test")) and not cwd.startswith(SERVER_ROOT)
+    agent.discard("vm-1")
+    assert not (tmp_path / "sagelite-vms" / "test" / "vm-1").exists()
+
+
+def test_a_sigterm_ends_the_vm_and_kill_all_leaves_no_process(agent: NodeAgent, tmp_path: Path) -> None:
+    agent.start(_launch(tmp_path, "import time; print('up', flush=True); time.sleep(600)"))
+    wait_until(lambda: agent.poll("vm-1", 0).log, what="the VM to start")
+    agent.signal("vm-1", signal.SIGTERM)
+    assert _until_ended(agent, "vm-1")[1] == -signal.SIGTERM
+
+    agent.start(_launch(tmp_path, "import time; print('up', flush=True); time.sleep(600)", vm_id="vm-2"))
+    wait_until(lambda: agent.poll("vm-2", 0).log, what="the second VM to start")
+    assert agent.kill_all() == 1
+    assert not _processes_of("vm-2")
+
+
+def test_the_node_kills_a_vm_past_its_deadline_without_the_server(agent: NodeAgent, tmp_path: Path) -> None:
+    launch = _launch(tmp_path, "import time; print('up', flush=True); time.sleep(600)", deadline_in=-9.5)
+    agent.start(launch)  # the deadline, grace and backstop (10 s) are already past: killed once started
+    assert _until_ended(agent, "vm-1")[1] == -signal.SIGKILL
+
+
+def test_a_vm_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    starter = (
+        "import os, sys, time; from pathlib import Path\n"
+        "from app.runtime.executor import LaunchSpec, LocalExecutor\n"
+        "spec = LaunchSpec(vm_id='vm-orphan', command=[sys.executable, '-c', 'import time; time.sleep(600)'],"
+        " cwd=Path(sys.argv[1]), log_path=Path(sys.argv[1]) / 'log',"
+        " env={'SAGELITE_VM_ID': 'vm-orphan', 'PYTHONPATH': os.environ['PYTHONPATH']},"
+        " max_log_bytes=4096, die_with_parent=True)\n"
+        "print(LocalExecutor().launch(spec, lambda: None), flush=True); time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", starter, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    try:
+        assert parent.stdout is not None
+        int(parent.stdout.readline())
+        wait_until(lambda: len(_processes_of("vm-orphan")) == 2, what="the VM (wrapper and command) to run")
+    finally:
+        parent.kill()
+        parent.wait()
+    wait_until(lambda: not _processes_of("vm-orphan"), what="the VM to die with its parent")
+
+
+def _processes_of(vm_id: str) -> list[int]:
+    mark = f"SAGELITE_VM_ID={vm_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or mark not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().split(")")[1].split()[0] != "Z":  # a zombie has ended
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
