@@ -25,6 +25,14 @@ PURE = (
     "app.runtime.rendezvous",
     "app.auth.throttle",
     "app.console.downsample",
+    "app.cloudwatch.metrics.statistics",
+    "app.cloudwatch.metrics.periods",
+    "app.cloudwatch.metrics.identity",
+    "app.cloudwatch.metrics.data_pages",
+    "app.jobs.billing",
+    "app.iam.principals",
+    "app.api.query.form",
+    "app.api.query.documents",
 )
 # The training child process stays light: numpy, its own package and the contract (layout, environment).
 CHILD_ALLOWED = ("app.training", "app.runtime.contract", "app.runtime.sm_env", "app.runtime.rendezvous")

@@ -125,6 +125,9 @@ class AccessLog:
             return f"{scope['method']} {template}"
         if is_s3_request(scope):
             return s3_operation_of(scope)
+        named: str | None = scope.get("state", {}).get("operation")
+        if named is not None:  # set by an endpoint that read the operation from the body (Query protocol)
+            return named
         if scope["path"] == "/" and scope["method"] == "POST":
             return protocol.operation_of(_header(scope, b"x-amz-target"))
         return None

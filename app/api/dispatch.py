@@ -6,6 +6,7 @@
   `request.state.caller`.
 - Requests signed for `s3` go to the S3 API (see `app.api.s3.detect` and `app.api.edge.surfaces`).
 - The web console (`/console`) skips the SigV4 edge: its routes authenticate their session cookie.
+- STS and IAM calls (`POST /` with a form body, the Query protocol) go to `app.api.query`'s endpoint.
 - SageMaker's JSON calls (`POST /`) go straight to their endpoint, past FastAPI's routing and
   middleware they do not need: the endpoint renders every error itself, in AWS's form.
 - Everything else (REST, docs) is the FastAPI application.
@@ -26,6 +27,7 @@ from app.api import last_resort
 from app.api.aws import protocol
 from app.api.edge.gate import Edge
 from app.api.edge.surfaces import Surface, classify
+from app.api.query import protocol as query_protocol
 
 
 class SageliteApp(FastAPI):
@@ -34,6 +36,7 @@ class SageliteApp(FastAPI):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._aws = request_response(protocol.endpoint)
+        self._query = request_response(query_protocol.endpoint)
         self._entry: ASGIApp = self._dispatch
         self.edge = Edge()
 
@@ -62,4 +65,6 @@ class SageliteApp(FastAPI):
             return s3
         if surface is Surface.AWS_JSON:
             return self._aws
+        if surface is Surface.AWS_QUERY:
+            return self._query
         return super().__call__

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.aws import protocol
 from app.api.edge import surfaces
+from app.api.query import protocol as query_protocol
 from app.api.rest import responses as rest_responses
 from app.api.s3 import responses as s3_responses
 from app.api.s3 import xmlio
@@ -60,4 +61,6 @@ def internal_error(scope: Scope) -> Response:
         return s3_responses.xml(body, 500, headers)
     if surface is surfaces.Surface.AWS_JSON:
         return protocol.error_response(ServiceError(INTERNAL_MESSAGE), protocol.new_request_id())
+    if surface is surfaces.Surface.AWS_QUERY:
+        return query_protocol.scope_error_response(ServiceError(INTERNAL_MESSAGE), None)
     return rest_responses.problem(500, "InternalFailure", INTERNAL_MESSAGE)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from app.api.aws import protocol
+from app.api.aws import protocol, registry
+from app.api.aws.registry import JsonService
 from app.api.rest import responses as rest_responses
 from app.api.s3 import errors as s3_errors
 from app.api.s3 import responses as s3_responses
@@ -21,9 +22,9 @@ from app.errors import Throttled
 SLOW_DOWN_MESSAGE = "Please reduce your request rate."
 
 
-def aws_json(decision: Decision, *, request_id: str) -> Response:
+def aws_json(decision: Decision, *, request_id: str, service: JsonService = registry.SAGEMAKER) -> Response:
     """`POST /`: HTTP 400 `{"__type": "ThrottlingException", "message": "Rate exceeded"}`."""
-    return _with_retry_after(protocol.error_response(Throttled(), request_id), decision)
+    return _with_retry_after(protocol.error_response(Throttled(), request_id, service=service), decision)
 
 
 def s3(decision: Decision, *, request_id: str, resource: str, method: str, has_body: bool) -> Response:

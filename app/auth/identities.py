@@ -146,6 +146,7 @@ class IdentityService:
                 repository.add_key(session, key)
             key.account_id, key.wrapped_secret, key.is_admin = account_id, wrapped, admin
             key.revoked_at, key.job_name, key.wrapped_session_token, key.expires_at = None, None, None, None
+            key.role_session = None
         self._cache.discard(access_key_id)
 
     def get_access_key(self, access_key_id: str) -> AccessKeyInfo | None:
@@ -185,9 +186,33 @@ class IdentityService:
         self, account_id: str, job_name: str, *, ttl: dt.timedelta
     ) -> TemporaryCredentials:
         """Session credentials (`ASIA…` + token) acting for the job's account, expiring after `ttl`."""
+        return self._issue_session(account_id, ttl=ttl, job_name=job_name)
+
+    def issue_role_credentials(
+        self, account_id: str, *, role_name: str, session_name: str, ttl: dt.timedelta
+    ) -> TemporaryCredentials:
+        """STS AssumeRole's session credentials: the account's, known as the role's session until `ttl`."""
+        return self._issue_session(account_id, ttl=ttl, role_session=f"{role_name}/{session_name}")
+
+    def account(self, account_id: str) -> AccountInfo:
+        """The account (NotFound if it does not exist)."""
+        with self._sessions() as session:
+            found = repository.get_account(session, account_id)
+            if found is None:
+                raise NotFound(f"The account {account_id} does not exist.")
+            return _account_info(found)
+
+    def _issue_session(
+        self,
+        account_id: str,
+        *,
+        ttl: dt.timedelta,
+        job_name: str | None = None,
+        role_session: str | None = None,
+    ) -> TemporaryCredentials:
         key, secret = self._new_key(account_id=account_id, admin=False, temporary=True)
         token = key_material.session_token()
-        key.job_name = job_name
+        key.job_name, key.role_session = job_name, role_session
         key.wrapped_session_token = self._keyring.wrap(
             token.encode(), context=_token_context(key.access_key_id)
         )
@@ -251,6 +276,7 @@ class IdentityService:
             access_key_id=key.access_key_id,
             is_admin=key.is_admin,
             job_name=key.job_name,
+            role_session=key.role_session,
         )
         return KeyRecord(key.access_key_id, secret, caller, token, key.expires_at)
 

@@ -45,9 +45,9 @@ def add_key(session: Session, key: AccessKey) -> None:
 def long_lived_keys(
     session: Session, *, account_id: str | None, after: After = None, limit: int | None = None
 ) -> list[AccessKey]:
-    """The long-lived keys (jobs' temporary ones left out), of one account or of all, oldest first; a page
-    of `limit` of them after the `after` cursor."""
-    statement = select(AccessKey).where(AccessKey.job_name.is_(None))
+    """The long-lived keys (jobs' and assumed roles' temporary ones left out), of one account or of all,
+    oldest first; a page of `limit` of them after the `after` cursor."""
+    statement = select(AccessKey).where(AccessKey.job_name.is_(None), AccessKey.role_session.is_(None))
     if account_id is not None:
         statement = statement.where(AccessKey.account_id == account_id)
     if after is not None:

@@ -122,6 +122,27 @@ def s3_error(failure: AuthFailure) -> WireError:
     return WireError(code, status, fixed or failure.message)
 
 
+# The Query protocol's services (STS, IAM) answer signature errors with 403, malformed ones with 400.
+_INVALID_TOKEN = "The security token included in the request is invalid."
+_QUERY = {
+    Reason.MISSING: ("MissingAuthenticationToken", 403, "Request is missing Authentication Token"),
+    Reason.UNKNOWN_KEY: ("InvalidClientTokenId", 403, _INVALID_TOKEN),
+    Reason.INCOMPLETE: ("IncompleteSignature", 400, None),
+    Reason.MISMATCH: ("SignatureDoesNotMatch", 403, None),
+    Reason.EXPIRED: ("SignatureDoesNotMatch", 403, None),
+    Reason.UNSUPPORTED: ("IncompleteSignature", 400, None),
+    Reason.BAD_TOKEN: ("InvalidClientTokenId", 403, _INVALID_TOKEN),
+    Reason.EXPIRED_TOKEN: ("ExpiredToken", 403, "The security token included in the request is expired"),
+    Reason.PAYLOAD: ("SignatureDoesNotMatch", 403, None),
+}
+
+
+def query_error(failure: AuthFailure) -> WireError:
+    """The Query protocol's answer (XML `Code`, status, message)."""
+    code, status, fixed = _QUERY[failure.reason]
+    return WireError(code, status, fixed or failure.message)
+
+
 def rest_status(failure: AuthFailure) -> int:
     """The REST routes' problem-JSON status: 401 without credentials, 403 for every other failure."""
     return 401 if failure.reason is Reason.MISSING else 403

@@ -112,6 +112,8 @@ class MetricPoint(Base):
     name: Mapped[str] = mapped_column(String(255))
     value: Mapped[float] = mapped_column(Float)
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The VM whose log held the value (`algo-1`...); None for points stored before hosts were recorded.
+    host: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_metric_points_job", "job_id", "name", "timestamp"),)
 
@@ -145,6 +147,8 @@ class AccessKey(Base):
     job_name: Mapped[str | None] = mapped_column(String(63))
     wrapped_session_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # STS AssumeRole's keys only: `<role name>/<session name>`, the assumed-role ARN's last two parts.
+    role_session: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_access_keys_job", "account_id", "job_name"),)
 

@@ -12,7 +12,7 @@ from app.auth.caller import Caller
 from app.db.models import TrainingJob
 from app.errors import NotFound
 from app.jobs import metric_repository, repository
-from app.jobs.metric_repository import Point
+from app.jobs.metric_repository import Point, Series
 
 
 class MetricSeries:
@@ -38,6 +38,38 @@ class MetricSeries:
         for point in points:
             metrics.setdefault(point.name, []).append({"timestamp": point.timestamp, "value": point.value})
         return {"job": job.name, "metrics": metrics, "final": _final(job)}
+
+    def of_account(
+        self, *, caller: Caller, job_name: str | None = None, name: str | None = None
+    ) -> list[Series]:
+        """Every (job, host, metric) of the caller's account, optionally of one job or metric name."""
+        with self._sessions() as session:
+            return metric_repository.series_of_account(
+                session, account_id=caller.account_id, job_name=job_name, name=name
+            )
+
+    def values(
+        self,
+        *,
+        caller: Caller,
+        job_name: str,
+        name: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        host: str | None = None,
+    ) -> list[tuple[dt.datetime, float]]:
+        """(timestamp, value) of one metric of one of the caller's jobs in [start, end), of one VM's log
+        when `host` names it; none for another account's job."""
+        with self._sessions() as session:
+            return metric_repository.values_between(
+                session,
+                account_id=caller.account_id,
+                job_name=job_name,
+                name=name,
+                start=start,
+                end=end,
+                host=host,
+            )
 
 
 def _final(job: TrainingJob) -> list[dict[str, Any]]:

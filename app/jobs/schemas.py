@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Row
 
 from app.db.models import TrainingJob
+from app.jobs import billing
+from app.storage import artifact_layout
 from app.training import builtin_algorithms
 from app.wire import model
 
@@ -65,6 +67,11 @@ def describe(job: TrainingJob | Row[Any]) -> dict[str, Any]:
     """DescribeTrainingJobResponse for one job, echoing every request member Describe knows."""
     echoed = _describe_members()
     out: dict[str, Any] = {key: value for key, value in job.request.items() if key in echoed}
+    times = billing.reported(
+        training_start=job.training_start_time,
+        training_end=job.training_end_time,
+        billable_seconds=job.billable_seconds,
+    )
     out |= {
         "TrainingJobName": job.name,
         "TrainingJobArn": job.arn,
@@ -79,15 +86,19 @@ def describe(job: TrainingJob | Row[Any]) -> dict[str, Any]:
         "TrainingStartTime": job.training_start_time,
         "TrainingEndTime": job.training_end_time,
         "FinalMetricDataList": job.final_metrics,
-        "BillableTimeInSeconds": job.billable_seconds,
+        "BillableTimeInSeconds": times.billable_seconds,
+        "TrainingTimeInSeconds": times.training_seconds,
     }
     out |= {key: value for key, value in optional.items() if value is not None}
-    if job.model_artifacts:
-        out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts}
-    if job.training_start_time and job.training_end_time:
-        elapsed = (job.training_end_time - job.training_start_time).total_seconds()
-        out["TrainingTimeInSeconds"] = round(elapsed)
+    # Required by botocore's output shape: the path the model will have until it has one.
+    out["ModelArtifacts"] = {"S3ModelArtifacts": job.model_artifacts or _future_model(job.request)}
     return out
+
+
+def _future_model(request: dict[str, Any]) -> str:
+    compressed = request.get("OutputDataConfig", {}).get("CompressionType", "GZIP") != "NONE"
+    output_path, name = request["OutputDataConfig"]["S3OutputPath"], request["TrainingJobName"]
+    return str(artifact_layout.model_artifacts(output_path, name, compressed=compressed))
 
 
 def summary(row: Any) -> dict[str, Any]:

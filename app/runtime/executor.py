@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from app.runtime.channels import Fetch
 
-from app.runtime import rendezvous
+from app.runtime import log_times, rendezvous
 from app.runtime.rendezvous import Rendezvous
 
 
@@ -166,14 +166,18 @@ class LocalExecutor(PlainFolders, LoopbackPeers):
             wrapper += ["--memory-bytes", str(spec.memory_bytes)]
         if spec.cpus:
             wrapper += ["--cpus", ",".join(str(c) for c in spec.cpus)]
-        if spec.max_log_bytes is not None:
-            wrapper += ["--max-log-bytes", str(spec.max_log_bytes)]
         if spec.die_with_parent:
             wrapper += ["--die-with-parent", str(os.getpid())]
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
+        with (
+            open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log,
+            log_times.appending(spec.log_path) as times,
+        ):
+            if spec.max_log_bytes is not None:
+                wrapper += ["--max-log-bytes", str(spec.max_log_bytes), "--times-fd", str(times)]
             process = subprocess.Popen(
                 [*wrapper, "--", *spec.command],
+                pass_fds=(times,),
                 cwd=spec.cwd,
                 env=dict(spec.env),
                 stdin=subprocess.DEVNULL,

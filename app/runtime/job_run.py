@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.hosts import vms
 from app.hosts.vms import VmPlan
-from app.jobs import repository
+from app.jobs import billing, repository
 from app.jobs.lifecycle import JobLifecycle, RunFacts
 from app.jobs.metric_series import MetricSeries
 from app.jobs.status import Secondary, Status
@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 GIB = 1024**3
 _WATCH_INTERVAL = 1.0  # seconds between metric and disk checks while VMs run
+# At the deadline a job goes Stopping → Uploading → MaxRuntimeExceeded, each once, as a stopped job does.
+DEADLINE_MESSAGE = "Stopping the training job: MaxRuntimeInSeconds was exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +270,10 @@ class JobRun:
             now = self.clock()
             if now >= self._deadline:
                 self.lifecycle.transition(
-                    self.plan.job_id, status=Status.STOPPING, secondary=Secondary.MAX_RUNTIME_EXCEEDED
+                    self.plan.job_id,
+                    status=Status.STOPPING,
+                    secondary=Secondary.STOPPING,
+                    message=DEADLINE_MESSAGE,
                 )
                 self._terminate_all()
                 return Outcome(Status.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED)
@@ -371,8 +376,7 @@ class JobRun:
     def _billable_seconds(self, now: dt.datetime) -> int | None:
         if self._training_started is None:
             return None
-        seconds = max(1, round((now - self._training_started).total_seconds()))
-        return seconds * len(self._vms)
+        return billing.billed_seconds(training_started=self._training_started, now=now)
 
     def _save_checkpoints(self) -> None:
         for vm in self._vms:
@@ -387,7 +391,7 @@ class JobRun:
                 logger.exception("saving checkpoints failed", extra={"job": self.plan.job_name})
 
     def _scan_metrics(self, now: dt.datetime, *, final: bool = False) -> None:
-        found = self._metrics.scan([vm.log for vm in self._vms], now, final=final)
+        found = self._metrics.scan({vm.plan.hostname: vm.log for vm in self._vms}, now, final=final)
         self.metric_series.record(self.plan.job_id, found)
 
     def _stopped_before_start(self) -> Outcome:

@@ -6,7 +6,8 @@ Without `--max-log-bytes` the wrapper execs the command. With it, the wrapper st
 parent and pumps the command's output (stdout and stderr, through a pipe) into its own stdout, the VM's
 log file, up to N bytes: past them it writes a marker line and keeps reading and discarding, so the job
 never blocks on a full pipe and the log never outgrows the cap. A separate small process (not a thread of
-the server) does the copying, so a job printing gigabytes costs the server neither memory nor the GIL,
+the server) does the copying and stamps what it copies with the time it read it (`--times-fd`, see
+`app.runtime.log_times`), so a job printing gigabytes costs the server neither memory nor the GIL,
 and the VM keeps running if the server dies. The wrapper leads the VM's process group: signals to the
 group reach the command directly; the wrapper outlives a SIGTERM to drain what the command writes on its
 way out, then ends as the command did (same exit code, or killed by the same signal).
@@ -27,6 +28,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+from app.runtime import log_times  # standard library only, like this module
+
 READ_BYTES = 1024 * 1024
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux); a 1 MiB pipe means fewer wake-ups for a chatty job
@@ -35,20 +38,32 @@ _DRAIN_AFTER_EXIT_BYTES = 4 * READ_BYTES  # more than the pipe holds: all the co
 
 
 class CappedLog:
-    """Writes to `fd` until `cap` bytes were written, then one marker line; later output is discarded."""
+    """Writes to `fd` until `cap` bytes were written, then one marker line; later output is discarded.
 
-    def __init__(self, fd: int, cap: int) -> None:
-        self._fd, self._cap = fd, cap
+    With `times`, each write is stamped first with the time it was read (`app.runtime.log_times`); the
+    records count against the cap with the text, so the cap bounds both files.
+    """
+
+    def __init__(self, fd: int, cap: int, times: log_times.TimesWriter | None = None) -> None:
+        self._fd, self._cap, self._times = fd, cap, times
+        self._base = os.fstat(fd).st_size if times is not None else 0  # offsets are the log file's
         self.written = 0
+        self.spent = 0  # the text and the time records
         self.truncated = False
         self._ends_line = True
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, *, now_ms: int | None = None) -> None:
         if self.truncated or not data:
             return
-        kept = data[: self._cap - self.written]
+        ms = log_times.now_ms() if now_ms is None else now_ms
+        stamping = self._times is not None and self._times.needs_record(ms)
+        room = self._cap - self.spent - (log_times.RECORD.size if stamping else 0)
+        kept = data[: max(room, 0)]
+        if self._times is not None:
+            self.spent += self._times.stamp(offset=self._base + self.written, ms=ms)
         _write_all(self._fd, kept)
         self.written += len(kept)
+        self.spent += len(kept)
         if kept:
             self._ends_line = kept.endswith(b"\n")
         if len(kept) < len(data):
@@ -68,6 +83,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--cpus", help="comma-separated CPU ids the VM may run on")
     parser.add_argument("--max-log-bytes", type=int, help="cap on the output kept in the VM's log")
     parser.add_argument("--die-with-parent", type=int, metavar="PID", help="die when the parent, PID, does")
+    parser.add_argument("--times-fd", type=int, help="an open file to write the log's time records to")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -85,7 +101,8 @@ def main(argv: list[str]) -> None:
     if args.max_log_bytes is None:
         limit_memory()
         os.execvp(command[0], command)
-    sys.exit(_run_pumped(command, cap=args.max_log_bytes, before_exec=limit_memory))
+    times = log_times.TimesWriter(args.times_fd) if args.times_fd is not None else None
+    sys.exit(_run_pumped(command, cap=args.max_log_bytes, times=times, before_exec=limit_memory))
 
 
 def _memory_limit(memory_bytes: int | None) -> Callable[[], None]:
@@ -113,16 +130,19 @@ def _also(first: Callable[[], None], then: Callable[[], None]) -> Callable[[], N
     return both
 
 
-def _run_pumped(command: Sequence[str], *, cap: int, before_exec: Callable[[], None]) -> int:
+def _run_pumped(
+    command: Sequence[str], *, cap: int, times: log_times.TimesWriter | None, before_exec: Callable[[], None]
+) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         # Caught, not ignored: a caught signal is reset to its default in the command at exec.
         signal.signal(sig, lambda *_: None)
     read_end, write_end = os.pipe()
     with contextlib.suppress(OSError):
         fcntl.fcntl(write_end, _F_SETPIPE_SZ, READ_BYTES)
-    log = CappedLog(sys.stdout.fileno(), cap)
+    log = CappedLog(sys.stdout.fileno(), cap, times)
     try:
         # The wrapper has one thread, so a preexec_fn is safe here.
+        # The times file is the pump's alone: the command never inherits it (close_fds).
         child = subprocess.Popen(command, stdout=write_end, stderr=write_end, preexec_fn=before_exec)
     except OSError as error:
         log.write(f"[sagelite] cannot run {command[0]!r}: {error.strerror}\n".encode())

@@ -10,7 +10,7 @@ gigabytes without a newline never makes the server hold them whole.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_LINE_BYTES = 256 * 1024
@@ -53,6 +53,10 @@ class Tail:
         self._cut: dict[Path, bool] = {}
 
     def new_lines(self, path: Path, *, final: bool = False) -> list[bytes]:
+        return [line for _, line in self.new_lines_at(path, final=final)]
+
+    def new_lines_at(self, path: Path, *, final: bool = False) -> list[tuple[int, bytes]]:
+        """The new lines with where each begins in the file (which finds its time in the `.times`)."""
         offset = self._offsets.get(path, 0)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -66,7 +70,7 @@ class Tail:
         split = split_lines(data, at_end=at_end, after_cut=self._cut.get(path, False))
         self._offsets[path] = offset + split.used
         self._cut[path] = split.cut
-        return split.lines
+        return [(offset + start, line) for start, line in zip(split.starts, split.lines, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class Split:
     lines: list[bytes]
     used: int  # bytes of the input the lines account for
     cut: bool  # the last line is a piece of a longer one: a newline that comes next only ends it
+    starts: list[int] = field(default_factory=list, compare=False)  # where each line begins in the input
 
 
 def split_lines(data: bytes, *, at_end: bool, after_cut: bool = False) -> Split:
@@ -81,19 +86,22 @@ def split_lines(data: bytes, *, at_end: bool, after_cut: bool = False) -> Split:
     unterminated rest shorter than that is left unless `at_end`. After a cut (`after_cut`), a newline
     first in `data` ends the cut line rather than adding an empty one."""
     lines: list[bytes] = []
+    starts: list[int] = []
     pos = 1 if after_cut and data[:1] == b"\n" else 0
     cut = after_cut and pos == 0
     while pos < len(data):
         newline = data.find(b"\n", pos, pos + MAX_LINE_BYTES + 1)
         if newline != -1:
-            lines.append(data[pos:newline])
-            pos, cut = newline + 1, False
+            end, following, cut = newline, newline + 1, False
         elif len(data) - pos >= MAX_LINE_BYTES:
-            lines.append(data[pos : pos + MAX_LINE_BYTES])
-            pos, cut = pos + MAX_LINE_BYTES, True
+            end = following = pos + MAX_LINE_BYTES
+            cut = True
         elif at_end:
-            lines.append(data[pos:])
-            pos, cut = len(data), False
+            end = following = len(data)
+            cut = False
         else:
             break
-    return Split(lines, pos, cut)
+        starts.append(pos)
+        lines.append(data[pos:end])
+        pos = following
+    return Split(lines, pos, cut, starts)

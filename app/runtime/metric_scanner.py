@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from app.jobs import metric_regex
 from app.jobs.metric_repository import Point
 from app.jobs.spec import MetricDefinition
-from app.runtime import logs
+from app.runtime import log_times, logs
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +44,38 @@ class MetricScanner:
             (d.name, pattern) for d in self.definitions if (pattern := _compile(d.regex)) is not None
         ]
 
-    def scan(self, paths: Iterable[Path], now: dt.datetime, *, final: bool = False) -> list[Point]:
-        """Read what the logs gained since the last scan (everything, and unterminated last lines too,
-        when `final`); returns the new metric values found."""
+    def scan(self, vm_logs: Mapping[str, Path], now: dt.datetime, *, final: bool = False) -> list[Point]:
+        """Read what each VM's log (by host) gained since the last scan (everything, and unterminated
+        last lines too, when `final`); returns the new metric values found, each at the time its line
+        was written (`now` for a log without times)."""
         if not self._patterns:
             return []
         found: list[Point] = []
-        for path in paths:
+        for host, path in vm_logs.items():
             budget = None if final else SCAN_BUDGET_BYTES
-            while (budget is None or budget > 0) and (lines := self._tail.new_lines(path, final=final)):
-                for line in lines:
-                    found.extend(self._match(line.decode("utf-8", "replace"), now))
+            while (budget is None or budget > 0) and (lines := self._tail.new_lines_at(path, final=final)):
+                found.extend(self._matches(lines, host=host, path=path, now=now))
                 if budget is not None:
-                    budget -= sum(len(line) + 1 for line in lines)
+                    budget -= sum(len(line) + 1 for _, line in lines)
         return found
+
+    def _matches(
+        self, lines: Sequence[tuple[int, bytes]], *, host: str, path: Path, now: dt.datetime
+    ) -> list[Point]:
+        matched = [
+            (offset, name, value)
+            for offset, line in lines
+            for name, value in self._match(line.decode("utf-8", "replace"))
+        ]
+        # The log was read before its times, so every matched line has its record (log_times).
+        with log_times.reading(path, fallback_ms=int(now.timestamp() * 1000)) as times:
+            stamps = times.times_at([offset for offset, _, _ in matched])
+        points = []
+        for (_, name, value), ms in zip(matched, stamps, strict=True):
+            when = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+            self.latest[name] = (value, when)
+            points.append(Point(name, value, when, host=host))
+        return points
 
     def final_metrics(self) -> list[dict[str, Any]]:
         """FinalMetricDataList: the last value seen of each metric, with when it was seen."""
@@ -66,8 +84,8 @@ class MetricScanner:
             for name, (value, when) in sorted(self.latest.items())
         ]
 
-    def _match(self, line: str, now: dt.datetime) -> list[Point]:
-        points = []
+    def _match(self, line: str) -> list[tuple[str, float]]:
+        found = []
         for name, pattern in list(self._patterns):
             try:
                 text = pattern.first_group(line)
@@ -75,11 +93,9 @@ class MetricScanner:
                 self._timed_out(name)
                 continue
             value = _number(text)
-            if value is None:
-                continue
-            self.latest[name] = (value, now)
-            points.append(Point(name, value, now))
-        return points
+            if value is not None:
+                found.append((name, value))
+        return found
 
     def _timed_out(self, name: str) -> None:
         self._timeouts[name] = self._timeouts.get(name, 0) + 1

@@ -1,4 +1,5 @@
-"""Loads botocore's SageMaker service model once; it is the single source of names and constraints."""
+"""Loads botocore's service models once (SageMaker's by default); they are the single source of names and
+constraints of every AWS JSON service this server speaks."""
 
 from __future__ import annotations
 
@@ -22,14 +23,18 @@ OPERATIONS = frozenset(
 )
 
 
+SAGEMAKER = "sagemaker"
+
+
 @functools.cache
-def service_model() -> Any:
-    """botocore.model.ServiceModel for sagemaker 2017-07-24 (cached: parsing it takes ~100 ms)."""
-    return botocore.session.get_session().get_service_model("sagemaker")
+def service_model(service: str = SAGEMAKER) -> Any:
+    """botocore.model.ServiceModel of `service` (`sagemaker`, `logs`, `cloudwatch`), cached: parsing
+    one takes ~100 ms."""
+    return botocore.session.get_session().get_service_model(service)
 
 
-def input_shape(operation: str) -> Any:
-    return service_model().operation_model(operation).input_shape
+def input_shape(operation: str, *, service: str = SAGEMAKER) -> Any:
+    return service_model(service).operation_model(operation).input_shape
 
 
 def enum_values(shape_name: str) -> list[str]:

@@ -20,15 +20,16 @@ from app.errors import SerializationError, ValidationError
 from app.wire import model
 
 
-def validate(operation: str, params: Any) -> dict[str, Any]:
-    """Return `params`, null members dropped, if it satisfies the operation's input shape; raise otherwise.
+def validate(operation: str, params: Any, *, service: str = model.SAGEMAKER) -> dict[str, Any]:
+    """Return `params`, null members dropped, if it satisfies the input shape of `service`'s operation;
+    raise otherwise.
 
     A null member means the member is absent (as AWS reads it), so callers never see None values.
     """
     if not isinstance(params, dict):
         raise SerializationError("Request body must be a JSON object")
     problems: list[str] = []
-    _check(model.input_shape(operation), params, "", problems)
+    _check(model.input_shape(operation, service=service), params, "", problems)
     if problems:
         count = len(problems)
         noun = "error" if count == 1 else "errors"

@@ -4,7 +4,7 @@ Hyperparameter tuning jobs and the trials (child training jobs) each launched, w
 the tuner resumes from after a restart.
 
 Revision ID: b742f410ec22
-Revises: 16a0c0de0001
+Revises: 5ec0a11d0003
 Create Date: 2026-12-02 03:13:51.318178
 """
 
@@ -16,7 +16,7 @@ import app.db.base
 
 
 revision: str = 'b742f410ec22'
-down_revision: str | None = '16a0c0de0001'
+down_revision: str | None = '5ec0a11d0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -160,7 +160,9 @@ def _assert_aws_internal_failure(status: int, headers: object, body: dict[str, s
 def _assert_rest_internal_failure(status: int, content_type: str, body: dict[str, object]) -> None:
     assert status == 500
     assert content_type == "application/problem+json"
-    assert body["code"] == "InternalFailure" and body["title"] == "InternalFailure" and body["status"] == 500
+    assert (
+        body["code"] == "InternalFailure" and body["title"] == "InternalServerError" and body["status"] == 500
+    )
 
 
 def test_a_wrong_method_names_the_allowed_ones(api: TestClient) -> None:

@@ -140,8 +140,10 @@ def test_describe_a_new_job(jobs: TrainingJobService) -> None:
     assert described["RoleArn"] == request["RoleArn"]
     assert described["HyperParameters"] == {"epochs": "3"}
     assert described["ResourceConfig"] == request["ResourceConfig"]
-    for absent in ("FailureReason", "TrainingStartTime", "TrainingEndTime", "ModelArtifacts", "Tags"):
+    for absent in ("FailureReason", "TrainingStartTime", "TrainingEndTime", "Tags"):
         assert absent not in described
+    # botocore's output shape requires it: the path the model will have
+    assert described["ModelArtifacts"] == {"S3ModelArtifacts": "s3://bucket/output/job-1/output/model.tar.gz"}
 
 
 def test_create_fills_in_sagemakers_defaults(jobs: TrainingJobService) -> None:

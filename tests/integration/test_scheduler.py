@@ -439,7 +439,10 @@ def test_a_job_naming_another_accounts_bucket_fails_as_on_aws(
         "Failed",
         DENIED.format(operation),
     )
-    assert "ModelArtifacts" not in described
+    # Only the path the model would have had (botocore requires the member): nothing was packaged.
+    output_path = described["OutputDataConfig"]["S3OutputPath"]
+    expected = f"{output_path}/squatter/output/model.tar.gz"
+    assert described["ModelArtifacts"] == {"S3ModelArtifacts": expected}
     assert all(world.executor.process(vm.id) is None for vm in world.vms("squatter")), "no VM started"
     assert [o.key for o in world.services.store.list_objects("theirs").objects] == ["data/train.csv"]
     assert world.usage() == {}
@@ -579,6 +582,60 @@ def test_stopping_a_running_job_sends_sigterm_and_ends_stopped(world: World) -> 
         assert signal.SIGKILL not in world.executor.signals(vm_id)
     assert [(vm.state, vm.exit_code) for vm in world.vms("job")] == [("Terminated", -15)] * 2
     assert world.usage() == {}
+
+
+def secondaries(world: World, job: str) -> list[str]:
+    described = world.services.jobs.describe(job, caller=ROOT)
+    return [row["Status"] for row in described["SecondaryStatusTransitions"]]
+
+
+def test_a_job_past_its_deadline_goes_stopping_uploading_max_runtime_exceeded_each_once(world: World) -> None:
+    world.create("late", count=2, runtime=10)
+    world.tick()
+    world.settle()
+    world.clock.advance(11)  # the run sees it at its next check, within a second
+    wait_until(lambda: world.state("late")[0], until=lambda status: status == "Stopped", what="the deadline")
+    world.settle()
+
+    assert world.state("late") == ("Stopped", "MaxRuntimeExceeded")
+    steps = secondaries(world, "late")
+    assert steps[-4:] == ["Training", "Stopping", "Uploading", "MaxRuntimeExceeded"]
+    assert len(steps) == len(set(steps))
+
+
+def test_billable_time_is_per_instance_and_at_most_the_training_time(world: World) -> None:
+    world.create("pair", count=2)
+    world.tick()
+    world.settle()
+    world.clock.advance(30)
+    world.finish("pair")
+    world.settle()
+
+    job = world.services.jobs.describe("pair", caller=ROOT)
+    assert job["TrainingJobStatus"] == "Completed"
+    assert (job["TrainingTimeInSeconds"], job["BillableTimeInSeconds"]) == (30, 30)
+
+
+def test_a_sub_second_job_reports_at_least_a_second_of_training(world: World) -> None:
+    world.create("blink", count=2)
+    world.tick()
+    world.settle()
+    world.clock.advance(0.25)
+    world.finish("blink")
+    world.settle()
+
+    job = world.services.jobs.describe("blink", caller=ROOT)
+    assert (job["TrainingTimeInSeconds"], job["BillableTimeInSeconds"]) == (1, 1)
+
+
+def test_model_artifacts_name_the_models_path_from_creation(world: World) -> None:
+    world.create("fresh")
+    world.create("loose", OutputDataConfig={"S3OutputPath": "s3://bucket/out/", "CompressionType": "NONE"})
+
+    fresh = world.services.jobs.describe("fresh", caller=ROOT)["ModelArtifacts"]
+    assert fresh == {"S3ModelArtifacts": "s3://bucket/output/fresh/output/model.tar.gz"}
+    loose = world.services.jobs.describe("loose", caller=ROOT)["ModelArtifacts"]
+    assert loose == {"S3ModelArtifacts": "s3://bucket/out/loose/output/model/"}
 
 
 def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(world: World) -> None:

@@ -63,7 +63,7 @@ def test_problem_json_uses_the_rest_status() -> None:
     assert response.status_code == 404
     assert json.loads(bytes(response.body)) == {
         "type": "about:blank",
-        "title": "ValidationException",
+        "title": "NotFound",
         "status": 404,
         "detail": "Training job 'x' does not exist.",
         "code": "ValidationException",

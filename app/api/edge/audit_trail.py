@@ -1,6 +1,7 @@
 """What the audit log is told about a request: mutating calls once answered, refusals as they happen.
 
-A call is mutating when it can change something: the AWS JSON operations outside `READ_ONLY`, and any
+A call is mutating when it can change something: the AWS JSON operations outside their service's
+`read_only`, and any
 S3 or REST method but GET and HEAD. Its outcome is `Success` or the error code (the JSON protocol's
 `x-amzn-ErrorType`, or `HTTP <status>` on the other surfaces, whose codes sit in the body).
 """
@@ -15,7 +16,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Message, Scope
 
-from app.api.aws.operations import READ_ONLY
+from app.api.aws import registry
 from app.api.edge.surfaces import Surface
 from app.audit.log import AuditLog
 from app.auth.caller import Caller
@@ -40,7 +41,7 @@ def describe(scope: Scope, surface: Surface) -> Call:
     if surface is Surface.AWS_JSON:
         target = _header(scope, b"x-amz-target") or ""
         operation = target.partition(".")[2] or "Unknown"
-        return Call(operation, None, source_ip, operation not in READ_ONLY)
+        return Call(operation, None, source_ip, not registry.is_read_only(target))
     return Call(f"{method} {path}", path, source_ip, method not in _READS)
 
 

@@ -7,7 +7,9 @@
 - S3: signed for the `s3` service (the credential scope, see `app.api.s3.detect`), or, without credentials,
   a request that addresses a bucket (`/<bucket>[/<key>]` outside `/v1` and the open paths): S3 clients
   expect S3's XML `AccessDenied`, not problem JSON;
-- the AWS JSON protocol: `POST /`;
+- the AWS Query protocol (STS, IAM): `POST /` with a form body and no `X-Amz-Target`
+  (`app.api.query.detect`), dispatched by the credential scope's service;
+- the AWS JSON protocol: any other `POST /`;
 - the web console: `/console` and everything under it (unless signed for S3), which authenticates its
   own session cookie (`app.console.guard`); no other surface reads cookies;
 - REST: everything else.
@@ -19,6 +21,7 @@ import enum
 
 from starlette.types import Scope
 
+from app.api.query.detect import is_query_request
 from app.api.s3 import is_s3_request
 from app.auth import job_credentials
 
@@ -39,6 +42,7 @@ class Surface(enum.Enum):
     OPEN = "open"
     S3 = "s3"
     AWS_JSON = "aws-json"
+    AWS_QUERY = "aws-query"
     REST = "rest"
     CONSOLE = "console"
 
@@ -50,7 +54,7 @@ def classify(scope: Scope) -> Surface:
     if is_s3_request(scope):
         return Surface.S3
     if path == "/" and method == "POST":
-        return Surface.AWS_JSON
+        return Surface.AWS_QUERY if is_query_request(scope) else Surface.AWS_JSON
     if path == CONSOLE_PATH or path.startswith(CONSOLE_PATH + "/"):
         return Surface.CONSOLE
     if not has_credentials(scope) and _addresses_bucket(path):

@@ -147,14 +147,18 @@ def artifact_uri(jobs: TrainingJobService, name: str, filename: str, *, caller: 
         job = jobs.describe(params["TrainingJobName"], caller=caller)
     except NotFound:
         raise NotFound(f"Training job {name!r} does not exist.") from None
+    # Describe names the model's path from creation on; it holds something once the job has ended.
     model = job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
-    if model is None:
+    if model is None or job["TrainingJobStatus"] not in _PACKAGED:
         raise storage_errors.NoSuchKey(_no_artifacts(job))
     if filename == artifact_layout.MODEL_TARBALL:
         if model.endswith("/"):
             raise storage_errors.NoSuchKey(_uncompressed(job["TrainingJobName"], model))
         return uris.parse_s3_uri(model)
     return artifact_layout.output_tarball(job["OutputDataConfig"]["S3OutputPath"], job["TrainingJobName"])
+
+
+_PACKAGED = frozenset({"Completed", "Stopped"})
 
 
 def _no_artifacts(job: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from app.runtime import rendezvous
+from app.runtime import log_times, rendezvous
 from app.runtime.executor import LaunchSpec
 from app.runtime.oci import bundle, rootfs
 from app.runtime.oci.cgroups import Cgroups
@@ -188,8 +188,14 @@ class OciExecutor:
         )
         (directory / "config.json").write_text(json.dumps(bundle.config(box)))
         spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-            process = self._runc.run(container_id=spec.vm_id, bundle=directory, log=log)
+        with (
+            open(os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log,
+            log_times.appending(spec.log_path) as times,
+        ):
+            pumped = spec.max_log_bytes is not None  # only the pump gets the times file, never the command
+            process = self._runc.run(
+                container_id=spec.vm_id, bundle=directory, log=log, times_fd=times if pumped else None
+            )
         container = _Container(id=spec.vm_id, job_key=spec.job_key, process=process)
         with self._lock:
             self._containers[process.pid] = container
@@ -312,10 +318,12 @@ class OciExecutor:
 
 def _capped(spec: LaunchSpec) -> list[str]:
     """The command, behind the launch wrapper's log pump when the log is capped (the interpreter and
-    the `app` package are mounted in the container at their host paths)."""
+    the `app` package are mounted in the container at their host paths), which stamps the log's times
+    on the fd 3 runc hands it."""
     if spec.max_log_bytes is None:
         return list(spec.command)
-    pump = [sys.executable, "-m", "app.runtime.launch", "--max-log-bytes", str(spec.max_log_bytes), "--"]
+    cap = str(spec.max_log_bytes)
+    pump = [sys.executable, "-m", "app.runtime.launch", "--max-log-bytes", cap, "--times-fd", "3", "--"]
     return [*pump, *spec.command]
 
 

@@ -6,12 +6,15 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 _TIMEOUT = 30.0
+# argv: the fd to renumber, then the command to exec with it as fd 3 (dup2 leaves it inheritable).
+_AS_FD_3 = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.execvp(sys.argv[2], sys.argv[2:])"
 
 
 class RuncError(RuntimeError):
@@ -23,12 +26,21 @@ class Runc:
     binary: str
     state_dir: Path
 
-    def run(self, *, container_id: str, bundle: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    def run(
+        self, *, container_id: str, bundle: Path, log: IO[bytes], times_fd: int | None = None
+    ) -> subprocess.Popen[bytes]:
         """Start the container in the foreground: the returned process lives as long as its init and
         exits with its status; its output goes to `log`. `--keep` leaves the stopped container (and its
-        cgroup, to read how it ended) until `delete`."""
+        cgroup, to read how it ended) until `delete`. `times_fd` is handed to the container as its fd 3
+        (`--preserve-fds`: runc passes on fds from 3 up), through a trampoline that puts it there and
+        execs runc (the same process: subprocess cannot renumber an fd without a preexec_fn)."""
+        command = [*self._base(), "run", "--keep", "--bundle", str(bundle), container_id]
+        if times_fd is not None:
+            command[-1:-1] = ["--preserve-fds", "1"]
+            command = [sys.executable, "-c", _AS_FD_3, str(times_fd), *command]
         return subprocess.Popen(
-            [*self._base(), "run", "--keep", "--bundle", str(bundle), container_id],
+            command,
+            pass_fds=(times_fd,) if times_fd is not None else (),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,1 @@
+"""CloudWatch metrics (`GraniteServiceVersion20100801.*`) over the job metric series."""
