@@ -26,6 +26,7 @@ from app.api.rest import (
     observe,
     prometheus,
     responses,
+    tuning_jobs,
 )
 from app.auth import bootstrap
 from app.clock import Clock, utcnow
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(prometheus.router)
     app.include_router(admin.router)
     app.include_router(job_credentials.router)
+    app.include_router(tuning_jobs.router)
     documentation.install(app, open_paths=surfaces.OPEN_PATHS | surfaces.BEARER_PATHS)
     console.install(app)
     app.add_exception_handler(ServiceError, responses.service_error)

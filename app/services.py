@@ -41,6 +41,8 @@ from app.tags.service import TagService
 from app.telemetry import snapshot
 from app.telemetry.gauges import StateGauges
 from app.telemetry.metrics import Telemetry
+from app.tuning.service import TuningJobService
+from app.tuning.tuner import Tuner
 
 # The scheduler passes at least every `scheduler_interval_seconds`; a pass this much older means it is stuck.
 STALE_PASS_INTERVALS = 10
@@ -68,6 +70,8 @@ class Services:
     job_credentials: JobCredentialBroker
     upload_expiry: UploadExpiry
     telemetry: Telemetry
+    tuning: TuningJobService
+    tuner: Tuner
     console_sessions: ConsoleSessions
     leadership: leaderships.Leadership
     run_lifecycle: JobLifecycle  # the scheduler's and the runs' writes: fenced by the leader's epoch
@@ -80,6 +84,7 @@ class Services:
         if self.cluster is not None:
             self.cluster.start_sync(self._sync_hosts)
         self.scheduler.start()
+        self.tuner.start()
         self.audit.start()
         self.upload_expiry.start()
 
@@ -101,6 +106,7 @@ class Services:
 
     def close(self) -> None:
         self.scheduler.close()
+        self.tuner.close()
         self.audit.close()
         self.upload_expiry.close()
         self.supervisor.shutdown(timeout=self.settings.stop_grace_seconds + 5)
@@ -143,6 +149,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
+    tuner_wakeup = Wakeup()  # creates and stops of tuning jobs, and every finished training job, ring it
+    tuner_wakeup.hint()  # the first pass resumes the tuning jobs a restart interrupted
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
     leadership = _leadership(settings, sessions=sessions, clock=clock)
     run_lifecycle = JobLifecycle(sessions=sessions, clock=clock, fence=leadership.fencing())
@@ -160,7 +168,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         max_log_bytes_per_vm=settings.max_log_bytes_per_vm,
-        on_finished=wakeup.hint,
+        on_finished=lambda: _ring(wakeup, tuner_wakeup),
         credentials=job_credentials,
     )
     scheduler = Scheduler(
@@ -182,13 +190,25 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         stopper=supervisor,
         admission=CapacityCheck(sessions=sessions),
     )
+    tuning = TuningJobService(
+        sessions=sessions, region=settings.region, trials=jobs, hint=tuner_wakeup.hint, clock=clock
+    )
+    tuner = Tuner(
+        sessions=sessions,
+        jobs=jobs,
+        identity=Identity(region=settings.region),
+        wakeup=tuner_wakeup,
+        clock=clock,
+        interval_seconds=settings.scheduler_interval_seconds,
+        is_leader=leadership.is_leader,
+    )
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         lifecycle=lifecycle,
         jobs=jobs,
-        tags=TagService(sessions=sessions, resource_exists=jobs.owns),
+        tags=TagService(sessions=sessions, resource_exists=_AnyOwner(jobs, tuning)),
         metric_series=metric_series,
         hosts=HostService(sessions=sessions, vm_control=supervisor, isolation=executor.isolation),
         health=_health_check(settings, sessions=sessions, scheduler=scheduler, supervisor=supervisor),
@@ -205,6 +225,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
             max_age=dt.timedelta(days=settings.incomplete_upload_expiry_days),
         ),
         telemetry=telemetry,
+        tuning=tuning,
+        tuner=tuner,
         console_sessions=ConsoleSessions(
             sessions=sessions,
             keys=identities,
@@ -230,6 +252,22 @@ def _leadership(
     return leaderships.AdvisoryLeader(
         url=url, sessions=sessions, clock=clock, lease_seconds=settings.scheduler_lease_seconds
     )
+
+
+def _ring(*wakeups: Wakeup) -> None:
+    for wakeup in wakeups:
+        wakeup.hint()
+
+
+@dataclass(frozen=True)
+class _AnyOwner:
+    """Tags go on training jobs and tuning jobs alike."""
+
+    jobs: TrainingJobService
+    tuning: TuningJobService
+
+    def __call__(self, arn: str, *, account_id: str) -> bool:
+        return self.jobs.owns(arn, account_id=account_id) or self.tuning.owns(arn, account_id=account_id)
 
 
 def _health_check(

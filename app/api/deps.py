@@ -24,6 +24,7 @@ from app.jobs.service import TrainingJobService
 from app.services import Services
 from app.storage.object_store import ObjectStore
 from app.telemetry.metrics import Telemetry
+from app.tuning.service import TuningJobService
 
 T = TypeVar("T")
 
@@ -47,6 +48,7 @@ SettingsDep = Annotated[Settings, Depends(_from_services(lambda s: s.settings))]
 HealthDep = Annotated[HealthCheck, Depends(_from_services(lambda s: s.health))]
 IdentitiesDep = Annotated[IdentityService, Depends(_from_services(lambda s: s.identities))]
 AuditDep = Annotated[AuditLog, Depends(_from_services(lambda s: s.audit))]
+TuningDep = Annotated[TuningJobService, Depends(_from_services(lambda s: s.tuning))]
 TelemetryDep = Annotated[Telemetry, Depends(_from_services(lambda s: s.telemetry))]
 JobCredentialsDep = Annotated[JobCredentialBroker, Depends(_from_services(lambda s: s.job_credentials))]
 

@@ -1,8 +1,9 @@
 """`sagelite` command line: `serve`, and client commands that call `app.client` (no business logic here).
 
 Exit codes: 0 ok, 1 the server refused the request, 2 bad command line (or `serve` settings that allow
-no root key), 3 server unreachable, 4 no such job (or VM, bucket, key, account), 5/6/7 `jobs wait` ended
-Failed/Stopped/Completed outside `--ok-status`, 8 `jobs wait --timeout` ran out, 130 interrupted.
+no root key), 3 server unreachable, 4 no such job (or tuning job, VM, bucket, key, account), 5/6/7
+`jobs wait` (or `tuning wait`) ended Failed/Stopped/Completed outside `--ok-status`, 8 `wait --timeout`
+ran out, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app.cli import admin, common, infra, jobs, s3, server
+from app.cli import admin, common, infra, jobs, s3, server, tuning
 from app.cli.server import serve, serve_command, settings_from
 from app.client import (
     ArtifactError,
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     server.add_parser(commands)
     jobs.add_parser(commands)
+    tuning.add_parser(commands)
     infra.add_parsers(commands)
     s3.add_parser(commands)
     admin.add_parser(commands)
@@ -97,7 +99,8 @@ def _not_found(args: argparse.Namespace, error: ClientError) -> str:
     message = str(error.response.get("Error", {}).get("Message", ""))
     name = getattr(args, "name", None)
     if name is not None and message == NOT_FOUND_MESSAGE:
-        return f"training job {name!r} does not exist"
+        kind = "tuning job" if args.command == "tuning" else "training job"
+        return f"{kind} {name!r} does not exist"
     return message or "not found"
 
 

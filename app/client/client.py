@@ -2,7 +2,8 @@
 
 The AWS operations take and return exactly what boto3's do (keyword arguments, response dicts with
 aware datetimes and `ResponseMetadata`, `ClientError`s, the `training_job_completed_or_stopped` waiter,
-the `list_training_jobs` and `list_tags` paginators). The extras use the `/v1` routes: artifact and
+the `list_training_jobs` and `list_tags` paginators), and the tuning-job operations (`app.client.tuning`)
+with a waiter botocore lacks and their paginators. The extras use the `/v1` routes: artifact and
 object transfers, logs, metrics, a waiting loop with progress, hosts and VMs, and administration
 (accounts, access keys, the audit trail; see `app.client.admin`).
 """
@@ -17,19 +18,30 @@ from typing import Any
 
 import httpx
 
-from app.client import admin, artifacts, errors, paginators, rest, sigv4, waiters, wire
+from app.client import admin, artifacts, errors, paginators, rest, sigv4, tuning, waiters, wire
 from app.client.transport import DEFAULT_TIMEOUT, Request, RetryPolicy, Transport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 # Operations that may be sent twice with the effect of once (a lost answer is retried only for these).
-IDEMPOTENT = frozenset({"DescribeTrainingJob", "ListTrainingJobs", "ListTags", "AddTags", "DeleteTags"})
+IDEMPOTENT = frozenset(
+    {
+        "DescribeTrainingJob",
+        "ListTrainingJobs",
+        "ListTags",
+        "AddTags",
+        "DeleteTags",
+        "DescribeHyperParameterTuningJob",
+        "ListHyperParameterTuningJobs",
+        "ListTrainingJobsForHyperParameterTuningJob",
+    }
+)
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 
 Progress = Callable[[dict[str, Any]], None]
 
 
-class SageMakerClient(admin.AdminMethods):
+class SageMakerClient(admin.AdminMethods, tuning.TuningMethods):
     """A boto3-compatible SageMaker client for sagelite; every request is signed with the credentials given
     (a client without them is refused by the server, except for its open `/healthz`)."""
 

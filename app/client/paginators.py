@@ -30,6 +30,20 @@ MODELS = {
         "list_training_jobs", "NextToken", "NextToken", "MaxResults", "TrainingJobSummaries"
     ),
     "list_tags": PaginatorModel("list_tags", "NextToken", "NextToken", "MaxResults", "Tags"),
+    "list_hyper_parameter_tuning_jobs": PaginatorModel(
+        "list_hyper_parameter_tuning_jobs",
+        "NextToken",
+        "NextToken",
+        "MaxResults",
+        "HyperParameterTuningJobSummaries",
+    ),
+    "list_training_jobs_for_hyper_parameter_tuning_job": PaginatorModel(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        "NextToken",
+        "NextToken",
+        "MaxResults",
+        "TrainingJobSummaries",
+    ),
 }
 
 

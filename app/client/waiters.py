@@ -53,7 +53,24 @@ TRAINING_JOB_COMPLETED_OR_STOPPED = WaiterModel(
         Acceptor("failure", "error", "ValidationException"),
     ),
 )
-MODELS = {"training_job_completed_or_stopped": TRAINING_JOB_COMPLETED_OR_STOPPED}
+# Ours: botocore has none for tuning jobs. Shaped like the one above; a tuning job runs many training
+# jobs, so it polls more often (a minute's wait at most past the end) and for up to a day.
+TUNING_JOB_COMPLETED_OR_STOPPED = WaiterModel(
+    name="HyperParameterTuningJobCompletedOrStopped",
+    operation="describe_hyper_parameter_tuning_job",
+    delay=60,
+    max_attempts=1440,
+    acceptors=(
+        Acceptor("success", "path", "Completed", "HyperParameterTuningJobStatus"),
+        Acceptor("success", "path", "Stopped", "HyperParameterTuningJobStatus"),
+        Acceptor("failure", "path", "Failed", "HyperParameterTuningJobStatus"),
+        Acceptor("failure", "error", "ValidationException"),
+    ),
+)
+MODELS = {
+    "training_job_completed_or_stopped": TRAINING_JOB_COMPLETED_OR_STOPPED,
+    "hyper_parameter_tuning_job_completed_or_stopped": TUNING_JOB_COMPLETED_OR_STOPPED,
+}
 
 
 class Waiter:

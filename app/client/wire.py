@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-# Every timestamp member in the outputs of the training-job operations (botocore's model has no other
-# member of these names in them, and the values are numbers on the wire, which no string map value is).
+# Every timestamp member in the outputs of the training-job and tuning-job operations (botocore's model has
+# no other member of these names in them, and the values are numbers on the wire, which no string map
+# value is).
 TIMESTAMP_MEMBERS = frozenset(
     {
+        "ConvergenceDetectedTime",
         "CreationTime",
         "EndTime",
+        "HyperParameterTuningEndTime",
         "LastModifiedTime",
         "StartTime",
         "Timestamp",

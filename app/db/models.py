@@ -175,6 +175,63 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_events_account", "account_id", "time"),)
 
 
+class TuningJob(Base):
+    """A hyperparameter tuning job: its request as sent, its status, and what ended it."""
+
+    __tablename__ = "tuning_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(32))
+    name_key: Mapped[str] = mapped_column(String(32))  # unique per account regardless of case
+    arn: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The optimizer's seed: RandomSeed when given, else drawn at create, so a restart asks the same.
+    seed: Mapped[int] = mapped_column(Integer)
+    # Whether an administrator created it: its training jobs then act with the same right (file:// data).
+    by_admin: Mapped[bool] = mapped_column(Boolean)
+    # Parent trials of a warm start, read at create: [{"definition", "tuned", "value"}].
+    warm_start: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    failure_reason: Mapped[str | None] = mapped_column(String(1024))
+    completion_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    creation_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_modified_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("account_id", "name_key"),)
+
+
+class TuningTrial(Base):
+    """One training job a tuning job launched: its number, tuned hyperparameters and objective."""
+
+    __tablename__ = "tuning_trials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tuning_job_id: Mapped[int] = mapped_column(ForeignKey("tuning_jobs.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... as in the child's name
+    definition: Mapped[int] = mapped_column(Integer)  # index into the training job definitions
+    training_job_name: Mapped[str] = mapped_column(String(63))
+    training_job_arn: Mapped[str] = mapped_column(String(256))
+    tuned: Mapped[dict[str, str]] = mapped_column(JSON)
+    # InProgress until the child ends; then the child's terminal status, kept if the child is deleted.
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[float | None] = mapped_column(Float)
+    objective_status: Mapped[str] = mapped_column(String(16))  # Pending | Succeeded | Failed
+    failure_reason: Mapped[str | None] = mapped_column(String(1024))
+    retryable: Mapped[bool] = mapped_column(Boolean, default=False)
+    early_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The objective per epoch, as the early stopping rules read it, and the pruner's own bookkeeping.
+    intermediate: Mapped[list[float]] = mapped_column(JSON)
+    pruner_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    creation_time: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    training_start_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    training_end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    billable_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("tuning_job_id", "number"),)
+
+
 class ConsoleSession(Base):
     """A signed-in web console session. Only the token's SHA-256 is stored: a copy of the database does not
     let anyone act as a signed-in user. Kept in the database so every replica sharing it knows the session."""

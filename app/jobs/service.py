@@ -76,15 +76,15 @@ class TrainingJobService:
         self._stopper = stopper
         self._admission = admission
 
-    def create(self, request: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
-        """Record a new job of the caller's account, queued as InProgress / Pending; wake the scheduler."""
-        _check_semantics(request)
-        _check_role(request["RoleArn"], caller)
-        _check_local_sources(request, caller)
-        stored = schemas.with_defaults(request)
+    def create(
+        self, request: dict[str, Any], *, caller: Caller, tuning_job_arn: str | None = None
+    ) -> dict[str, Any]:
+        """Record a new job of the caller's account, queued as InProgress / Pending; wake the scheduler.
+        A tuning job's trials name it (`TuningJobArn`, which Describe shows)."""
+        job_spec, stored = self._checked(request, caller=caller)
+        if tuning_job_arn is not None:
+            stored["TuningJobArn"] = tuning_job_arn
         account_id = caller.account_id
-        job_spec = spec.from_request(stored, account_id=account_id)
-        self._admission.admit(job_spec.resources)
         name = request["TrainingJobName"]
         now = self._lifecycle.clock()
         resources = job_spec.resources
@@ -118,6 +118,21 @@ class TrainingJobService:
             tag_repository.insert(session, account_id=account_id, arn=job.arn, tags=tags)
         self._hinter.hint()
         return {"TrainingJobArn": job.arn}
+
+    def check(self, request: dict[str, Any], *, caller: Caller) -> None:
+        """Every check `create` makes, without creating (a tuning job checks its trials' requests)."""
+        self._checked(request, caller=caller)
+
+    def _checked(
+        self, request: dict[str, Any], *, caller: Caller
+    ) -> tuple[spec.TrainingJobSpec, dict[str, Any]]:
+        _check_semantics(request)
+        _check_role(request["RoleArn"], caller)
+        _check_local_sources(request, caller)
+        stored = schemas.with_defaults(request)
+        job_spec = spec.from_request(stored, account_id=caller.account_id)
+        self._admission.admit(job_spec.resources)
+        return job_spec, stored
 
     def describe(self, name: str, *, caller: Caller) -> dict[str, Any]:
         """DescribeTrainingJob: every field SageMaker returns for the job's current state."""

@@ -9,6 +9,7 @@ Two inputs the document cannot describe are kept out of the acceptance checks, e
 - the body of `POST /v1/training-jobs`: botocore's CreateTrainingJobRequest is its schema, but SageMaker's
   semantics refuse most schema-valid jobs (an image that is no algorithm, a role of another account, an
   instance type this pool lacks); that create answers 400 for those, never 5xx, and is still checked.
+  So does `POST /v1/tuning-jobs`, whose body holds such a job and tuning rules besides.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         services.close()
 
 
-SEMANTICALLY_CHECKED = frozenset({("POST", "/v1/training-jobs")})
+SEMANTICALLY_CHECKED = frozenset({("POST", "/v1/training-jobs"), ("POST", "/v1/tuning-jobs")})
 
 
 @schema.parametrize()

@@ -21,6 +21,16 @@ def _delete(services: Services, caller: Caller, params: dict[str, Any]) -> dict[
     return {}
 
 
+def _stop_tuning(services: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    services.tuning.stop(params["HyperParameterTuningJobName"], caller=caller)
+    return {}
+
+
+def _delete_tuning(services: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    services.tuning.delete(params["HyperParameterTuningJobName"], caller=caller)
+    return {}
+
+
 HANDLERS: dict[str, Handler] = {
     "CreateTrainingJob": lambda s, c, p: s.jobs.create(p, caller=c),
     "DescribeTrainingJob": lambda s, c, p: s.jobs.describe(p["TrainingJobName"], caller=c),
@@ -32,7 +42,24 @@ HANDLERS: dict[str, Handler] = {
         p["ResourceArn"], caller=c, next_token=p.get("NextToken"), max_results=p.get("MaxResults", 50)
     ),
     "DeleteTags": lambda s, c, p: s.tags.delete_tags(p["ResourceArn"], p["TagKeys"], caller=c),
+    "CreateHyperParameterTuningJob": lambda s, c, p: s.tuning.create(p, caller=c),
+    "DescribeHyperParameterTuningJob": lambda s, c, p: s.tuning.describe(
+        p["HyperParameterTuningJobName"], caller=c
+    ),
+    "ListHyperParameterTuningJobs": lambda s, c, p: s.tuning.list(p, caller=c),
+    "ListTrainingJobsForHyperParameterTuningJob": lambda s, c, p: s.tuning.list_training_jobs(p, caller=c),
+    "StopHyperParameterTuningJob": _stop_tuning,
+    "DeleteHyperParameterTuningJob": _delete_tuning,
 }
 
 # Reads never wait on SQLite's write lock (WAL), so they run on the event loop; writes go to a thread.
-READ_ONLY = frozenset({"DescribeTrainingJob", "ListTrainingJobs", "ListTags"})
+READ_ONLY = frozenset(
+    {
+        "DescribeTrainingJob",
+        "ListTrainingJobs",
+        "ListTags",
+        "DescribeHyperParameterTuningJob",
+        "ListHyperParameterTuningJobs",
+        "ListTrainingJobsForHyperParameterTuningJob",
+    }
+)

@@ -39,7 +39,7 @@ async def create(request: Request, jobs: JobsDep, caller: CallerDep) -> Any:
     return await run_in_threadpool(jobs.create, params, caller=caller)
 
 
-_TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
 
 
 class ListFilters(BaseModel):
@@ -63,16 +63,16 @@ class ListFilters(BaseModel):
     responses={200: ok("ListTrainingJobsResponse")},
     openapi_extra=parameter_schemas(
         **{name: MODEL.member("ListTrainingJobsRequest", name) for name in ListFilters.model_fields}
-        | {name: EPOCH_OR_ISO_8601 for name in _TIME_FILTERS}
+        | {name: EPOCH_OR_ISO_8601 for name in TIME_FILTERS}
     ),
 )
 async def list_jobs(filters: Annotated[ListFilters, Query()], jobs: JobsDep, caller: CallerDep) -> Any:
     given = filters.model_dump(exclude_none=True)
-    given |= {k: _epoch_or_text(given[k]) for k in _TIME_FILTERS if k in given}
+    given |= {k: epoch_or_text(given[k]) for k in TIME_FILTERS if k in given}
     return jobs.list(validate("ListTrainingJobs", given), caller=caller)
 
 
-def _epoch_or_text(value: str) -> float | str:
+def epoch_or_text(value: str) -> float | str:
     """A query string carries epoch seconds as text; the validator reads numbers as epoch seconds."""
     try:
         return float(value)
