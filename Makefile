@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.installed-ray
+# Defined before any rule names it: make expands a rule's prerequisites as it reads the rule.
+BROWSER_STAMP := $(VENV)/.browser-tests
 
 .PHONY: run test quick lint typecheck bench-api bench-scale-out clean oci-runtime vm-network-packages distributed screenshots bench-console postgresql-server sdk-venvs
 
@@ -93,7 +95,6 @@ vm-network-packages:
 
 # The web console's browser tests: Playwright (the `browser-tests` extra) driving Debian's chromium, never a
 # downloaded browser. Installed once (stamp); under CI=true a chromium that cannot be installed fails here.
-BROWSER_STAMP := $(VENV)/.browser-tests
 $(BROWSER_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,browser-tests]'
 	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
