@@ -25,12 +25,14 @@ class CapacityCheck:
         largest = placement.largest_capacity(snapshot)
         shape = demand.shape
         described = (
-            f"{largest.vcpus:g} vCPUs, {largest.memory_gib:g} GiB, {largest.gpus:g} GPUs"
+            f"{largest.vcpus:g} vCPUs, {largest.memory_gib:g} GiB, {largest.gpus:g} GPUs, "
+            f"{largest.disk_gib:g} GiB of disk for volumes"
             if largest
             else "no hosts"
         )
         raise ResourceLimitExceeded(
             f"{resources.instance_count} x {resources.instance_type} ({shape.vcpus} vCPUs, "
-            f"{shape.memory_gib:g} GiB, {shape.gpus} GPUs each) can never fit in this pool: "
+            f"{shape.memory_gib:g} GiB, {shape.gpus} GPUs, a {demand.disk_gib:g} GiB volume each) "
+            "can never fit in this pool: "
             f"the largest host has {described}."
         )

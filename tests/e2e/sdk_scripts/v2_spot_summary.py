@@ -23,6 +23,8 @@ estimator = Estimator(
     role=ROLE,
     instance_count=int(sys.argv[1]),
     instance_type="ml.m5.large",
+    # Real volumes are reserved in full: three of the SDK's default 30 GB would need 90 GiB of free disk.
+    volume_size=1,
     output_path=f"s3://{BUCKET}/output",
     sagemaker_session=session,
     use_spot_instances=True,
