@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_LOCK_PATH = Path("/run/lock/sagelite-vm-network.lock")
 # Plugin calls of one job run side by side (each mostly waits on the kernel); more would only queue.
 MAX_PARALLEL_CALLS = 16
+# Pauses after an unplug that left something, before trying again (the last one only precedes the log).
+_UNPLUG_RETRY_PAUSES = (0.1, 0.5, 0.0)
 
 
 def unavailable(settings: Settings) -> str | None:
@@ -273,9 +276,23 @@ class JobNetwork:
         return f"{self._relay_to.scheme}://{relay[0]}:{relay[1]}"
 
     def _unplug(self, *, slot: int, names: Sequence[str]) -> None:
-        """Best effort: every step runs even if another failed. Each deletion waits for the kernel to
-        retire a device or a rule set, so the VMs and the rules go together. The bridge goes last: while
-        it exists its slot stays taken, so no new job can reuse names this one is still removing."""
+        """Best effort: every step runs even if another failed, and what is still there afterwards gets
+        another try or two (a busy kernel or a concurrent nft transaction of another server can refuse a
+        deletion for a moment). What even that leaves is logged; the next sweep retries it."""
+        remaining = list(names)
+        for attempt, pause in enumerate(_UNPLUG_RETRY_PAUSES):
+            self._unplug_once(slot=slot, names=[name for name in names if name in remaining])
+            remaining = [name for found, name in self._objects() if found == slot]
+            if not remaining:
+                return
+            logger.info("network detach retried", extra={"slot": slot, "attempt": attempt + 1})
+            time.sleep(pause)
+        logger.warning("network detach left objects behind", extra={"slot": slot, "objects": remaining})
+
+    def _unplug_once(self, *, slot: int, names: Sequence[str]) -> None:
+        """Each deletion waits for the kernel to retire a device or a rule set, so the VMs and the rules
+        go together. The bridge goes last: while it exists its slot stays taken, so no new job can reuse
+        names this one is still removing."""
         table = net_plan.table_name(owner=self._owner, slot=slot)
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_CALLS) as pool:
             steps = [pool.submit(self._unplug_vm, slot=slot, name=name) for name in names]
@@ -288,9 +305,6 @@ class JobNetwork:
             if link.master == bridge:  # a veth whose namespace vanished without CNI DEL
                 host_net.delete_link(link.name)
         host_net.delete_link(bridge)
-        remaining = [name for found, name in self._objects() if found == slot]
-        if remaining:  # the next sweep (at the latest, the next start) retries them
-            logger.warning("network detach left objects behind", extra={"slot": slot, "objects": remaining})
 
     def _unplug_vm(self, *, slot: int, name: str) -> None:
         attachment = cni.Attachment(
