@@ -11,7 +11,6 @@ job's VMs reach it (AWS_ENDPOINT_URL, the credentials endpoint).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import threading
@@ -174,8 +173,12 @@ class JobNetwork:
                 logger.info("network swept", extra={"slot": slot})
 
     def _slots_found(self) -> set[int]:
-        return {
-            parsed[1]
+        return {slot for slot, _ in self._objects()}
+
+    def _objects(self) -> list[tuple[int, str]]:
+        """(slot, name) of every kernel object and address record of this server's networks."""
+        return [
+            (parsed[1], name)
             for name in [
                 *host_net.list_netns(),
                 *(link.name for link in host_net.list_links()),
@@ -183,7 +186,7 @@ class JobNetwork:
                 *(path.name for path in self._ipam_dir.glob("*")),
             ]
             if (parsed := net_plan.parse_name(name)) is not None and parsed[0] == self._owner
-        }
+        ]
 
     def close(self) -> None:
         """Detaches every job still attached and stops the relay thread."""
@@ -285,16 +288,23 @@ class JobNetwork:
             if link.master == bridge:  # a veth whose namespace vanished without CNI DEL
                 host_net.delete_link(link.name)
         host_net.delete_link(bridge)
+        remaining = [name for found, name in self._objects() if found == slot]
+        if remaining:  # the next sweep (at the latest, the next start) retries them
+            logger.warning("network detach left objects behind", extra={"slot": slot, "objects": remaining})
 
     def _unplug_vm(self, *, slot: int, name: str) -> None:
         attachment = cni.Attachment(
             container_id=name, netns_path=host_net.NETNS_DIR / name, ifname=net_plan.IFNAME
         )
         config = self._bridge_config(slot=slot, address=None, isolated=False)
-        with contextlib.suppress(cni.CniError, OSError):
+        try:
             cni.call(plugin_dir=self._plugin_dir, command="DEL", attachment=attachment, config=config)
-        with contextlib.suppress(host_net.HostNetError):
+        except (cni.CniError, OSError) as error:  # the namespace still goes: that takes the veth with it
+            logger.warning("CNI DEL failed", extra={"netns": name, "error": str(error)})
+        try:
             host_net.delete_netns(name)
+        except host_net.HostNetError as error:
+            logger.warning("netns delete failed", extra={"netns": name, "error": str(error)})
 
     def _leftover_netns(self, slot: int) -> list[str]:
         return [
