@@ -68,14 +68,21 @@ test: lint typecheck oci-runtime vm-network-packages postgresql-server distribut
 # The SageMaker Python SDK cannot share our environment (its pins differ), and its v2 and v3 lines cannot
 # share one either: the e2e tests (tests/e2e/test_sagemaker_sdk.py) run SDK code in a venv of its own as
 # scripts against a server the suite starts. Made once (its stamp), with the SDK's own requirements only.
-# (v3, sagemaker==3.27.0, gets a .venv-sdk3 the same way once its resolution is pinned: unpinned, pip
-# backtracks through s3fs releases for tens of minutes.)
+# v3 installs from a pinned set (tests/e2e/sdk3-constraints.txt says why: unpinned, pip backtracks
+# through boto3 x aiobotocore x s3fs releases for tens of minutes); with it, a minute or two.
 SDK2 := sagemaker==2.257.7
-sdk-venvs: .venv-sdk2/.installed
+SDK3 := sagemaker==3.27.0
+SDK3_CONSTRAINTS := tests/e2e/sdk3-constraints.txt
+sdk-venvs: .venv-sdk2/.installed .venv-sdk3/.installed
 
 .venv-sdk2/.installed:
 	rm -rf .venv-sdk2 && $(PYTHON) -m venv .venv-sdk2
 	.venv-sdk2/bin/pip install --quiet '$(SDK2)'
+	touch $@
+
+.venv-sdk3/.installed: $(SDK3_CONSTRAINTS)
+	rm -rf .venv-sdk3 && $(PYTHON) -m venv .venv-sdk3
+	.venv-sdk3/bin/pip install --quiet -c $(SDK3_CONSTRAINTS) '$(SDK3)'
 	touch $@
 
 # The inner loop: unit, API and integration tests (no server processes), about a minute.

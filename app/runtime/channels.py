@@ -104,13 +104,24 @@ def _objects(store: ObjectStore, source: S3Source) -> Iterator[tuple[tuple[str, 
     found = False
     for key in keys_under(store, parsed.bucket, parsed.key):
         found = True
-        base = parsed.key.rsplit("/", 1)[0] + "/" if "/" in parsed.key else ""
-        yield (parsed.bucket, key), key[len(base) :]
+        yield (parsed.bucket, key), relative_path(prefix=parsed.key, key=key)
     if not found:
         raise ChannelError(
             f'No S3 objects found under S3 URL "{uri}" given in input data source. '
             "Please ensure that the bucket exists and that objects exist under that S3 prefix."
         )
+
+
+def relative_path(*, prefix: str, key: str) -> str:
+    """Where an object under an S3Prefix lands in its channel directory. A prefix that names a folder,
+    with or without its trailing slash, is that folder: `s3://b/job/code` holding `job/code/train.py`
+    gives `train.py` (the SDK v3 uploads its driver and source folders so and runs them from the channel
+    root). Any other match keeps its name from the prefix's last slash (`data/tr` + `data/train.csv` →
+    `train.csv`; an object named exactly by the prefix → its base name)."""
+    if key.startswith(prefix.rstrip("/") + "/"):
+        return key[len(prefix.rstrip("/")) + 1 :]
+    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    return key[len(base) :]
 
 
 def keys_under(store: ObjectStore, bucket: str, prefix: str) -> Iterator[str]:

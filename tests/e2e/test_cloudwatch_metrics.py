@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 
 from app.client import SageMakerClient
 from tests.conftest import create_request, sagemaker_client
-from tests.e2e.test_sagemaker_sdk import run_sdk
 from tests.support.jobs import wait_terminal
+from tests.support.sdk import run_sdk
 from tests.support.server import ROOT_KEY, ROOT_SECRET, Server, running_server
 
 pytestmark = pytest.mark.e2e

@@ -13,6 +13,7 @@ import boto3
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/service-role/SageMakerRole"
+SCRIPT_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-training:latest"
 BUCKET = os.environ["SDK_TEST_BUCKET"]
 
 
