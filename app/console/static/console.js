@@ -1,5 +1,6 @@
 // The console's own script: metric charts (uPlot) that update while a job runs, the compare overlay,
-// log follow, and uploads. Everything else is server-rendered HTML with htmx attributes.
+// log follow, uploads, and a tuning job's objective per trial. Everything else is server-rendered HTML
+// with htmx attributes.
 (function () {
   "use strict";
   var PALETTE = ["#1f5fbf", "#b3261e", "#1b7f3b", "#8a4baf", "#b35c00", "#00717a", "#5c5c5c", "#a0307a"];
@@ -147,9 +148,40 @@
     }
   });
 
+
+  // -- a tuning job: objective per trial (points) and the best so far (a step line) --------------------
+  function tuningChart() {
+    var container = document.getElementById("tuning-chart");
+    if (!container) return;
+    var raw = container.getAttribute("data-objectives");
+    if (raw === container.getAttribute("data-drawn")) return;  // the live fragment re-renders every 2 s
+    var chart = JSON.parse(raw);
+    container.setAttribute("data-drawn", raw);
+    if (!chart.trial.length) return;
+    container.innerHTML = "";
+    var figure = el("figure", { "class": "chart", "data-metric": chart.metric });
+    figure.appendChild(el("figcaption", {}, chart.metric + " per trial, and the best so far"));
+    var plotBox = el("div", { "class": "plot" });
+    figure.appendChild(plotBox);
+    container.appendChild(figure);
+    var options = {
+      width: width(figure), height: 260, scales: { x: { time: false } }, axes: [{ label: "trial" }, {}],
+      series: [{}, { label: chart.metric, stroke: PALETTE[0], width: 0, points: { show: true, size: 8 } },
+               { label: "best so far", stroke: PALETTE[2], width: 2, spanGaps: false,
+                 paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }]
+    };
+    new uPlot(options, [chart.trial, chart.objective, chart.best], plotBox);
+    var scored = chart.objective.filter(function (v) { return v !== null; }).length;
+    figure.setAttribute("data-points", String(scored));
+    window.consoleCharts.tuning = { trials: chart.trial.length, scored: scored,
+                                    best: chart.best.length ? chart.best[chart.best.length - 1] : null };
+  }
+  document.addEventListener("htmx:afterSettle", tuningChart);
+
   document.addEventListener("DOMContentLoaded", function () {
     var charts = document.getElementById("charts"); if (charts) jobCharts(charts);
     var cmp = document.getElementById("compare"); if (cmp) compare(cmp);
     var form = document.getElementById("upload"); if (form) upload(form);
+    tuningChart();
   });
 })();
