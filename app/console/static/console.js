@@ -140,14 +140,36 @@
     });
   }
 
-  // -- logs: keep the newest line in view while following ----------------------------------------------
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var follow = document.getElementById("follow-logs");
-    if (event.target.id === "logs" && follow && follow.checked) {
-      event.target.querySelectorAll("pre").forEach(function (pre) { pre.scrollTop = pre.scrollHeight; });
+  // -- logs: followed as server-sent events (`log_follow`) while "Follow" is ticked -----------------------
+  var LOG_KEEP_CHARS = 256 * 1024;  // what a log box holds; older text drops off the top
+  function followLogs(box, follow) {
+    var source = null;
+    function pre(host) {
+      var found = box.querySelector('pre[data-log-host="' + CSS.escape(host) + '"]');
+      if (found) return found;
+      var empty = box.querySelector("p.muted"); if (empty) empty.remove();
+      var details = el("details", { "class": "log", open: "" });
+      details.appendChild(el("summary", {}, host));
+      found = el("pre", { tabindex: "0", "data-log-host": host });
+      details.appendChild(found);
+      box.appendChild(details);
+      return found;
     }
-  });
-
+    function stop() { if (source) { source.close(); source = null; } }
+    function start() {
+      if (source) return;
+      source = new EventSource(box.getAttribute("data-events-url"));
+      source.addEventListener("log", function (event) {
+        var chunk = JSON.parse(event.data), target = pre(chunk.host);
+        var text = (chunk.reset ? "" : target.textContent) + chunk.text;
+        target.textContent = text.length > LOG_KEEP_CHARS ? text.slice(-LOG_KEEP_CHARS) : text;
+        target.scrollTop = target.scrollHeight;
+      });
+      source.addEventListener("end", function () { stop(); box.setAttribute("data-ended", "true"); });
+    }
+    follow.addEventListener("change", function () { if (follow.checked) start(); else stop(); });
+    if (follow.checked) start();
+  }
 
   // -- a tuning job: objective per trial (points) and the best so far (a step line) --------------------
   function tuningChart() {
@@ -183,5 +205,7 @@
     var cmp = document.getElementById("compare"); if (cmp) compare(cmp);
     var form = document.getElementById("upload"); if (form) upload(form);
     tuningChart();
+    var logs = document.getElementById("logs"), follow = document.getElementById("follow-logs");
+    if (logs && follow) followLogs(logs, follow);
   });
 })();
