@@ -6,7 +6,10 @@
    median of `--rounds` requests of `/console/jobs` (default sort, a name filter, a status filter,
    sorted by name), in-process through the ASGI app, next to REST's `GET /v1/training-jobs` page of
    the same size, and the 200 ms goal.
-2. A metric series of `--points` values, rendered in headless Debian chromium (Playwright) on the job
+2. The min/max downsample of a metric series of `--points` values on the bench's database: candidates
+   picked by window functions in the database, next to the whole series read into Python and downsampled
+   there (`--database-url postgresql+psycopg://...` measures PostgreSQL).
+3. The same series rendered in headless Debian chromium (Playwright) on the job
    page after the server's min/max downsampling: the uPlot draw, and fetch-to-drawn (the request, the
    downsampling, JSON, drawing), next to the 1 s goal.
 
@@ -36,6 +39,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from app.auth.caller import Caller  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.console import downsample  # noqa: E402
+from app.console import repository as console_repository  # noqa: E402
 from app.db import migrate  # noqa: E402
 from app.jobs import repository  # noqa: E402
 from app.jobs.metric_repository import Point  # noqa: E402
@@ -112,6 +117,33 @@ def page_times(app: Any, rounds: int) -> None:
         print(f"{label:32} {ms:10.1f} {reference:13.1f} {ms / reference:10.2f} {ms / PAGE_GOAL_MS:10.2f}")
 
 
+def series_times(services: Services, points: int, rounds: int) -> None:
+    """The long series' downsample on this database both ways: candidates picked by window functions in
+    the database, next to the whole series read into Python and downsampled there (`charts` uses the
+    first on PostgreSQL, the second on SQLite: these figures are why)."""
+    with services.sessions() as session:
+        job_id = console_repository.job_id(session, account_id=ROOT_CALLER.account_id, job_name=CHART_JOB)
+        dialect = session.get_bind().dialect.name
+    assert job_id is not None
+
+    def in_database() -> None:
+        with services.sessions() as session:
+            downsample.choose(
+                console_repository.bucket_extremes(
+                    session, job_id=job_id, name="loss", count=points, buckets=downsample.BUCKETS
+                )
+            )
+
+    def in_memory() -> None:
+        with services.sessions() as session:
+            rows = console_repository.metric_values(session, job_id=job_id, names=["loss"])
+        downsample.downsample(range(len(rows)), [value for _, value, _ in rows])
+
+    db_ms, memory_ms = median_ms(in_database, rounds), median_ms(in_memory, rounds)
+    print(f"\n{points:,}-point series on {dialect}{'median ms':>24} {'in-memory ms':>13} {'db/memory':>10}")
+    print(f"{'downsampled in the database':40} {db_ms:10.1f} {memory_ms:13.1f} {db_ms / memory_ms:10.2f}")
+
+
 def _ok(response: Any) -> None:
     assert response.status_code == 200, response.text[:200]
 
@@ -163,9 +195,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--database-url", default=None, help="an empty database (default: a SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sagelite-bench-console-") as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data")
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=args.database_url)
         settings.data_dir.mkdir(parents=True)
         migrate.upgrade(settings.resolved_database_url)
         services = build(settings)  # the scheduler never starts: the seeded jobs stay InProgress
@@ -176,6 +209,7 @@ def main() -> None:
             app = create_app(settings, services=services)
             with TestClient(app):  # runs the lifespan (the S3 app) once for both parts
                 page_times(app, args.rounds)
+                series_times(services, args.points, rounds=min(args.rounds, 10))
                 render_times(app, args.points, rounds=min(args.rounds, 5))
         finally:
             services.close()

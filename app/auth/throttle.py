@@ -84,6 +84,18 @@ class Throttle:
                 return ALLOWED
             return Decision(allowed=False, retry_after_seconds=(1.0 - bucket.tokens) / self.rate_per_second)
 
+    def peek(self, key: str, *, now: float) -> Decision:
+        """Whether `key` has a token now, taking none (what a caller checks before an attempt it counts
+        only when it fails)."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return ALLOWED
+            tokens = min(self._full, bucket.tokens + max(0.0, now - bucket.updated) * self.rate_per_second)
+            if tokens >= 1.0 - _EPSILON:
+                return ALLOWED
+            return Decision(allowed=False, retry_after_seconds=(1.0 - tokens) / self.rate_per_second)
+
     def _forget_idle(self, now: float) -> None:
         # Idle buckets sit at the front; a pass every refill period keeps memory to the keys recently used.
         buckets = self._buckets

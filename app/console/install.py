@@ -17,6 +17,7 @@ from app.console import (  # noqa: F401
     objects_routes,
     signin_routes,
     static_routes,
+    tuning_routes,
 )
 from app.console.routers import router
 

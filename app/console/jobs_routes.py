@@ -1,6 +1,7 @@
-"""The jobs page: filter by status and name, sort, page through with the list's own tokens. The table
-re-renders itself every few seconds (htmx polling of `/console/jobs/rows`), so statuses move without
-a reload; each render reads one page (50 jobs) through the keyset-paginated ListTrainingJobs."""
+"""The jobs page: filter by status and name, sort, page on and back with the list's own keyset tokens
+(pages stay put while jobs are created). The table re-renders itself every few seconds (htmx polling of
+`/console/jobs/rows`), so statuses move without a reload; each render reads one page (50 jobs) through
+the keyset-paginated ListTrainingJobs."""
 
 from __future__ import annotations
 
@@ -68,13 +69,14 @@ class JobFilters:
 async def _listing(request: Request, acting: ActingDep) -> dict[str, Any]:
     filters = JobFilters.of(request)
     jobs = services_of(request).jobs
-    listing = await run_in_threadpool(
-        jobs.list, validate("ListTrainingJobs", filters.params()), caller=acting.caller
-    )
+    params = validate("ListTrainingJobs", filters.params())
+    listing = await run_in_threadpool(jobs.list, params, caller=acting.caller)
+    previous = await run_in_threadpool(jobs.previous_token, params, caller=acting.caller)
     return {
         "filters": filters,
         "jobs": listing["TrainingJobSummaries"],
         "next_token": listing.get("NextToken"),
+        "previous_token": previous,
         "statuses": STATUSES,
         "rows_url": f"{PREFIX}/jobs/rows?{filters.query()}",
     }

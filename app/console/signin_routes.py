@@ -7,6 +7,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from app.console import signin_limits
 from app.console.guard import COOKIE, ActingDep, CsrfRefused, read_form, sessions_of
 from app.console.rendering import PREFIX, page
 from app.console.routers import router
@@ -21,13 +22,21 @@ async def sign_in_form(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     _same_origin(request)
     form = await read_form(request)
+    key, client = form.get("access_key_id", "").strip(), signin_limits.client_of(request)
+    limits = signin_limits.limits_of(request)
+    decision = limits.check(client=client, access_key_id=key)
+    if not decision.allowed:
+        wait = decision.retry_after_header
+        response = page(request, "sign_in.html", None, status_code=429, retry_after=wait)
+        response.headers["Retry-After"] = wait
+        return response
     signed_in = await run_in_threadpool(
         lambda: sessions_of(request).sign_in(
-            access_key_id=form.get("access_key_id", "").strip(),
-            secret_access_key=form.get("secret_access_key", ""),
+            access_key_id=key, secret_access_key=form.get("secret_access_key", "")
         )
     )
     if signed_in is None:
+        limits.failed(client=client, access_key_id=key)
         return page(request, "sign_in.html", None, status_code=401, refused=True)
     request.state.console_caller = signed_in.caller  # the sign-in joins the audit trail
     response = RedirectResponse(f"{PREFIX}/jobs", status_code=303)

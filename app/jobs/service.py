@@ -7,7 +7,7 @@ is `NotFound` exactly as an unknown one is, and job names are unique within an a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -155,6 +155,25 @@ class TrainingJobService:
             value = getattr(last, repository.SORT_COLUMNS[query.sort_by].key)
             out["NextToken"] = tokens.encode([_cursor_value(value), last.id], filters)
         return out
+
+    def previous_token(self, params: dict[str, Any], *, caller: Caller) -> str | None:
+        """The NextToken of the page before the one `params` asks for ("" when that is the first page,
+        None when `params` asks for the first page itself): walking back is as stable as walking on, as
+        both are anchored on rows, not on positions."""
+        if not params.get("NextToken"):
+            return None
+        filters = {k: v for k, v in params.items() if k not in ("NextToken", "MaxResults")}
+        query = _list_query(params, filters)
+        # From the row the page follows, backwards: the page before ends at that row, and starts after
+        # the row `limit` places back, whose key is that page's token.
+        back = replace(query, descending=not query.descending, limit=query.limit - 1)
+        with self._sessions() as session:
+            rows = repository.page(session, account_id=caller.account_id, query=back)
+        if len(rows) < query.limit:
+            return ""
+        before = rows[query.limit - 1]
+        value = getattr(before, repository.SORT_COLUMNS[query.sort_by].key)
+        return tokens.encode([_cursor_value(value), before.id], filters)
 
     def stop(self, name: str, *, caller: Caller) -> None:
         """StopTrainingJob: InProgress → Stopping. A queued job holds no VM, so it is Stopped at once; a

@@ -1,8 +1,8 @@
 """The web console in real headless Chromium against the real server: one server and one browser for the
 module. What the issue asks to see: sign-in; a boto3 job appearing and turning Completed without a
 reload; chart points equal to the emitted count below the threshold and to the threshold above it with
-min and max kept; stop from the page; pause and resume a VM; the model download equal to REST's bytes;
-another account's job invisible; a form posted without the CSRF token refused."""
+min and max kept; the log followed live; stop from the page; pause and resume a VM; the model download
+equal to REST's bytes; another account's job invisible; a form posted without the CSRF token refused."""
 
 from __future__ import annotations
 
@@ -109,6 +109,11 @@ def test_pause_resume_and_stop_from_the_page(page: Any, boto: Any, live: Server,
     )
     page.goto("/console/job/long-run")
     page.locator('[data-vm-state="Running"]').wait_for()
+    # The log follows by server-sent events: the last line the job prints arrives without a reload.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#logs pre[data-log-host]')]
+                 .some(pre => pre.textContent.includes('step=4 '))"""
+    )
     page.get_by_role("button", name="Pause").click()
     page.locator('[data-vm-state="Paused"]').wait_for()
     assert _vm_states(live, "long-run") == ["Paused"]

@@ -98,3 +98,35 @@ def metric_job(
 
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+def tuning_search(tmp_path: Path, name: str, *, trials: int, parallel: int = 2) -> dict[str, Any]:
+    """A Random search over script-mode trials whose `loss` is a known function of the learning rate
+    (least at 0.01): quick trials, and an objective the tests can predict from the hyperparameters."""
+    code = source(
+        tmp_path,
+        name,
+        """
+        import json, math, os
+        rate = float(json.loads(os.environ["SM_HPS"])["learning_rate"])
+        print(f"loss={(math.log10(rate) + 2) ** 2:.6f}", flush=True)
+        """,
+    )
+    trial = script_job(name, code)
+    algorithm = trial["AlgorithmSpecification"] | {"MetricDefinitions": METRICS[:1]}
+    rate = {"Name": "learning_rate", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Logarithmic"}
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": trials, "MaxParallelTrainingJobs": parallel},
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ParameterRanges": {"ContinuousParameterRanges": [rate]},
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": trial["HyperParameters"],
+            "AlgorithmSpecification": algorithm,
+            **{key: trial[key] for key in ("RoleArn", "OutputDataConfig", "ResourceConfig")},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        },
+    }

@@ -14,8 +14,9 @@ from typing import Any
 import boto3
 
 from tests.conftest import sagemaker_client
-from tests.support.console_browser import chromium, metric_job, require_browser, sign_in
+from tests.support.console_browser import chromium, metric_job, require_browser, sign_in, tuning_search
 from tests.support.jobs import wait_terminal
+from tests.support.polling import wait_until
 from tests.support.server import DUMMY_CREDENTIALS, ROOT_KEY, ROOT_SECRET, running_server
 
 PHONE = {"width": 390, "height": 844}
@@ -28,8 +29,15 @@ def seed(url: str, work: Path) -> None:
     boto.create_training_job(
         **metric_job(work, "bert-finetune", points=30, seconds_between=0.1, then_sleep=600)
     )
+    boto.create_hyper_parameter_tuning_job(**tuning_search(work, "resnet-lr-search", trials=8, parallel=2))
     for name in ("resnet-lr-0-1", "resnet-lr-0-01"):
         wait_terminal(boto, name)
+    wait_until(
+        lambda: boto.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="resnet-lr-search"),
+        until=lambda tuning: tuning["HyperParameterTuningJobStatus"] == "Completed",
+        what="the tuning job to complete",
+        timeout=300,
+    )
     s3 = boto3.client(
         "s3",
         endpoint_url=url,
@@ -72,6 +80,10 @@ def main(target: Path) -> None:
             )
             compare = "/console/compare?job=resnet-lr-0-1&job=resnet-lr-0-01"
             shoot(page, compare, target / "console-compare.png", ready="figure[data-points]")
+            tuning = "/console/tuning-job/resnet-lr-search"
+            shoot(
+                page, tuning, target / "console-tuning.png", ready='#tuning-status [data-status="Completed"]'
+            )
             shoot(page, "/console/hosts", target / "console-hosts.png", ready=".host")
             shoot(page, "/console/buckets/datasets?prefix=imagenet/", target / "console-objects.png")
             shoot(page, "/console/admin", target / "console-admin.png")

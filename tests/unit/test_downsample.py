@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from app.console.downsample import THRESHOLD, downsample
+from app.console.downsample import THRESHOLD, Candidate, choose, downsample
 
 
 def test_a_short_series_is_returned_whole() -> None:
@@ -43,3 +43,25 @@ def test_a_flat_bucket_gives_its_first_and_last_point() -> None:
 def test_the_threshold_is_an_even_number_of_at_least_two(threshold: int) -> None:
     with pytest.raises(ValueError, match="even"):
         downsample([1, 2, 3], [1, 2, 3], threshold=threshold)
+
+
+def _candidate(
+    bucket: int, step: int, value: float, *, lowest: bool = False, highest: bool = False
+) -> Candidate:
+    return Candidate(bucket=bucket, step=step, value=value, stamp=None, lowest=lowest, highest=highest)
+
+
+def test_choose_keeps_each_buckets_extremes_in_order() -> None:
+    first, low, high, last = (
+        _candidate(0, 0, 1.0),
+        _candidate(0, 1, -3.0, lowest=True),
+        _candidate(0, 2, 9.0, highest=True),
+        _candidate(0, 3, 2.0),
+    )
+    later_high, later_low = _candidate(1, 4, 5.0, highest=True), _candidate(1, 6, 0.0, lowest=True)
+    assert choose([last, high, later_low, first, low, later_high]) == [low, high, later_high, later_low]
+
+
+def test_choose_keeps_a_flat_buckets_first_and_last() -> None:
+    both, last = _candidate(0, 0, 1.0, lowest=True, highest=True), _candidate(0, 5, 1.0)
+    assert choose([last, both]) == [both, last]

@@ -118,3 +118,15 @@ def test_concurrent_threads_never_get_more_than_the_burst() -> None:
 def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Throttle(**settings)  # type: ignore[arg-type]
+
+
+def test_peek_says_what_try_acquire_would_without_taking_a_token() -> None:
+    throttle = Throttle(rate_per_second=1.0, burst=2)
+    assert throttle.peek("k", now=0.0).allowed  # an unseen key
+    assert throttle.try_acquire("k", now=0.0).allowed and throttle.try_acquire("k", now=0.0).allowed
+    refused = throttle.peek("k", now=0.25)
+    assert not refused.allowed and refused.retry_after_seconds == pytest.approx(0.75)
+    assert not throttle.peek("k", now=0.25).allowed  # peeking took nothing and gave nothing
+    assert throttle.peek("k", now=1.0).allowed
+    assert throttle.try_acquire("k", now=1.0).allowed
+    assert not throttle.try_acquire("k", now=1.0).allowed

@@ -1,5 +1,6 @@
 // The console's own script: metric charts (uPlot) that update while a job runs, the compare overlay,
-// log follow, and uploads. Everything else is server-rendered HTML with htmx attributes.
+// log follow, uploads, and a tuning job's objective per trial. Everything else is server-rendered HTML
+// with htmx attributes.
 (function () {
   "use strict";
   var PALETTE = ["#1f5fbf", "#b3261e", "#1b7f3b", "#8a4baf", "#b35c00", "#00717a", "#5c5c5c", "#a0307a"];
@@ -139,17 +140,72 @@
     });
   }
 
-  // -- logs: keep the newest line in view while following ----------------------------------------------
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var follow = document.getElementById("follow-logs");
-    if (event.target.id === "logs" && follow && follow.checked) {
-      event.target.querySelectorAll("pre").forEach(function (pre) { pre.scrollTop = pre.scrollHeight; });
+  // -- logs: followed as server-sent events (`log_follow`) while "Follow" is ticked -----------------------
+  var LOG_KEEP_CHARS = 256 * 1024;  // what a log box holds; older text drops off the top
+  function followLogs(box, follow) {
+    var source = null;
+    function pre(host) {
+      var found = box.querySelector('pre[data-log-host="' + CSS.escape(host) + '"]');
+      if (found) return found;
+      var empty = box.querySelector("p.muted"); if (empty) empty.remove();
+      var details = el("details", { "class": "log", open: "" });
+      details.appendChild(el("summary", {}, host));
+      found = el("pre", { tabindex: "0", "data-log-host": host });
+      details.appendChild(found);
+      box.appendChild(details);
+      return found;
     }
-  });
+    function stop() { if (source) { source.close(); source = null; } }
+    function start() {
+      if (source) return;
+      source = new EventSource(box.getAttribute("data-events-url"));
+      source.addEventListener("log", function (event) {
+        var chunk = JSON.parse(event.data), target = pre(chunk.host);
+        var text = (chunk.reset ? "" : target.textContent) + chunk.text;
+        target.textContent = text.length > LOG_KEEP_CHARS ? text.slice(-LOG_KEEP_CHARS) : text;
+        target.scrollTop = target.scrollHeight;
+      });
+      source.addEventListener("end", function () { stop(); box.setAttribute("data-ended", "true"); });
+    }
+    follow.addEventListener("change", function () { if (follow.checked) start(); else stop(); });
+    if (follow.checked) start();
+  }
+
+  // -- a tuning job: objective per trial (points) and the best so far (a step line) --------------------
+  function tuningChart() {
+    var container = document.getElementById("tuning-chart");
+    if (!container) return;
+    var raw = container.getAttribute("data-objectives");
+    if (raw === container.getAttribute("data-drawn")) return;  // the live fragment re-renders every 2 s
+    var chart = JSON.parse(raw);
+    container.setAttribute("data-drawn", raw);
+    if (!chart.trial.length) return;
+    container.innerHTML = "";
+    var figure = el("figure", { "class": "chart", "data-metric": chart.metric });
+    figure.appendChild(el("figcaption", {}, chart.metric + " per trial, and the best so far"));
+    var plotBox = el("div", { "class": "plot" });
+    figure.appendChild(plotBox);
+    container.appendChild(figure);
+    var options = {
+      width: width(figure), height: 260, scales: { x: { time: false } }, axes: [{ label: "trial" }, {}],
+      series: [{}, { label: chart.metric, stroke: PALETTE[0], width: 0, points: { show: true, size: 8 } },
+               { label: "best so far", stroke: PALETTE[2], width: 2, spanGaps: false,
+                 paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }]
+    };
+    new uPlot(options, [chart.trial, chart.objective, chart.best], plotBox);
+    var scored = chart.objective.filter(function (v) { return v !== null; }).length;
+    figure.setAttribute("data-points", String(scored));
+    window.consoleCharts.tuning = { trials: chart.trial.length, scored: scored,
+                                    best: chart.best.length ? chart.best[chart.best.length - 1] : null };
+  }
+  document.addEventListener("htmx:afterSettle", tuningChart);
 
   document.addEventListener("DOMContentLoaded", function () {
     var charts = document.getElementById("charts"); if (charts) jobCharts(charts);
     var cmp = document.getElementById("compare"); if (cmp) compare(cmp);
     var form = document.getElementById("upload"); if (form) upload(form);
+    tuningChart();
+    var logs = document.getElementById("logs"), follow = document.getElementById("follow-logs");
+    if (logs && follow) followLogs(logs, follow);
   });
 })();
