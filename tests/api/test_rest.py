@@ -104,6 +104,9 @@ def test_list_with_filters(rest: TestClient, clock: FakeClock) -> None:
     assert listed(rest, CreationTimeAfter=str(START.timestamp() + 90)) == ["c-job"]
     assert listed(rest, CreationTimeBefore=str(int(START.timestamp()) + 1)) == ["b-job"]
     problem(rest.get(JOBS, params={"CreationTimeAfter": "1e400"}), 400, "SerializationException")
+    # The last instant of year 9999 is a time to filter by; the first of year 10000 is none.
+    assert listed(rest, CreationTimeBefore="253402300799.99997") == ["b-job", "a-job", "c-job"]
+    problem(rest.get(JOBS, params={"CreationTimeAfter": "253402300800"}), 400, "SerializationException")
     assert listed(rest, LastModifiedTimeAfter="2026-01-01T00:02:30Z") == ["c-job"]
     assert listed(rest, LastModifiedTimeBefore="2026-01-01T00:02:30Z") == ["b-job", "a-job"]
     summary = rest.get(JOBS, params={"StatusEquals": "Stopped"}).json()["TrainingJobSummaries"][0]

@@ -41,8 +41,9 @@ _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # A time in a query string: epoch seconds, as boto3 sends them, or ISO 8601.
 EPOCH_OR_ISO_8601 = {
     "anyOf": [
-        # Years 1 to 9999, as the server's timestamps reach.
-        {"type": "number", "minimum": -62135596800, "maximum": 253402300799},
+        # Years 1 to 9999, as the server's timestamps reach: up to, not including, the first second of
+        # year 10000 (every double below it reads as a time of 9999, to the microsecond).
+        {"type": "number", "minimum": -62135596800, "exclusiveMaximum": 253402300800},
         {"type": "string", "format": "date-time"},
     ]
 }
