@@ -231,6 +231,24 @@ def test_median_early_stopping_stops_a_trial_worse_than_the_median_of_earlier_on
     assert services.jobs.describe(running["TrainingJobName"], caller=ROOT)["TrainingJobStatus"] == "Stopped"
 
 
+def test_an_ended_trial_advances_its_own_tuning_job_only_and_launches_the_next_in_that_pass(
+    services: Services,
+) -> None:
+    for name in ("mine", "other"):
+        services.tuning.create(tuning_request(name), caller=ROOT)
+    services.tuner.run_until_idle()
+    mine, other = children(services, "mine")[0], children(services, "other")[0]
+    finish(services, mine["TrainingJobName"], loss=0.5)
+    finish(services, other["TrainingJobName"], loss=0.5)
+    ended = services.jobs.describe(mine["TrainingJobName"], caller=ROOT)["TrainingJobArn"]
+    assert services.tuner.advance_trials_of([ended, "arn:aws:sagemaker:us-east-1:1:training-job/none"])
+    assert len(children(services, "mine")) == 3  # the end recorded and the next trial launched, one pass
+    assert len(children(services, "other")) == 2  # its trial ended too, but nothing rang for it
+    assert not services.tuner.advance_trials_of(["arn:aws:sagemaker:us-east-1:1:training-job/none"])
+    services.tuner.tick()  # the periodic pass
+    assert len(children(services, "other")) == 3
+
+
 def test_the_sdks_tuning_resource_config_is_each_trials_resource_config(services: Services) -> None:
     # The SDK's HyperparameterTuner sends its estimator's one instance type in this form, always.
     request = tuning_request("sdk-form")
