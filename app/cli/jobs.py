@@ -57,15 +57,7 @@ def add_parser(commands: Any) -> None:
 
 def _add_wait(sub: Any) -> None:
     wait = common.leaf(sub, "wait", wait_job, help="wait for a job to end, showing its progress")
-    wait.add_argument("name", metavar="NAME")
-    wait.add_argument(
-        "--ok-status",
-        default="Completed",
-        metavar="LIST",
-        help="end statuses that exit 0, comma-separated (default Completed; Failed exits 5, Stopped 6)",
-    )
-    wait.add_argument("--interval", type=float, default=2.0, metavar="SECONDS", help="between polls (2)")
-    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="give up (exit 8) after this long")
+    list_and_wait.add_wait_arguments(wait, interval_seconds=2.0)
 
 
 def create_job(args: argparse.Namespace, ctx: Context) -> int:

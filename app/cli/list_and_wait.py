@@ -27,6 +27,25 @@ def newest_first(args: argparse.Namespace, ctx: Context, *, operation: str, key:
     return summaries
 
 
+def add_wait_arguments(wait: argparse.ArgumentParser, *, interval_seconds: float) -> None:
+    """NAME, --ok-status, --interval (polls `interval_seconds` apart unless told) and --timeout."""
+    wait.add_argument("name", metavar="NAME")
+    wait.add_argument(
+        "--ok-status",
+        default="Completed",
+        metavar="LIST",
+        help="end statuses that exit 0, comma-separated (default Completed; Failed exits 5, Stopped 6)",
+    )
+    wait.add_argument(
+        "--interval",
+        type=float,
+        default=interval_seconds,
+        metavar="SECONDS",
+        help=f"between polls ({interval_seconds:g})",
+    )
+    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="give up (exit 8) after this long")
+
+
 def ok_statuses(args: argparse.Namespace) -> set[str]:
     """`--ok-status`: the end statuses that exit 0; a CommandError for any that is no end status."""
     ok = {s.strip() for s in args.ok_status.split(",") if s.strip()}

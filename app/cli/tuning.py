@@ -23,15 +23,7 @@ def add_parser(commands: Any) -> None:
     describe = common.leaf(sub, "describe", describe_tuning_job, help="show a tuning job and its trials")
     describe.add_argument("name", metavar="NAME")
     wait = common.leaf(sub, "wait", wait_tuning_job, help="wait for a tuning job to end, showing progress")
-    wait.add_argument("name", metavar="NAME")
-    wait.add_argument(
-        "--ok-status",
-        default="Completed",
-        metavar="LIST",
-        help="end statuses that exit 0, comma-separated (default Completed; Failed exits 5, Stopped 6)",
-    )
-    wait.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="between polls (5)")
-    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="give up (exit 8) after this long")
+    list_and_wait.add_wait_arguments(wait, interval_seconds=5.0)
 
 
 def list_tuning_jobs(args: argparse.Namespace, ctx: Context) -> int:
