@@ -41,6 +41,7 @@ from app.tags.service import TagService
 from app.telemetry import snapshot
 from app.telemetry.gauges import StateGauges
 from app.telemetry.metrics import Telemetry
+from app.tuning.doorbell import TunerDoorbell
 from app.tuning.service import TuningJobService
 from app.tuning.tuner import Tuner
 
@@ -149,8 +150,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
     # Creates, stops and finished runs ring it; the scheduler waits on it. Nobody holds the scheduler.
     wakeup = Wakeup()
     wakeup.hint()  # the first pass places whatever was queued before a restart
-    tuner_wakeup = Wakeup()  # creates and stops of tuning jobs, and every finished training job, ring it
-    tuner_wakeup.hint()  # the first pass resumes the tuning jobs a restart interrupted
+    # Creates and stops of tuning jobs ring it for all of them; an ended training job for its tuning job only.
+    tuner_doorbell = TunerDoorbell()
     lifecycle = JobLifecycle(sessions=sessions, clock=clock)
     leadership = _leadership(settings, sessions=sessions, clock=clock)
     run_lifecycle = JobLifecycle(sessions=sessions, clock=clock, fence=leadership.fencing())
@@ -168,7 +169,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         clock=clock,
         stop_grace_seconds=settings.stop_grace_seconds,
         max_log_bytes_per_vm=settings.max_log_bytes_per_vm,
-        on_finished=lambda: _ring(wakeup, tuner_wakeup),
+        on_finished=lambda arn: _ring(wakeup, tuner_doorbell, ended=arn),
         credentials=job_credentials,
     )
     scheduler = Scheduler(
@@ -191,13 +192,13 @@ def build(settings: Settings, *, clock: Clock = utcnow, executor: Executor | Non
         admission=CapacityCheck(sessions=sessions),
     )
     tuning = TuningJobService(
-        sessions=sessions, region=settings.region, trials=jobs, hint=tuner_wakeup.hint, clock=clock
+        sessions=sessions, region=settings.region, trials=jobs, hint=tuner_doorbell.ring_all, clock=clock
     )
     tuner = Tuner(
         sessions=sessions,
         jobs=jobs,
         identity=Identity(region=settings.region),
-        wakeup=tuner_wakeup,
+        doorbell=tuner_doorbell,
         clock=clock,
         interval_seconds=settings.scheduler_interval_seconds,
         is_leader=leadership.is_leader,
@@ -254,9 +255,9 @@ def _leadership(
     )
 
 
-def _ring(*wakeups: Wakeup) -> None:
-    for wakeup in wakeups:
-        wakeup.hint()
+def _ring(wakeup: Wakeup, tuner_doorbell: TunerDoorbell, *, ended: str) -> None:
+    wakeup.hint()
+    tuner_doorbell.training_job_ended(ended)
 
 
 @dataclass(frozen=True)

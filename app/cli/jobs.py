@@ -8,11 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import common, output, progress
+from app.cli import common, list_and_wait, output, progress
 from app.cli.common import CommandError, Context
-
-STATUSES = ("Completed", "Failed", "Stopped")
-EXIT_FOR = {"Failed": common.JOB_FAILED, "Stopped": common.JOB_STOPPED, "Completed": common.JOB_COMPLETED}
 
 
 def add_parser(commands: Any) -> None:
@@ -60,15 +57,7 @@ def add_parser(commands: Any) -> None:
 
 def _add_wait(sub: Any) -> None:
     wait = common.leaf(sub, "wait", wait_job, help="wait for a job to end, showing its progress")
-    wait.add_argument("name", metavar="NAME")
-    wait.add_argument(
-        "--ok-status",
-        default="Completed",
-        metavar="LIST",
-        help="end statuses that exit 0, comma-separated (default Completed; Failed exits 5, Stopped 6)",
-    )
-    wait.add_argument("--interval", type=float, default=2.0, metavar="SECONDS", help="between polls (2)")
-    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="give up (exit 8) after this long")
+    list_and_wait.add_wait_arguments(wait, interval_seconds=2.0)
 
 
 def create_job(args: argparse.Namespace, ctx: Context) -> int:
@@ -127,15 +116,9 @@ def describe_job(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def list_jobs(args: argparse.Namespace, ctx: Context) -> int:
-    params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
-    if args.status:
-        params["StatusEquals"] = args.status
-    if args.name_contains:
-        params["NameContains"] = args.name_contains
-    pages = ctx.client.get_paginator("list_training_jobs").paginate(
-        **params, PaginationConfig={"MaxItems": args.max_items}
+    summaries = list_and_wait.newest_first(
+        args, ctx, operation="list_training_jobs", key="TrainingJobSummaries"
     )
-    summaries = pages.build_full_result().get("TrainingJobSummaries", [])
     if ctx.json:
         output.emit_json({"TrainingJobSummaries": summaries})
         return common.OK
@@ -180,11 +163,7 @@ def job_logs(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def wait_job(args: argparse.Namespace, ctx: Context) -> int:
-    ok = {s.strip() for s in args.ok_status.split(",") if s.strip()}
-    if not ok <= set(STATUSES):
-        raise CommandError(
-            f"--ok-status takes {', '.join(STATUSES)}, not {', '.join(sorted(ok - set(STATUSES)))}"
-        )
+    ok = list_and_wait.ok_statuses(args)
     line = progress.ProgressLine(ctx.client, sys.stderr)
     try:
         job = ctx.client.wait(
@@ -194,13 +173,7 @@ def wait_job(args: argparse.Namespace, ctx: Context) -> int:
         line.finish()
         raise CommandError(str(error), common.TIMED_OUT) from None
     line.finish()
-    status = job["TrainingJobStatus"]
-    if ctx.json:
-        output.emit_json(job)
-    else:
-        reason = f": {job['FailureReason']}" if job.get("FailureReason") else ""
-        print(f"{args.name} {status}{reason}")
-    return common.OK if status in ok else EXIT_FOR[status]
+    return list_and_wait.ended(args, ctx, job, status=job["TrainingJobStatus"], ok=ok)
 
 
 def download_model(args: argparse.Namespace, ctx: Context) -> int:

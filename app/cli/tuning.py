@@ -7,9 +7,8 @@ import sys
 import time
 from typing import Any
 
-from app.cli import common, output
+from app.cli import common, list_and_wait, output
 from app.cli.common import CommandError, Context
-from app.cli.jobs import EXIT_FOR, STATUSES
 
 STATUS_CHOICES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 
@@ -24,27 +23,13 @@ def add_parser(commands: Any) -> None:
     describe = common.leaf(sub, "describe", describe_tuning_job, help="show a tuning job and its trials")
     describe.add_argument("name", metavar="NAME")
     wait = common.leaf(sub, "wait", wait_tuning_job, help="wait for a tuning job to end, showing progress")
-    wait.add_argument("name", metavar="NAME")
-    wait.add_argument(
-        "--ok-status",
-        default="Completed",
-        metavar="LIST",
-        help="end statuses that exit 0, comma-separated (default Completed; Failed exits 5, Stopped 6)",
-    )
-    wait.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="between polls (5)")
-    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="give up (exit 8) after this long")
+    list_and_wait.add_wait_arguments(wait, interval_seconds=5.0)
 
 
 def list_tuning_jobs(args: argparse.Namespace, ctx: Context) -> int:
-    params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
-    if args.status:
-        params["StatusEquals"] = args.status
-    if args.name_contains:
-        params["NameContains"] = args.name_contains
-    pages = ctx.client.get_paginator("list_hyper_parameter_tuning_jobs").paginate(
-        **params, PaginationConfig={"MaxItems": args.max_items}
+    summaries = list_and_wait.newest_first(
+        args, ctx, operation="list_hyper_parameter_tuning_jobs", key="HyperParameterTuningJobSummaries"
     )
-    summaries = pages.build_full_result().get("HyperParameterTuningJobSummaries", [])
     if ctx.json:
         output.emit_json({"HyperParameterTuningJobSummaries": summaries})
         return common.OK
@@ -100,11 +85,7 @@ def describe_tuning_job(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def wait_tuning_job(args: argparse.Namespace, ctx: Context) -> int:
-    ok = {s.strip() for s in args.ok_status.split(",") if s.strip()}
-    if not ok <= set(STATUSES):
-        raise CommandError(
-            f"--ok-status takes {', '.join(STATUSES)}, not {', '.join(sorted(ok - set(STATUSES)))}"
-        )
+    ok = list_and_wait.ok_statuses(args)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     shown = None
     while True:
@@ -114,17 +95,12 @@ def wait_tuning_job(args: argparse.Namespace, ctx: Context) -> int:
         if line != shown:  # a line per change, so a log of the wait stays short
             print(line, file=sys.stderr, flush=True)
             shown = line
-        if status in STATUSES:
+        if status in list_and_wait.END_STATUSES:
             break
         if deadline is not None and time.monotonic() >= deadline:
             raise CommandError(f"{args.name} is still {status} after {args.timeout:g} s", common.TIMED_OUT)
         time.sleep(args.interval)
-    if ctx.json:
-        output.emit_json(tuning)
-    else:
-        reason = f": {tuning['FailureReason']}" if tuning.get("FailureReason") else ""
-        print(f"{args.name} {status}{reason}")
-    return common.OK if status in ok else EXIT_FOR[status]
+    return list_and_wait.ended(args, ctx, tuning, status=status, ok=ok)
 
 
 def _trials(ctx: Context, name: str) -> list[dict[str, Any]]:

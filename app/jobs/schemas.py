@@ -38,15 +38,8 @@ def with_defaults(request: dict[str, Any]) -> dict[str, Any]:
     output = stored["OutputDataConfig"]
     output.setdefault("KmsKeyId", "")
     output.setdefault("CompressionType", "GZIP")
-    algorithm = stored.get("AlgorithmSpecification")
-    if algorithm is not None:
-        algorithm.setdefault("EnableSageMakerMetricsTimeSeries", False)
-        builtin = builtin_algorithms.resolve(
-            training_image=algorithm.get("TrainingImage"), algorithm_name=algorithm.get("AlgorithmName")
-        )
-        if builtin is not None and not algorithm.get("MetricDefinitions"):
-            # Built-in algorithms come with their metrics defined, as SageMaker's do.
-            algorithm["MetricDefinitions"] = builtin.metric_definitions()
+    if "AlgorithmSpecification" in stored:
+        stored["AlgorithmSpecification"] = algorithm_with_defaults(stored["AlgorithmSpecification"])
     for channel in stored.get("InputDataConfig", []):
         channel.setdefault("RecordWrapperType", "None")
         channel.setdefault("CompressionType", "None")
@@ -125,3 +118,14 @@ def _transition(row: dict[str, Any]) -> dict[str, Any]:
 
 def _from_epoch(value: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+
+
+def algorithm_with_defaults(algorithm: dict[str, Any]) -> dict[str, Any]:
+    """An AlgorithmSpecification as SageMaker describes it: a built-in's metrics are defined."""
+    described = {"EnableSageMakerMetricsTimeSeries": False} | algorithm
+    builtin = builtin_algorithms.resolve(
+        training_image=algorithm.get("TrainingImage"), algorithm_name=algorithm.get("AlgorithmName")
+    )
+    if builtin is not None and not algorithm.get("MetricDefinitions"):
+        described["MetricDefinitions"] = builtin.metric_definitions()
+    return described

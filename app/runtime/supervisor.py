@@ -61,7 +61,7 @@ class Supervisor:
         clock: Clock,
         stop_grace_seconds: float,
         max_log_bytes_per_vm: int,
-        on_finished: Callable[[], None],
+        on_finished: Callable[[str], None],  # given the ended job's ARN
         credentials: JobCredentials,
     ) -> None:
         self._lifecycle = lifecycle
@@ -165,7 +165,7 @@ class Supervisor:
             run.revoke_credentials()  # again, for a run that crashed before its end
             with self._runs_lock:
                 self._runs.pop(run.plan.job_id, None)
-            self._on_finished()
+            self._on_finished(run.plan.job_arn)
 
     def _move_vm(self, vm_id: str, expected: VmState, new: VmState) -> bool:
         with self._sessions.begin() as session:

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.db.models import TuningJob, TuningTrial
+from app.jobs.schemas import algorithm_with_defaults
 from app.tuning import outcomes
-from app.tuning.spec import TuningSpec
+from app.tuning.spec import Definition, TuningSpec
 
+RANGE_KINDS = ("IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges")
 ECHOED = (
     "HyperParameterTuningJobConfig",
     "TrainingJobDefinition",
@@ -23,6 +25,14 @@ def describe(
 ) -> dict[str, Any]:
     """DescribeHyperParameterTuningJobResponse."""
     out: dict[str, Any] = {key: job.request[key] for key in ECHOED if key in job.request}
+    out["HyperParameterTuningJobConfig"] = _config_as_described(out["HyperParameterTuningJobConfig"])
+    if "TrainingJobDefinition" in out:
+        out["TrainingJobDefinition"] = _as_described(out["TrainingJobDefinition"], tuning.definitions[0])
+    if "TrainingJobDefinitions" in out:
+        out["TrainingJobDefinitions"] = [
+            _as_described(raw, definition)
+            for raw, definition in zip(out["TrainingJobDefinitions"], tuning.definitions, strict=True)
+        ]
     out |= {
         "HyperParameterTuningJobName": job.name,
         "HyperParameterTuningJobArn": job.arn,
@@ -53,6 +63,27 @@ def describe(
     if overall is not None:
         out["OverallBestTrainingJob"] = overall
     return out
+
+
+def _as_described(raw: dict[str, Any], definition: Definition) -> dict[str, Any]:
+    """The definition as sent, with what its trials get as SageMaker describes it: the static
+    hyperparameters (SageMaker's own too), the ResourceConfig (also when the tuning form was sent) and a
+    built-in's MetricDefinitions. The SDK's HyperparameterTuner.attach() reads all three to rebuild its
+    estimator."""
+    return raw | {
+        "StaticHyperParameters": dict(definition.static),
+        "ResourceConfig": definition.request["ResourceConfig"],
+        "AlgorithmSpecification": algorithm_with_defaults(raw["AlgorithmSpecification"]),
+    }
+
+
+def _config_as_described(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as sent, with the defaults SageMaker describes (HyperparameterTuner.attach() reads
+    them without looking first)."""
+    described = {"TrainingJobEarlyStoppingType": "Off"} | config
+    if "ParameterRanges" in config:
+        described["ParameterRanges"] = {kind: [] for kind in RANGE_KINDS} | config["ParameterRanges"]
+    return described
 
 
 def trial_summary(job: TuningJob, trial: TuningTrial, tuning: TuningSpec) -> dict[str, Any]:

@@ -13,12 +13,11 @@ from typing import Any
 
 from app.errors import ValidationError
 from app.training import builtin_algorithms
-from app.tuning import grid, ranges
+from app.tuning import grid, ranges, resources
 from app.tuning.completion import Criteria
 
 # Members of the model we do not implement: refused with their name, never silently ignored.
 UNSUPPORTED_TOP = ("Autotune",)
-UNSUPPORTED_DEFINITION = ("HyperParameterTuningResourceConfig",)
 # Hyperband's resource when StrategyConfig gives no MaxResource: SageMaker reads these hyperparameters.
 EPOCH_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
 # Members a definition passes on to each of its training jobs as they are.
@@ -37,6 +36,7 @@ PASSED_ON = (
     "Environment",
 )
 STRATEGIES_WITH_PRUNING = ("Bayesian", "Random")
+OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class Definition:
     objective: Objective
     ranges: tuple[ranges.Range, ...]
     static: Mapping[str, str]
-    request: Mapping[str, Any]  # the definition as sent
+    request: Mapping[str, Any]  # the definition as sent, its instances as a ResourceConfig
 
     def training_request(self, *, job_name: str, tuned: Mapping[str, str]) -> dict[str, Any]:
         """The CreateTrainingJob request of one trial."""
@@ -136,10 +136,6 @@ def _refuse_unsupported(request: Mapping[str, Any]) -> None:
     for member in UNSUPPORTED_TOP:
         if member in request:
             raise ValidationError(f"{member} is not supported; give the tuning configuration explicitly.")
-    for definition in _raw_definitions(request):
-        for member in UNSUPPORTED_DEFINITION:
-            if member in definition:
-                raise ValidationError(f"{member} is not supported; give ResourceConfig instead.")
 
 
 def _raw_definitions(request: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
@@ -169,10 +165,14 @@ def _definition(raw: Mapping[str, Any], config: Mapping[str, Any]) -> Definition
     clash = next((r.name for r in parsed if r.name in static), None)
     if clash is not None:
         raise ValidationError(f"The hyperparameter {clash} is both static and tuned.")
-    if "ResourceConfig" not in raw:
-        raise ValidationError("ResourceConfig is required in each training job definition.")
+    # SageMaker hands every trial its objective under this name, and Describe shows it among the static
+    # ones: the SDK's HyperparameterTuner.attach() removes it from there, and fails where it is missing.
+    static[OBJECTIVE_HYPERPARAMETER] = objective.metric
+    # Trials read their instances from ResourceConfig, whichever of the two forms the definition used.
+    as_trials_see_it = {k: v for k, v in raw.items() if k != resources.TUNING_RESOURCES}
+    as_trials_see_it["ResourceConfig"] = resources.resource_config(raw)
     _check_metric(raw["AlgorithmSpecification"], objective.metric)
-    return Definition(raw.get("DefinitionName"), objective, parsed, static, raw)
+    return Definition(raw.get("DefinitionName"), objective, parsed, static, as_trials_see_it)
 
 
 def _check_metric(algorithm: Mapping[str, Any], metric: str) -> None:

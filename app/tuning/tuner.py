@@ -6,9 +6,11 @@ MaxParallelTrainingJobs children unfinished. A trial's row is written before its
 created, under a name derived from the tuning job and the trial number, so a restart between the two
 creates the same job, once. All state is in the database: a restarted server resumes every tuning job.
 
-One thread runs `tick()` when a create, a stop or a finished training job rings the `Wakeup`, and at
-least every `interval` seconds (to read running trials' metrics for early stopping). Tests call
-`tick()` or `run_until_idle()`.
+One thread waits on the `TunerDoorbell`. A create or a stop runs `tick()` over every active tuning job,
+and so does every `interval` seconds without a ring (to read running trials' metrics for early stopping).
+A training job that ends advances only the tuning job it is a trial of (recording the end and launching
+the next trial in the same pass), found in memory by the ending job's ARN: a training job of no tuning job
+wakes none. Tests call `tick()`, `advance_trials_of()` or `run_until_idle()`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,8 +31,8 @@ from app.jobs import metric_repository
 from app.jobs import repository as job_repository
 from app.jobs.service import Identity
 from app.jobs.status import TERMINAL
-from app.scheduler.wakeup import Wakeup
 from app.tuning import completion, median_stopping, outcomes, repository, spec
+from app.tuning.doorbell import TunerDoorbell
 
 if TYPE_CHECKING:
     from app.tuning.optimizer import PastTrial
@@ -60,7 +62,7 @@ class Tuner:
         sessions: sessionmaker[Session],
         jobs: ChildJobs,
         identity: Identity,
-        wakeup: Wakeup,
+        doorbell: TunerDoorbell,
         clock: Clock,
         interval_seconds: float,
         is_leader: Callable[[], bool] = lambda: True,
@@ -70,7 +72,9 @@ class Tuner:
         self._sessions = sessions
         self._jobs = jobs
         self._identity = identity
-        self._wakeup = wakeup
+        self._doorbell = doorbell
+        # The running trials' training-job ARNs → their tuning job's id, as the last passes read them.
+        self._owners: dict[str, int] = {}
         self._clock = clock
         self._interval = interval_seconds
         self._closing = threading.Event()
@@ -82,19 +86,20 @@ class Tuner:
 
     def close(self) -> None:
         self._closing.set()
-        self._wakeup.hint()
+        self._doorbell.ring_all()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
         while not self._closing.is_set():
-            self._wakeup.wait(timeout=self._interval)
-            self._wakeup.clear()
+            rings = self._doorbell.wait(timeout=self._interval)
             if self._closing.is_set():
                 return
             try:
-                if self._is_leader():
+                if self._is_leader() and rings.everything:
                     self.tick()
+                elif self._is_leader():
+                    self.advance_trials_of(rings.ended)
             except Exception:
                 logger.exception("tuner pass failed")
 
@@ -117,6 +122,17 @@ class Tuner:
                 logger.exception("tuning job pass failed", extra={"tuning_job_id": job_id})
         return changed
 
+    def advance_trials_of(self, training_job_arns: Iterable[str]) -> bool:
+        """A pass over only the tuning jobs these (ended) training jobs are trials of; True if any changed.
+        A training job no pass has seen running as a trial (of no tuning job) advances none."""
+        changed = False
+        for job_id in {self._owners[arn] for arn in training_job_arns if arn in self._owners}:
+            try:
+                changed |= self._advance(job_id)
+            except Exception:
+                logger.exception("tuning job pass failed", extra={"tuning_job_id": job_id})
+        return changed
+
     # -- one tuning job ----------------------------------------------------------------------------
 
     def _advance(self, job_id: int) -> bool:
@@ -128,6 +144,7 @@ class Tuner:
             caller = Caller(job.account_id, TUNER_ACCESS_KEY, is_admin=job.by_admin)
             trials = repository.trials(session, job_id)
             changed, to_stop, to_create = self._sync(session, job, tuning, trials)
+            self._remember_owners(trials)
         for name in to_stop:
             self._stop_child(name, caller)
         for trial_name, request in to_create:
@@ -162,6 +179,13 @@ class Tuner:
                 to_stop.append(child.name)
                 changed = True
         return changed, to_stop, to_create
+
+    def _remember_owners(self, trials: list[TuningTrial]) -> None:
+        for trial in trials:
+            if trial.status == "InProgress":
+                self._owners[trial.training_job_arn] = trial.tuning_job_id
+            else:
+                self._owners.pop(trial.training_job_arn, None)
 
     def _should_stop_early(
         self,
@@ -272,6 +296,7 @@ class Tuner:
                 creation_time=now,
             )
             repository.add_trial(session, trial)
+            self._owners[trial.training_job_arn] = job.id
             history.append(_past(trial))
             new.append(trial)
         return new

@@ -4,6 +4,7 @@ own virtual environment (`make sdk-venvs`), as a script, with the SDK's defaults
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,31 @@ def test_v2_spot_summary_prints_non_negative_savings(live: Server, instances: st
     assert not savings.split(":")[1].strip().startswith("-"), savings
     assert "quick job done" in printed
     assert "Traceback" not in printed, printed[-3000:]
+
+
+def test_v2_hyperparameter_tuner_fits_waits_ranks_attaches_and_stops(live: Server) -> None:
+    trials, parallel = 4, 2
+    printed = run_sdk(2, "v2_tuner.py", live, str(trials), str(parallel), bucket="sdk-v2-tuner")
+    assert "Traceback" not in printed, printed[-3000:]
+    values = dict(line.split(" ", 1) for line in printed.splitlines() if line.split(" ", 1)[0].isupper())
+    rows = [json.loads(line[4:]) for line in printed.splitlines() if line.startswith("ROW ")]
+    # Every trial a row, each with its tuned values cast to numbers as the SDK casts them, and its objective.
+    assert len(rows) == trials, rows
+    assert {row["TrainingJobStatus"] for row in rows} == {"Completed"}, rows
+    assert all(row["TrainingJobName"].startswith(values["TUNING"] + "-") for row in rows), rows
+    assert all(0.001 <= row["learning_rate"] <= 0.5 and 10 <= row["mini_batch_size"] <= 200 for row in rows)
+    assert all(row["TrainingElapsedTimeSeconds"] > 0 for row in rows), rows
+    best_objective = max(row["FinalObjectiveValue"] for row in rows)
+    best_rows = [row["TrainingJobName"] for row in rows if row["FinalObjectiveValue"] == best_objective]
+    assert values["BEST"] in best_rows and values["ATTACHED-BEST"] == values["BEST"], (values, rows)
+    assert values["ATTACHED-OBJECTIVE"].split() == [
+        "validation:binary_classification_accuracy",
+        str(trials),
+        str(parallel),
+    ]
+    stopped = [line for line in printed.splitlines() if line.startswith("STOPPED")]
+    assert values["STOPPED-STATUS"] == "Stopped", stopped
+    assert int(values["STOPPED-LAUNCHED"]) < 4 * trials, stopped
 
 
 def test_the_scripts_run_in_their_own_environments_not_ours() -> None:

@@ -125,6 +125,7 @@ def test_a_random_search_runs_its_budget_in_parallel_batches_and_reports_the_bes
         described = services.jobs.describe(child["TrainingJobName"], caller=ROOT)
         assert described["TuningJobArn"].endswith(":hyper-parameter-tuning-job/search")
         assert described["HyperParameters"]["epochs"] == "3"
+        assert described["HyperParameters"]["_tuning_objective_metric"] == METRIC  # as SageMaker hands it
         assert 0.0001 <= float(described["HyperParameters"]["learning_rate"]) <= 0.1
     finish(services, first[0]["TrainingJobName"], loss=0.5)
     services.tuner.run_until_idle()
@@ -230,6 +231,54 @@ def test_median_early_stopping_stops_a_trial_worse_than_the_median_of_earlier_on
     assert services.jobs.describe(running["TrainingJobName"], caller=ROOT)["TrainingJobStatus"] == "Stopped"
 
 
+def test_an_ended_trial_advances_its_own_tuning_job_only_and_launches_the_next_in_that_pass(
+    services: Services,
+) -> None:
+    for name in ("mine", "other"):
+        services.tuning.create(tuning_request(name), caller=ROOT)
+    services.tuner.run_until_idle()
+    mine, other = children(services, "mine")[0], children(services, "other")[0]
+    finish(services, mine["TrainingJobName"], loss=0.5)
+    finish(services, other["TrainingJobName"], loss=0.5)
+    ended = services.jobs.describe(mine["TrainingJobName"], caller=ROOT)["TrainingJobArn"]
+    assert services.tuner.advance_trials_of([ended, "arn:aws:sagemaker:us-east-1:1:training-job/none"])
+    assert len(children(services, "mine")) == 3  # the end recorded and the next trial launched, one pass
+    assert len(children(services, "other")) == 2  # its trial ended too, but nothing rang for it
+    assert not services.tuner.advance_trials_of(["arn:aws:sagemaker:us-east-1:1:training-job/none"])
+    services.tuner.tick()  # the periodic pass
+    assert len(children(services, "other")) == 3
+
+
+def test_the_sdks_tuning_resource_config_is_each_trials_resource_config(services: Services) -> None:
+    # The SDK's HyperparameterTuner sends its estimator's one instance type in this form, always.
+    request = tuning_request("sdk-form")
+    definition = request["TrainingJobDefinition"]
+    del definition["ResourceConfig"]
+    definition["HyperParameterTuningResourceConfig"] = {
+        "InstanceType": "ml.m5.xlarge",
+        "InstanceCount": 1,
+        "VolumeSizeInGB": 2,
+    }
+    services.tuning.create(request, caller=ROOT)
+    services.tuner.run_until_idle()
+    trials = children(services, "sdk-form")
+    assert len(trials) == 2
+    for trial in trials:
+        described = services.jobs.describe(trial["TrainingJobName"], caller=ROOT)
+        assert described["ResourceConfig"] == definition["HyperParameterTuningResourceConfig"]
+    # What the SDK's HyperparameterTuner.attach() reads back, without looking first.
+    described = services.tuning.describe("sdk-form", caller=ROOT)
+    definition = described["TrainingJobDefinition"]
+    assert definition["HyperParameterTuningResourceConfig"]["InstanceType"] == "ml.m5.xlarge"
+    assert definition["ResourceConfig"] == definition["HyperParameterTuningResourceConfig"]
+    assert definition["StaticHyperParameters"] == {"epochs": "3", "_tuning_objective_metric": METRIC}
+    assert METRIC in {m["Name"] for m in definition["AlgorithmSpecification"]["MetricDefinitions"]}
+    config = described["HyperParameterTuningJobConfig"]
+    assert config["TrainingJobEarlyStoppingType"] == "Off"
+    assert config["ParameterRanges"]["IntegerParameterRanges"] == []
+    assert len(config["ParameterRanges"]["ContinuousParameterRanges"]) == 1
+
+
 def test_requests_sagemaker_refuses_are_refused_by_name(services: Services) -> None:
     grid_with_budget = tuning_request("grid", Strategy="Grid")
     with pytest.raises(ValidationError, match="omit MaxNumberOfTrainingJobs"):
@@ -244,8 +293,10 @@ def test_requests_sagemaker_refuses_are_refused_by_name(services: Services) -> N
     with pytest.raises(ValidationError, match="Autotune"):
         services.tuning.create(autotune, caller=ROOT)
     request = tuning_request("res")
-    request["TrainingJobDefinition"]["HyperParameterTuningResourceConfig"] = {"InstanceCount": 1}
-    with pytest.raises(ValidationError, match="HyperParameterTuningResourceConfig"):
+    several_types = {"InstanceConfigs": [{"InstanceType": "ml.m5.large", "InstanceCount": 1}]}
+    request["TrainingJobDefinition"]["HyperParameterTuningResourceConfig"] = several_types
+    del request["TrainingJobDefinition"]["ResourceConfig"]
+    with pytest.raises(ValidationError, match=r"HyperParameterTuningResourceConfig\.InstanceConfigs"):
         services.tuning.create(request, caller=ROOT)
     wrong_metric = tuning_request(
         "metric", HyperParameterTuningJobObjective={"Type": "Minimize", "MetricName": "nope"}

@@ -8,7 +8,8 @@ import itertools
 
 import pytest
 
-from app.tuning import completion, grid, hyperband, median_stopping, ranges
+from app.errors import ValidationError
+from app.tuning import completion, grid, hyperband, median_stopping, ranges, resources
 from app.tuning.completion import Criteria, Progress, Reason
 from app.tuning.optimizer import PastTrial, suggest, trial_seed
 from app.tuning.spec import Definition, Hyperband, Objective, TuningSpec
@@ -186,3 +187,33 @@ def test_the_same_seed_and_history_suggest_the_same_trial(strategy: str) -> None
 def test_neighbouring_seeds_do_not_share_trials() -> None:
     seeds = {trial_seed(seed, number) for seed in range(1, 6) for number in range(1, 21)}
     assert len(seeds) == 100
+
+
+def test_a_definition_gives_its_instances_in_exactly_one_of_the_two_forms() -> None:
+    shape = {"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 1}
+    assert resources.resource_config({"ResourceConfig": shape}) == shape
+    assert resources.resource_config({"HyperParameterTuningResourceConfig": shape}) == shape
+    with pytest.raises(ValidationError, match="exactly one"):
+        resources.resource_config({"ResourceConfig": shape, "HyperParameterTuningResourceConfig": shape})
+    with pytest.raises(ValidationError, match="exactly one"):
+        resources.resource_config({})
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"InstanceConfigs": [{"InstanceType": "ml.m5.large", "InstanceCount": 1}]}, "InstanceConfigs"),
+        ({"AllocationStrategy": "Prioritized"}, "AllocationStrategy"),
+    ],
+)
+def test_several_instance_types_are_refused_by_name(extra: dict[str, object], named: str) -> None:
+    given = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1, **extra}
+    with pytest.raises(ValidationError, match=rf"HyperParameterTuningResourceConfig\.{named}"):
+        resources.resource_config({"HyperParameterTuningResourceConfig": given})
+
+
+def test_the_tuning_form_needs_what_a_resource_config_needs() -> None:
+    with pytest.raises(ValidationError, match="VolumeSizeInGB is required"):
+        resources.resource_config(
+            {"HyperParameterTuningResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1}}
+        )

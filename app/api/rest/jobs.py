@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.body import read_json
 from app.api.deps import CallerDep, JobsDep
-from app.api.rest.documentation import EPOCH_OR_ISO_8601, MODEL, errors, json_body, ok, parameter_schemas
+from app.api.rest import list_filters
+from app.api.rest.documentation import MODEL, errors, json_body, ok, parameter_schemas
 from app.api.rest.responses import JSON
 from app.wire.validate import validate
 
@@ -39,45 +39,16 @@ async def create(request: Request, jobs: JobsDep, caller: CallerDep) -> Any:
     return await run_in_threadpool(jobs.create, params, caller=caller)
 
 
-TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
-
-
-class ListFilters(BaseModel):
-    """ListTrainingJobs' members as query parameters; the SageMaker model validates their values."""
-
-    NameContains: str | None = None
-    StatusEquals: str | None = None
-    CreationTimeAfter: str | None = None
-    CreationTimeBefore: str | None = None
-    LastModifiedTimeAfter: str | None = None
-    LastModifiedTimeBefore: str | None = None
-    SortBy: str | None = None
-    SortOrder: str | None = None
-    MaxResults: int | None = None
-    NextToken: str | None = None
-
-
 @router.get(
     "",
     summary="List training jobs (ListTrainingJobs filters as query parameters)",
     responses={200: ok("ListTrainingJobsResponse")},
-    openapi_extra=parameter_schemas(
-        **{name: MODEL.member("ListTrainingJobsRequest", name) for name in ListFilters.model_fields}
-        | {name: EPOCH_OR_ISO_8601 for name in TIME_FILTERS}
-    ),
+    openapi_extra=list_filters.documented("ListTrainingJobsRequest"),
 )
-async def list_jobs(filters: Annotated[ListFilters, Query()], jobs: JobsDep, caller: CallerDep) -> Any:
-    given = filters.model_dump(exclude_none=True)
-    given |= {k: epoch_or_text(given[k]) for k in TIME_FILTERS if k in given}
-    return jobs.list(validate("ListTrainingJobs", given), caller=caller)
-
-
-def epoch_or_text(value: str) -> float | str:
-    """A query string carries epoch seconds as text; the validator reads numbers as epoch seconds."""
-    try:
-        return float(value)
-    except ValueError:
-        return value
+async def list_jobs(
+    filters: Annotated[list_filters.ListFilters, Query()], jobs: JobsDep, caller: CallerDep
+) -> Any:
+    return jobs.list(validate("ListTrainingJobs", list_filters.members(filters)), caller=caller)
 
 
 @router.get(

@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from app.api.body import read_json
 from app.api.deps import CallerDep, TuningDep
-from app.api.rest.documentation import EPOCH_OR_ISO_8601, MODEL, errors, json_body, ok, parameter_schemas
-from app.api.rest.jobs import TIME_FILTERS, epoch_or_text
+from app.api.rest import list_filters
+from app.api.rest.documentation import MODEL, errors, json_body, ok, parameter_schemas
 from app.api.rest.responses import JSON
 from app.wire.validate import validate
 
@@ -42,39 +42,16 @@ async def create(request: Request, tuning: TuningDep, caller: CallerDep) -> Any:
     return await run_in_threadpool(tuning.create, params, caller=caller)
 
 
-class ListFilters(BaseModel):
-    """ListHyperParameterTuningJobs' members as query parameters; the SageMaker model validates them."""
-
-    NameContains: str | None = None
-    StatusEquals: str | None = None
-    CreationTimeAfter: str | None = None
-    CreationTimeBefore: str | None = None
-    LastModifiedTimeAfter: str | None = None
-    LastModifiedTimeBefore: str | None = None
-    SortBy: str | None = None
-    SortOrder: str | None = None
-    MaxResults: int | None = None
-    NextToken: str | None = None
-
-
 @router.get(
     "",
     summary="List tuning jobs (ListHyperParameterTuningJobs filters as query parameters)",
     responses={200: ok("ListHyperParameterTuningJobsResponse")},
-    openapi_extra=parameter_schemas(
-        **{
-            name: MODEL.member("ListHyperParameterTuningJobsRequest", name)
-            for name in ListFilters.model_fields
-        }
-        | {name: EPOCH_OR_ISO_8601 for name in TIME_FILTERS}
-    ),
+    openapi_extra=list_filters.documented("ListHyperParameterTuningJobsRequest"),
 )
 async def list_tuning_jobs(
-    filters: Annotated[ListFilters, Query()], tuning: TuningDep, caller: CallerDep
+    filters: Annotated[list_filters.ListFilters, Query()], tuning: TuningDep, caller: CallerDep
 ) -> Any:
-    given = filters.model_dump(exclude_none=True)
-    given |= {k: epoch_or_text(given[k]) for k in TIME_FILTERS if k in given}
-    return tuning.list(validate("ListHyperParameterTuningJobs", given), caller=caller)
+    return tuning.list(validate("ListHyperParameterTuningJobs", list_filters.members(filters)), caller=caller)
 
 
 @router.get(
