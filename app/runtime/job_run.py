@@ -41,6 +41,7 @@ from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.job_plan import JobCredentials, JobPlan
 from app.runtime.metric_scanner import MetricScanner
+from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -193,7 +194,8 @@ class JobRun:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
         credentials_env = self._credentials_env()
         hosts = tuple(vm.plan.hostname for vm in self._vms)
-        meeting = self.executor.rendezvous(hosts=hosts).environment()
+        placed_on = tuple(vm.plan.host for vm in self._vms)
+        meeting = self.executor.rendezvous(hosts=hosts, placed_on=placed_on).environment()
         for vm in self._vms:
             seen_root = self.executor.view_of(vm.root)
             base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=seen_root)
@@ -219,6 +221,7 @@ class JobRun:
                 host=vm.plan.host,
                 fetches=vm.fetches,
                 deadline_at=self._deadline.timestamp(),
+                results_uri=self._results_uri(vm) if self.executor.remote else "",
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.
@@ -230,6 +233,12 @@ class JobRun:
                     started_at=now,
                     deadline_at=self._deadline + dt.timedelta(seconds=self.grace_seconds),
                 )
+
+    def _results_uri(self, vm: _Vm) -> str:
+        """Where a remote VM's node leaves its results for this server: beside the job's artifacts, in
+        the output bucket the job may write (and the run would create), removed once taken."""
+        staged = uris.join(self.plan.spec.output.s3_output_path, self.plan.job_name, "node-results")
+        return str(staged.join(f"{vm.plan.hostname}.tar"))
 
     def _credentials_env(self) -> dict[str, str]:
         """Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked
