@@ -52,6 +52,7 @@ class LaunchSpec:
     # be gone.
     host: str = ""
     fetches: Sequence[Fetch] = ()
+    checkpoint_fetches: Sequence[Fetch] = ()  # the saved checkpoints it restores itself, likewise
     deadline_at: float | None = None
     # Where the node puts the VM's results (model, output, checkpoints) for the server to take, through
     # the server's S3 API as the job (an s3:// URI under the job's output path; empty: no such place).

@@ -74,6 +74,7 @@ class _Vm:
     exit_code: int | None = None
     paused: bool = False
     fetches: tuple[channels.Fetch, ...] = ()  # a remote VM's channel objects, which it downloads itself
+    checkpoint_fetches: tuple[channels.Fetch, ...] = ()  # and its saved checkpoints
 
 
 @dataclass
@@ -169,11 +170,12 @@ class JobRun:
                 code_dir=paths.code_dir,
                 scratch_dir=workspace.scratch_root(self.work_dir),
             )
-            checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
             shard = {"host_index": index, "host_count": len(hosts)}
             if self.executor.remote:
                 vm.fetches = tuple(channels.plan(job.channels, store=self.store, access=access, **shard))
+                vm.checkpoint_fetches = tuple(checkpoints.plan(job.checkpoint, store=self.store))
             else:
+                checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
                 channels.fetch_all(
                     job.channels, store=self.store, access=access, data_dir=paths.input_data_dir, **shard
                 )
@@ -220,6 +222,7 @@ class JobRun:
                 max_log_bytes=self.max_log_bytes,
                 host=vm.plan.host,
                 fetches=vm.fetches,
+                checkpoint_fetches=vm.checkpoint_fetches,
                 deadline_at=self._deadline.timestamp(),
                 results_uri=self._results_uri(vm) if self.executor.remote else "",
             )

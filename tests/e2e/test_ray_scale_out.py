@@ -175,6 +175,30 @@ def test_a_two_instance_job_runs_on_two_nodes_from_a_channel_only_in_the_object_
     }
 
 
+# /opt/ml/checkpoints is beside the model directory (a VM on a node sees its folder there).
+CHECKPOINTED = """
+import os
+saved=os.path.dirname(os.environ["SM_MODEL_DIR"])+"/checkpoints/"
+print("restored", open(saved+"state.txt").read(), flush=True)
+open(saved+"next.txt", "w").write("step 8")
+"""
+
+
+def test_a_vm_on_a_node_restores_and_saves_its_checkpoints(server: Server) -> None:
+    s3 = s3_client(server.url)
+    s3.create_bucket(Bucket="ray-checkpoints")
+    s3.put_object(Bucket="ray-checkpoints", Key="run/state.txt", Body=b"step 7")
+    request = _job("ray-checkpointed", CHECKPOINTED)
+    request["CheckpointConfig"] = {"S3Uri": "s3://ray-checkpoints/run/"}
+    client = sagemaker_client(server.url)
+    client.create_training_job(**request)
+    job = wait_terminal(client, "ray-checkpointed")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert "restored step 7" in client_logs(server, "ray-checkpointed")  # downloaded by the node
+    saved = s3.get_object(Bucket="ray-checkpoints", Key="run/next.txt")["Body"].read()
+    assert saved == b"step 8"
+
+
 def _audit(server: Server) -> list[dict[str, Any]]:
     answer = httpx.get(f"{server.url}/v1/admin/audit", params={"limit": 1000}, auth=ROOT_AUTH)
     events: list[dict[str, Any]] = answer.json()["events"]

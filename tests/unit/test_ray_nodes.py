@@ -51,4 +51,4 @@ def test_two_nodes_on_one_address_are_two_hosts() -> None:
     ],
 )
 def test_a_channel_object_must_land_inside_its_channel(relative: str, inside: bool) -> None:
-    assert channels._stays_inside(relative) is inside
+    assert channels.stays_inside(relative) is inside

@@ -236,6 +236,7 @@ def _node_launch(spec: LaunchSpec, *, grace_seconds: float) -> NodeLaunch:
         vm_id=spec.vm_id,
         bundle=node_files.pack(spec.cwd),
         fetches=tuple(spec.fetches),
+        checkpoint_fetches=tuple(spec.checkpoint_fetches),
         arguments=tuple(spec.command[1:]),
         env=dict(spec.env),
         server_root=str(spec.cwd),

@@ -42,6 +42,7 @@ class NodeLaunch:
     vm_id: str
     bundle: bytes  # the VM's start-up tree (`node_files.pack`)
     fetches: tuple[Fetch, ...]  # the channel objects the node downloads itself
+    checkpoint_fetches: tuple[Fetch, ...] = ()  # and the saved checkpoints it restores, likewise
     arguments: tuple[str, ...]  # the command after the interpreter
     env: Mapping[str, str]
     server_root: str  # the VM's folder on the server: paths under it are rewritten to the node's
@@ -156,9 +157,9 @@ class NodeAgent:
     def _start(self, vm: _NodeVm, launch: NodeLaunch) -> None:
         try:
             node_files.unpack(launch.bundle, vm.root)
-            node_files.download(
-                launch.fetches, data_dir=contract.layout(vm.root).input_data_dir, env=launch.env
-            )
+            paths = contract.layout(vm.root)
+            node_files.download(launch.fetches, data_dir=paths.input_data_dir, env=launch.env)
+            node_files.download(launch.checkpoint_fetches, data_dir=paths.checkpoints_dir, env=launch.env)
         except node_files.DownloadError as error:
             _fail(vm, f"ClientError: {error}")
             return

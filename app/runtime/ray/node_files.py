@@ -1,8 +1,8 @@
 """A remote VM's files: what travels between the server and a node, and the channels a node downloads.
 
 No path is shared between the server and a node. The server packs the VM's small start-up tree (its
-/opt/ml configuration, code and restored checkpoints) into a bundle; the node downloads the channels itself
-through the server's S3 API with the job's own credentials and, once the VM has ended, uploads what the
+/opt/ml configuration and code) into a bundle; the node downloads the channels and the saved checkpoints
+itself through the server's S3 API with the job's own credentials and, once the VM has ended, uploads what the
 server packages or reads (model/, output/, checkpoints/) the same way, to a staging object the server then
 takes (`put_results`, `take_results`). A job without credentials (network isolation: its VMs may call no
 service) hands its results back through the executor instead.
