@@ -19,6 +19,7 @@ import httpx
 
 from app.client.auth import SigV4Auth
 from app.client.sigv4 import Credentials
+from tests.support.leftovers import sweep_networks
 from tests.support.polling import STALL_GUARD, wait_until
 from tests.support.tls import TlsFiles
 
@@ -96,7 +97,10 @@ def running_server(
         wait_healthy(server, timeout=timeout)
         yield server
     finally:
-        stop(server)
+        graceful = stop(server)
+        left = sweep_networks(data_dir)
+    # A server the test killed leaves its networks for its next start; one that shut down must not.
+    assert not (graceful and left), f"the server shut down but left job network objects: {left}"
 
 
 def wait_healthy(server: Server, *, timeout: float) -> None:
@@ -126,16 +130,21 @@ def _certificate_refused(error: BaseException | None) -> bool:
     return False
 
 
-def stop(server: Server, *, sig: int = signal.SIGTERM) -> None:
-    """Stop the server and everything it started (its process group)."""
+def stop(server: Server, *, sig: int = signal.SIGTERM) -> bool:
+    """Stop the server and everything it started (its process group). True when the server was still
+    running and ended on `sig` by itself: its shutdown (stop grace of its VMs, uploads, network
+    detaches) ran to the end, which is what a SIGKILL after a fixed few seconds used to cut short."""
+    graceful = False
     if server.process.poll() is None:
         _signal_group(server.process.pid, sig)
         try:
-            server.process.wait(timeout=10)
+            server.process.wait(timeout=STALL_GUARD)
+            graceful = sig != signal.SIGKILL
         except subprocess.TimeoutExpired:
             _signal_group(server.process.pid, signal.SIGKILL)
             server.process.wait(timeout=10)
     _signal_group(server.process.pid, signal.SIGKILL)
+    return graceful
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -10,10 +10,13 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.runtime.oci import host_net, net_plan, network, runc
+from app.runtime.oci import network, runc
 from app.runtime.oci.cgroups import Cgroups
 from app.runtime.oci.executor import server_key
+from tests.support.leftovers import network_objects
 from tests.support.server import ROOT_AUTH, Server
+
+__all__ = ["cgroups", "isolation", "network_objects", "paused", "require_oci"]
 
 
 def require_oci(*, networks: bool = True) -> None:
@@ -46,13 +49,3 @@ def paused(server: Server, vm: dict[str, Any]) -> bool:
     if isolation(server) == "oci":
         return cgroups(server).frozen(vm["id"])
     return Path(f"/proc/{vm['pid']}/stat").read_text().split()[2] == "T"
-
-
-def network_objects(data_dir: Path) -> list[str]:
-    """The job network namespaces, bridges, veths and nftables tables on this machine of the server with
-    this data directory."""
-    owner = net_plan.owner_tag(str((data_dir / "network").resolve()))
-    links = host_net.list_links()
-    names = [*host_net.list_netns(), *(link.name for link in links), *host_net.list_tables()]
-    mine = [name for name in names if (parsed := net_plan.parse_name(name)) and parsed[0] == owner]
-    return mine + [link.name for link in links if link.master and link.master.startswith(f"sl-{owner}-")]

@@ -11,10 +11,10 @@ job's VMs reach it (AWS_ENDPOINT_URL, the credentials endpoint).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_LOCK_PATH = Path("/run/lock/sagelite-vm-network.lock")
 # Plugin calls of one job run side by side (each mostly waits on the kernel); more would only queue.
 MAX_PARALLEL_CALLS = 16
+# Pauses after an unplug that left something, before trying again (the last one only precedes the log).
+_UNPLUG_RETRY_PAUSES = (0.1, 0.5, 0.0)
 
 
 def unavailable(settings: Settings) -> str | None:
@@ -174,8 +176,12 @@ class JobNetwork:
                 logger.info("network swept", extra={"slot": slot})
 
     def _slots_found(self) -> set[int]:
-        return {
-            parsed[1]
+        return {slot for slot, _ in self._objects()}
+
+    def _objects(self) -> list[tuple[int, str]]:
+        """(slot, name) of every kernel object and address record of this server's networks."""
+        return [
+            (parsed[1], name)
             for name in [
                 *host_net.list_netns(),
                 *(link.name for link in host_net.list_links()),
@@ -183,7 +189,7 @@ class JobNetwork:
                 *(path.name for path in self._ipam_dir.glob("*")),
             ]
             if (parsed := net_plan.parse_name(name)) is not None and parsed[0] == self._owner
-        }
+        ]
 
     def close(self) -> None:
         """Detaches every job still attached and stops the relay thread."""
@@ -270,9 +276,23 @@ class JobNetwork:
         return f"{self._relay_to.scheme}://{relay[0]}:{relay[1]}"
 
     def _unplug(self, *, slot: int, names: Sequence[str]) -> None:
-        """Best effort: every step runs even if another failed. Each deletion waits for the kernel to
-        retire a device or a rule set, so the VMs and the rules go together. The bridge goes last: while
-        it exists its slot stays taken, so no new job can reuse names this one is still removing."""
+        """Best effort: every step runs even if another failed, and what is still there afterwards gets
+        another try or two (a busy kernel or a concurrent nft transaction of another server can refuse a
+        deletion for a moment). What even that leaves is logged; the next sweep retries it."""
+        remaining = list(names)
+        for attempt, pause in enumerate(_UNPLUG_RETRY_PAUSES):
+            self._unplug_once(slot=slot, names=[name for name in names if name in remaining])
+            remaining = [name for found, name in self._objects() if found == slot]
+            if not remaining:
+                return
+            logger.info("network detach retried", extra={"slot": slot, "attempt": attempt + 1})
+            time.sleep(pause)
+        logger.warning("network detach left objects behind", extra={"slot": slot, "objects": remaining})
+
+    def _unplug_once(self, *, slot: int, names: Sequence[str]) -> None:
+        """Each deletion waits for the kernel to retire a device or a rule set, so the VMs and the rules
+        go together. The bridge goes last: while it exists its slot stays taken, so no new job can reuse
+        names this one is still removing."""
         table = net_plan.table_name(owner=self._owner, slot=slot)
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_CALLS) as pool:
             steps = [pool.submit(self._unplug_vm, slot=slot, name=name) for name in names]
@@ -291,10 +311,14 @@ class JobNetwork:
             container_id=name, netns_path=host_net.NETNS_DIR / name, ifname=net_plan.IFNAME
         )
         config = self._bridge_config(slot=slot, address=None, isolated=False)
-        with contextlib.suppress(cni.CniError, OSError):
+        try:
             cni.call(plugin_dir=self._plugin_dir, command="DEL", attachment=attachment, config=config)
-        with contextlib.suppress(host_net.HostNetError):
+        except (cni.CniError, OSError) as error:  # the namespace still goes: that takes the veth with it
+            logger.warning("CNI DEL failed", extra={"netns": name, "error": str(error)})
+        try:
             host_net.delete_netns(name)
+        except host_net.HostNetError as error:
+            logger.warning("netns delete failed", extra={"netns": name, "error": str(error)})
 
     def _leftover_netns(self, slot: int) -> list[str]:
         return [
