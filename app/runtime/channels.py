@@ -76,7 +76,7 @@ def plan(
         if source.distribution == "ShardedByS3Key":
             objects = objects[host_index::host_count]
         for (bucket, key), relative in objects:
-            if not _stays_inside(relative):
+            if not stays_inside(relative):
                 raise ChannelError(f"Object {relative!r} would land outside its channel directory")
             if bucket != "file://":
                 access.require(bucket, operation=bucket_access.READ)
@@ -84,7 +84,7 @@ def plan(
     return fetches
 
 
-def _stays_inside(relative: str) -> bool:
+def stays_inside(relative: str) -> bool:
     """True when the path, resolved under any directory, stays inside it (no `..` out, not absolute)."""
     return posixpath.normpath(posixpath.join("/channel", relative)).startswith("/channel/")
 

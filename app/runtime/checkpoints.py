@@ -11,21 +11,33 @@ from pathlib import Path
 
 from app.jobs.spec import CheckpointSpec
 from app.runtime import artifacts
-from app.runtime.channels import ChannelError, keys_under
+from app.runtime.channels import ChannelError, Fetch, keys_under, stays_inside
 from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 
 def restore(config: CheckpointSpec | None, *, store: ObjectStore, local: Path) -> None:
-    if config is None:
-        return
-    base = _base(config)
-    for key in keys_under(store, base.bucket, base.key):
-        target = (local / key[len(base.key) :]).resolve()
+    for fetch in plan(config, store=store):
+        target = (local / fetch.target).resolve()
         if not target.is_relative_to(local.resolve()):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        store.get_file(base.bucket, key, target)
+        store.get_file(fetch.bucket, fetch.key, target)
+
+
+def plan(config: CheckpointSpec | None, *, store: ObjectStore) -> list[Fetch]:
+    """The saved checkpoints, each with its path under `checkpoints/`: what `restore` copies, and what a
+    VM on another machine downloads itself."""
+    if config is None:
+        return []
+    base = _base(config)
+    found = (
+        Fetch(bucket=base.bucket, key=key, target=key[len(base.key) :])
+        for key in keys_under(store, base.bucket, base.key)
+    )
+    return [
+        fetch for fetch in found if stays_inside(fetch.target)
+    ]  # a key with `..` is no checkpoint of ours
 
 
 def save(config: CheckpointSpec | None, *, store: ObjectStore, local: Path, owner: str) -> None:

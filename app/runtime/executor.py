@@ -52,7 +52,11 @@ class LaunchSpec:
     # be gone.
     host: str = ""
     fetches: Sequence[Fetch] = ()
+    checkpoint_fetches: Sequence[Fetch] = ()  # the saved checkpoints it restores itself, likewise
     deadline_at: float | None = None
+    # Where the node puts the VM's results (model, output, checkpoints) for the server to take, through
+    # the server's S3 API as the job (an s3:// URI under the job's output path; empty: no such place).
+    results_uri: str = ""
     # The VM is killed when the process that started it dies (a Ray node's agent: nothing outlives it).
     die_with_parent: bool = False
 
@@ -78,8 +82,9 @@ class Executor(Protocol):
         """Where the VM itself sees its directory `root` (its /opt/ml)."""
         ...
 
-    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
-        """Where the VMs of one job (`hosts`, algo-1 first) meet for collective training."""
+    def rendezvous(self, *, hosts: Sequence[str], placed_on: Sequence[str] = ()) -> Rendezvous:
+        """Where the VMs of one job (`hosts`, algo-1 first) meet for collective training; `placed_on`
+        names the pool host each of them runs on, in the same order (empty: not known)."""
         ...
 
     def server_url(self, local_url: str) -> str:
@@ -142,7 +147,7 @@ class LoopbackPeers:
     """VMs that share the host's network (no namespace of their own): they meet on loopback, each job on
     a port the kernel just found free, so two jobs never collide."""
 
-    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+    def rendezvous(self, *, hosts: Sequence[str], placed_on: Sequence[str] = ()) -> Rendezvous:
         with socket.socket() as probe:
             probe.bind((rendezvous.LOOPBACK, 0))
             port: int = probe.getsockname()[1]

@@ -41,6 +41,7 @@ from app.runtime.devices import Devices
 from app.runtime.executor import Executor, LaunchSpec
 from app.runtime.job_plan import JobCredentials, JobPlan
 from app.runtime.metric_scanner import MetricScanner
+from app.storage import uris
 from app.storage.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class _Vm:
     exit_code: int | None = None
     paused: bool = False
     fetches: tuple[channels.Fetch, ...] = ()  # a remote VM's channel objects, which it downloads itself
+    checkpoint_fetches: tuple[channels.Fetch, ...] = ()  # and its saved checkpoints
 
 
 @dataclass
@@ -168,11 +170,12 @@ class JobRun:
                 code_dir=paths.code_dir,
                 scratch_dir=workspace.scratch_root(self.work_dir),
             )
-            checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
             shard = {"host_index": index, "host_count": len(hosts)}
             if self.executor.remote:
                 vm.fetches = tuple(channels.plan(job.channels, store=self.store, access=access, **shard))
+                vm.checkpoint_fetches = tuple(checkpoints.plan(job.checkpoint, store=self.store))
             else:
+                checkpoints.restore(job.checkpoint, store=self.store, local=paths.checkpoints_dir)
                 channels.fetch_all(
                     job.channels, store=self.store, access=access, data_dir=paths.input_data_dir, **shard
                 )
@@ -193,7 +196,8 @@ class JobRun:
         self._deadline = now + dt.timedelta(seconds=self.plan.spec.max_runtime_seconds)
         credentials_env = self._credentials_env()
         hosts = tuple(vm.plan.hostname for vm in self._vms)
-        meeting = self.executor.rendezvous(hosts=hosts).environment()
+        placed_on = tuple(vm.plan.host for vm in self._vms)
+        meeting = self.executor.rendezvous(hosts=hosts, placed_on=placed_on).environment()
         for vm in self._vms:
             seen_root = self.executor.view_of(vm.root)
             base_env = vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=seen_root)
@@ -218,7 +222,9 @@ class JobRun:
                 max_log_bytes=self.max_log_bytes,
                 host=vm.plan.host,
                 fetches=vm.fetches,
+                checkpoint_fetches=vm.checkpoint_fetches,
                 deadline_at=self._deadline.timestamp(),
+                results_uri=self._results_uri(vm) if self.executor.remote else "",
             )
             vm.pid = self.executor.launch(spec, on_exit=self._wake.set)
             # Recorded at once, VM by VM: recovery after a crash finds (and kills) what has a pid.
@@ -230,6 +236,12 @@ class JobRun:
                     started_at=now,
                     deadline_at=self._deadline + dt.timedelta(seconds=self.grace_seconds),
                 )
+
+    def _results_uri(self, vm: _Vm) -> str:
+        """Where a remote VM's node leaves its results for this server: beside the job's artifacts, in
+        the output bucket the job may write (and the run would create), removed once taken."""
+        staged = uris.join(self.plan.spec.output.s3_output_path, self.plan.job_name, "node-results")
+        return str(staged.join(f"{vm.plan.hostname}.tar"))
 
     def _credentials_env(self) -> dict[str, str]:
         """Valid a little past the deadline (uploads of checkpoints by user code at SIGTERM), and revoked

@@ -3,7 +3,8 @@
 The executor decides (`Executor.rendezvous`), because only it knows how its VMs reach each other: on a
 job network of their own, the master is `algo-1` by name on SageMaker's port; without one (the process
 executor, where every VM shares the host's loopback and no `algo-N` name resolves), the master is
-127.0.0.1 on a port free for this job alone, and collectives are told to use the loopback interface.
+127.0.0.1 on a port free for this job alone, and collectives are told to use the loopback interface; on
+the nodes of a Ray cluster, the master is the address of algo-1's node, on a port free there.
 
 A VM learns it through the variables torch itself reads (`MASTER_ADDR`, `MASTER_PORT`,
 `GLOO_SOCKET_IFNAME`). Pure: the training child reads them back with `from_environment`.
@@ -42,6 +43,13 @@ class Rendezvous:
 def on_job_network(hosts: Sequence[str]) -> Rendezvous:
     """VMs that resolve each other's host names: the first host is the master, as on SageMaker."""
     return Rendezvous(master_addr=hosts[0], master_port=SAGEMAKER_MASTER_PORT)
+
+
+def on_nodes(master_address: str, port: int) -> Rendezvous:
+    """VMs on different machines that share each machine's network (a Ray node's): the master is the
+    address of the node algo-1 runs on, on a port free there. The interface is each node's own, which
+    only the node knows (it sets `GLOO_SOCKET_IFNAME` itself)."""
+    return Rendezvous(master_addr=master_address, master_port=port)
 
 
 def on_loopback(port: int) -> Rendezvous:

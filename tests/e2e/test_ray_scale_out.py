@@ -1,7 +1,10 @@
-"""sagelite over a Ray cluster on this machine: a head and two worker nodes, each on a loopback address of
-its own with its own scratch directory, and the server outside the cluster (a Ray Client driver).
+"""sagelite over a Ray cluster on this machine as over several machines: a head and two worker nodes,
+each worker in a network namespace of its own with its own address and scratch directory, and a mount
+namespace in which the servers' data directories are an empty tmpfs; the head and the server outside
+them, listening on the test bridge's host-side address (the server is a Ray Client driver).
 
-One cluster serves the module; the test that kills a node comes last.
+One cluster serves the module; the test that kills a node comes last. At the module's end the
+namespaces, links and every node process are gone (checked).
 """
 
 from __future__ import annotations
@@ -12,29 +15,34 @@ import os
 import signal
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
-from tests.conftest import sagemaker_client
+from tests.conftest import create_request, sagemaker_client
 from tests.support.jobs import entrypoint_job, s3_client, wait_terminal
 from tests.support.polling import wait_until
-from tests.support.ray_cluster import RayCluster, ray_cluster
+from tests.support.ray_cluster import Node, RayCluster, ray_cluster
 from tests.support.server import ROOT_AUTH, Server, running_server
+from tests.support.worker_netns import WorkerNetwork, processes_in, worker_network
 
-pytestmark = pytest.mark.e2e
+# The data-parallel VMs import torch: seconds on a quiet machine, minutes on a loaded one.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+JOB_TIMEOUT = 300
 
 # Each worker holds one ml.m5.large (2 vCPUs, 8 GiB) with the default overcommit (CPU x4, memory x2).
 WORKERS = {"w1": {"cpus": 2, "memory_gib": 4}, "w2": {"cpus": 2, "memory_gib": 4}}
 
+# Records what the VM saw: the channel, where it ran, and what it sees of the servers' data directories.
 READ_CHANNEL = """
 import json,os
 E=os.environ
 d=open(E["SM_CHANNEL_TRAIN"]+"/part.csv").read()
-seen={"data":d.upper(),"cwd":os.getcwd()}
-json.dump(seen,open(E["SM_MODEL_DIR"]+"/"+E["SM_CURRENT_HOST"]+".json","w"))
+json.dump([d.upper(),os.getcwd(),os.listdir(E["SM_HP_S"])],open(E["SM_MODEL_DIR"]+"/"+E["SM_CURRENT_HOST"],"w"))
 print("rows",len(d.split()),flush=True)
 """
 
@@ -47,6 +55,9 @@ time.sleep(600)
 
 def _env(cluster: RayCluster) -> dict[str, str]:
     return {
+        # A server off loopback is given its root key (test/test, as the clients use).
+        "SAGELITE_ROOT_ACCESS_KEY_ID": "test",
+        "SAGELITE_ROOT_SECRET_ACCESS_KEY": "test",
         "SAGELITE_RAY_ADDRESS": cluster.client_address,
         "SAGELITE_RAY_SYNC_SECONDS": "0.5",
         "SAGELITE_SCHEDULER_INTERVAL_SECONDS": "0.2",
@@ -55,15 +66,39 @@ def _env(cluster: RayCluster) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
-    with ray_cluster(tmp_path_factory.mktemp("ray"), workers=WORKERS) as started:
-        yield started
+def network() -> Iterator[WorkerNetwork]:
+    with worker_network(list(WORKERS)) as made:  # checks on exit that nothing of it remains
+        yield made
 
 
 @pytest.fixture(scope="module")
-def server(cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("server") / "data", env=_env(cluster)) as running:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where every server of the module keeps its data: hidden from the workers."""
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    network: WorkerNetwork, servers: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RayCluster]:
+    with ray_cluster(
+        tmp_path_factory.mktemp("ray"), workers=WORKERS, network=network, hidden=servers
+    ) as started:
+        yield started
+    left = {worker.netns: processes_in(worker.netns) for worker in network.workers}
+    assert not any(left.values()), f"processes left in the workers' namespaces: {left}"
+
+
+@contextmanager
+def _server(cluster: RayCluster, network: WorkerNetwork, data: Path) -> Iterator[Server]:
+    with running_server(data, env=_env(cluster), host=network.host_address) as running:
         wait_until(lambda: len(_hosts(running)) == 2, what="both workers to be hosts")
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(cluster: RayCluster, network: WorkerNetwork, servers: Path) -> Iterator[Server]:
+    with _server(cluster, network, servers / "data") as running:
         yield running
 
 
@@ -104,23 +139,108 @@ def _put_channel(server: Server) -> str:
 
 
 def test_a_two_instance_job_runs_on_two_nodes_from_a_channel_only_in_the_object_store(
-    cluster: RayCluster, server: Server
+    cluster: RayCluster, server: Server, servers: Path
 ) -> None:
     client = sagemaker_client(server.url)
-    client.create_training_job(**_job("ray-pair", READ_CHANNEL, instances=2, channel=_put_channel(server)))
+    request = _job("ray-pair", READ_CHANNEL, instances=2, channel=_put_channel(server))
+    request.setdefault("HyperParameters", {})["s"] = str(servers)
+    client.create_training_job(**request)
     job = wait_terminal(client, "ray-pair")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert len({vm["host"] for vm in _vms(server, "ray-pair")}) == 2  # one VM on each worker
 
     files = _model_files(server, job["ModelArtifacts"]["S3ModelArtifacts"])
-    assert set(files) == {"algo-1.json", "algo-2.json"}
+    assert set(files) == {"algo-1", "algo-2"}
     seen = [json.loads(text) for text in files.values()]
-    assert [s["data"] for s in seen] == ["A,1\nB,2\nC,3\n"] * 2  # each VM downloaded the channel itself
+    assert [data for data, _, _ in seen] == ["A,1\nB,2\nC,3\n"] * 2  # each VM downloaded the channel itself
     # Each in a folder under its own node's scratch directory, none under the server's data directory.
-    nodes = {node.name for s in seen for node in cluster.nodes if s["cwd"].startswith(f"{node.scratch}/")}
+    nodes = {node.name for _, cwd, _ in seen for node in cluster.nodes if cwd.startswith(f"{node.scratch}/")}
     assert nodes == {"w1", "w2"}
+    assert [listed for _, _, listed in seen] == [[], []]  # the servers' data is hidden there
+    assert os.listdir(servers)  # while here it holds the server's data
     logs = client_logs(server, "ray-pair")
     assert "rows 3" in logs  # the VMs' output streamed back to the server's log streams
+    # Each node uploaded its VM's results through the server's S3 API, as the job (its temporary key),
+    # from its own address; the server took them and removed the staging objects.
+    staged = {
+        (event["source_ip"], event["access_key_id"][:4])
+        for event in _audit(server)
+        if event["operation"].startswith("PUT /ray-models/out/ray-pair/node-results/algo-")
+    }
+    assert staged == {(node.address, "ASIA") for node in cluster.nodes if node.name in WORKERS}
+    listed = s3_client(server.url).list_objects_v2(Bucket="ray-models", Prefix="out/ray-pair/")
+    assert {o["Key"] for o in listed["Contents"]} == {
+        "out/ray-pair/output/model.tar.gz",
+        "out/ray-pair/output/output.tar.gz",
+    }
+
+
+# /opt/ml/checkpoints is beside the model directory (a VM on a node sees its folder there).
+CHECKPOINTED = """
+import os
+saved=os.path.dirname(os.environ["SM_MODEL_DIR"])+"/checkpoints/"
+print("restored", open(saved+"state.txt").read(), flush=True)
+open(saved+"next.txt", "w").write("step 8")
+"""
+
+
+def test_a_vm_on_a_node_restores_and_saves_its_checkpoints(server: Server) -> None:
+    s3 = s3_client(server.url)
+    s3.create_bucket(Bucket="ray-checkpoints")
+    s3.put_object(Bucket="ray-checkpoints", Key="run/state.txt", Body=b"step 7")
+    request = _job("ray-checkpointed", CHECKPOINTED)
+    request["CheckpointConfig"] = {"S3Uri": "s3://ray-checkpoints/run/"}
+    client = sagemaker_client(server.url)
+    client.create_training_job(**request)
+    job = wait_terminal(client, "ray-checkpointed")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert "restored step 7" in client_logs(server, "ray-checkpointed")  # downloaded by the node
+    saved = s3.get_object(Bucket="ray-checkpoints", Key="run/next.txt")["Body"].read()
+    assert saved == b"step 8"
+
+
+def _audit(server: Server) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{server.url}/v1/admin/audit", params={"limit": 1000}, auth=ROOT_AUTH)
+    events: list[dict[str, Any]] = answer.json()["events"]
+    return events
+
+
+def _rows(rng: np.random.Generator, rows: int) -> bytes:
+    """CSV rows (label first) of two overlapping classes."""
+    labels = (rng.random(rows) < 0.5).astype(float)
+    centers = np.array([[-1.0, 0.5, 0.0], [1.0, -0.5, 0.0]])
+    table = np.column_stack([labels, centers[labels.astype(int)] + rng.normal(0.0, 1.0, (rows, 3))])
+    return "\n".join(",".join(f"{value:.5f}" for value in row) for row in table).encode() + b"\n"
+
+
+def test_a_data_parallel_builtin_job_trains_across_the_two_worker_namespaces(server: Server) -> None:
+    # The workers share no loopback: the two VMs can only meet on algo-1's node address.
+    rng = np.random.default_rng(3)
+    s3 = s3_client(server.url)
+    s3.create_bucket(Bucket="ray-shards")
+    for key in ("train/part-0.csv", "train/part-1.csv", "validation/all.csv"):
+        s3.put_object(Bucket="ray-shards", Key=key, Body=_rows(rng, 300))
+
+    def channel(name: str, distribution: str) -> dict[str, Any]:
+        uri = f"s3://ray-shards/{name}/"
+        source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}
+        return {"ChannelName": name, "DataSource": {"S3DataSource": source}, "ContentType": "text/csv"}
+
+    request = create_request(
+        "ray-mlp",
+        HyperParameters={"epochs": "2", "mini_batch_size": "32", "hidden_layers": "8", "seed": "1"},
+        InputDataConfig=[channel("train", "ShardedByS3Key"), channel("validation", "FullyReplicated")],
+        OutputDataConfig={"S3OutputPath": "s3://ray-shards/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 1},
+    )
+    client = sagemaker_client(server.url)
+    client.create_training_job(**request)
+    job = wait_terminal(client, "ray-mlp", timeout=JOB_TIMEOUT)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert len({vm["host"] for vm in _vms(server, "ray-mlp")}) == 2
+    logs = client_logs(server, "ray-mlp")
+    assert "rank 0 of 2 trains on 300 rows of channel 'train'" in logs
+    assert "rank 1 of 2 trains on 300 rows of channel 'train'" in logs
 
 
 def client_logs(server: Server, job: str) -> str:
@@ -129,11 +249,10 @@ def client_logs(server: Server, job: str) -> str:
 
 
 def test_restarting_a_killed_server_leaves_no_vm_running_on_any_node(
-    cluster: RayCluster, tmp_path: Path
+    cluster: RayCluster, network: WorkerNetwork, servers: Path
 ) -> None:
-    data = tmp_path / "data"
-    with running_server(data, env=_env(cluster)) as first:
-        wait_until(lambda: len(_hosts(first)) == 2, what="both workers to be hosts")
+    data = servers / "restarted"
+    with _server(cluster, network, data) as first:
         sagemaker_client(first.url).create_training_job(**_job("ray-orphan", WAIT, instances=2))
         vms = wait_until(
             lambda: _vms(first, "ray-orphan"),
@@ -146,7 +265,7 @@ def test_restarting_a_killed_server_leaves_no_vm_running_on_any_node(
         first.process.wait(timeout=10)
     assert len(_vm_processes(ids)) == 2  # the VMs outlive the server, as on real nodes
 
-    with running_server(data, env=_env(cluster)) as second:
+    with _server(cluster, network, data) as second:
         wait_until(lambda: not _vm_processes(ids), what="the restarted server to kill the VMs on the nodes")
         job = sagemaker_client(second.url).describe_training_job(TrainingJobName="ray-orphan")
         assert job["TrainingJobStatus"] == "Failed"
@@ -179,7 +298,7 @@ def test_a_worker_node_that_dies_ends_its_job_and_leaves_the_pool(
         what="the VM to run",
     )
     wait_until(lambda: "ready" in client_logs(server, "ray-lost"), what="the VM's output to stream back")
-    node = _node_of(cluster, vm["host"], server)
+    node = _node_of(cluster, vm["host"])
     node.kill()
 
     job = wait_terminal(client, "ray-lost")
@@ -195,8 +314,7 @@ def _capacity(server: Server, host: str) -> float:
     return sum(found[0].values()) if found else 0.0
 
 
-def _node_of(cluster: RayCluster, host: str, server: Server) -> Any:
+def _node_of(cluster: RayCluster, host: str) -> Node:
     """The worker a host is: hosts are named by the node's address."""
     address = host.rsplit("-", 1)[0]
-    index = int(address.rsplit(".", 1)[1]) - 2  # the head is 127.0.0.2, the workers follow in order
-    return cluster.nodes[index]
+    return next(node for node in cluster.nodes if node.address == address)

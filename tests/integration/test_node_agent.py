@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ SERVER_ROOT = "/srv/sagelite/vms/vm-1"
 @pytest.fixture
 def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[NodeAgent]:
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the node's scratch directory
-    started = NodeAgent(server_key="test")
+    started = NodeAgent(server_key="test", address="127.0.0.1")
     yield started
     started.kill_all()
 
@@ -136,3 +138,22 @@ def _processes_of(vm_id: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_a_vm_of_a_team_binds_its_collectives_to_the_nodes_interface(
+    agent: NodeAgent, tmp_path: Path
+) -> None:
+    # The agent's node is at 127.0.0.1 here: its interface is loopback's.
+    script = "import os; print('ifname=' + os.environ.get('GLOO_SOCKET_IFNAME', 'unset'), flush=True)"
+    team = _launch(tmp_path, script)
+    agent.start(replace(team, env={**team.env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "7777"}))
+    assert b"ifname=lo" in _until_ended(agent, "vm-1")[0]
+
+    agent.start(_launch(tmp_path, script, vm_id="vm-2"))  # told of no meeting: no interface either
+    assert b"ifname=unset" in _until_ended(agent, "vm-2")[0]
+
+
+def test_the_agent_finds_a_port_free_on_its_nodes_address(agent: NodeAgent) -> None:
+    port = agent.free_port()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", port))  # free indeed

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import worker_netns
 from tests.support.polling import wait_until
+from tests.support.worker_netns import WorkerNetwork
 
 RAY = Path(sys.executable).parent / "ray"
 # Every node on an address of its own, all on loopback (127/8): Ray turns 127.0.0.1 itself into the
@@ -39,6 +41,7 @@ class Node:
     process: subprocess.Popen[bytes]
     log: Path
     scratch: Path
+    address: str = ""
 
     def kill(self) -> None:
         """Kill the node's whole process group at once, as when its machine dies."""
@@ -74,12 +77,22 @@ def _port_options(ports: Iterator[int], *names: str) -> list[str]:
     return options
 
 
-def _start(root: Path, name: str, address: str, arguments: list[str], env: dict[str, str]) -> Node:
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a node runs: its address, and the prefix that puts its processes there (nothing: here)."""
+
+    address: str
+    prefix: tuple[str, ...] = ()
+
+
+def _start(root: Path, name: str, place: _Place, arguments: list[str], env: dict[str, str]) -> Node:
     log = root / f"{name}.log"  # the last attempt's
     scratch = root / name
     scratch.mkdir(parents=True, exist_ok=True)
     ports = iter(free_ports(8 + _WORKER_PORTS))
+    address = place.address
     command = [
+        *place.prefix,
         str(RAY),
         "start",
         "--block",
@@ -112,15 +125,26 @@ def _start(root: Path, name: str, address: str, arguments: list[str], env: dict[
             env={**os.environ, **env, "TMPDIR": str(scratch)},
             start_new_session=True,
         )
-    return Node(name=name, process=process, log=log, scratch=scratch)
+    return Node(name=name, process=process, log=log, scratch=scratch, address=address)
 
 
 @contextmanager
-def ray_cluster(root: Path, *, workers: dict[str, dict[str, float]]) -> Iterator[RayCluster]:
-    """A head and one worker per entry of `workers` (name → {"cpus", "memory_gib"}); stopped on exit."""
+def ray_cluster(
+    root: Path,
+    *,
+    workers: dict[str, dict[str, float]],
+    network: WorkerNetwork | None = None,
+    hidden: Path | None = None,
+) -> Iterator[RayCluster]:
+    """A head and one worker per entry of `workers` (name → {"cpus", "memory_gib"}); stopped on exit.
+
+    With `network`, the head listens on its host-side address and each worker runs in its own network
+    namespace (`network.worker(name)`) and a mount namespace where `hidden` is an empty directory;
+    otherwise every node is on a loopback address of its own."""
     root.mkdir(parents=True, exist_ok=True)
     port, client_port = free_ports(2)
-    addresses = iter(f"127.0.0.{index}" for index in range(2, 255))
+    places = _places(workers, network=network, hidden=hidden)
+    head_place = places.pop("head")
     env = {
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         "RAY_USAGE_STATS_ENABLED": "0",
@@ -129,7 +153,9 @@ def ray_cluster(root: Path, *, workers: dict[str, dict[str, float]]) -> Iterator
         "GRPC_ENABLE_FORK_SUPPORT": "0",
     }
     cluster = RayCluster(
-        gcs_address=f"{HEAD}:{port}", client_address=f"ray://{HEAD}:{client_port}", root=root
+        gcs_address=f"{head_place.address}:{port}",
+        client_address=f"ray://{head_place.address}:{client_port}",
+        root=root,
     )
     try:
         head = [
@@ -147,7 +173,7 @@ def ray_cluster(root: Path, *, workers: dict[str, dict[str, float]]) -> Iterator
             "--system-config",
             json.dumps(_SYSTEM_CONFIG),
         ]
-        cluster.nodes.append(_started(root, "head", next(addresses), head, env))
+        cluster.nodes.append(_started(root, "head", head_place, head, env))
         for name, shape in workers.items():
             arguments = [
                 "--address",
@@ -159,18 +185,32 @@ def ray_cluster(root: Path, *, workers: dict[str, dict[str, float]]) -> Iterator
                 "--resources",
                 json.dumps({f"node:{name}": 1}),
             ]
-            cluster.nodes.append(_started(root, name, next(addresses), arguments, env))
+            cluster.nodes.append(_started(root, name, places[name], arguments, env))
         yield cluster
     finally:
         for node in reversed(cluster.nodes):
             stop_node(node)
 
 
-def _started(root: Path, name: str, address: str, arguments: list[str], env: dict[str, str]) -> Node:
+def _places(
+    workers: dict[str, dict[str, float]], *, network: WorkerNetwork | None, hidden: Path | None
+) -> dict[str, _Place]:
+    if network is None:
+        addresses = iter(f"127.0.0.{index}" for index in range(2, 255))
+        return {"head": _Place(HEAD), **{name: _Place(next(addresses)) for name in workers}}
+    assert hidden is not None, "workers in namespaces of their own hide the server's data directory"
+    places = {"head": _Place(network.host_address)}
+    for name in workers:
+        worker = network.worker(name)
+        places[name] = _Place(worker.address, tuple(worker_netns.inside(worker, hidden=hidden)))
+    return places
+
+
+def _started(root: Path, name: str, place: _Place, arguments: list[str], env: dict[str, str]) -> Node:
     """A node that has come up; on a busy machine a node may miss Ray's own start-up deadline (30 s for
     its raylet to register), so it is given a few attempts."""
     for attempt in range(1, _START_ATTEMPTS + 1):
-        node = _start(root, name, address, arguments, env)
+        node = _start(root, name, place, arguments, env)
 
         def up(node: Node = node) -> bool:
             return node.process.poll() is not None or _STARTED in node.log.read_text()

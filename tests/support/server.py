@@ -70,12 +70,16 @@ def running_server(
     port: int | None = None,
     timeout: float = STALL_GUARD,
     tls: TlsFiles | None = None,
+    host: str | None = None,
 ) -> Iterator[Server]:
-    """Run the server in its own process group; kill the whole group on exit. With `tls`, over HTTPS."""
+    """Run the server in its own process group; kill the whole group on exit. With `tls`, over HTTPS;
+    with `host`, listening on that address only (the root key must then be given in `env`)."""
     port = port or free_port()
     log = data_dir.parent / f"server-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    if host is not None:
+        command += ["--host", host]
     if tls is not None:
         command += ["--certfile", str(tls.certfile), "--keyfile", str(tls.keyfile)]
     with log.open("wb") as out:
@@ -87,7 +91,7 @@ def running_server(
             start_new_session=True,
         )
     scheme = "http" if tls is None else "https"
-    url = f"{scheme}://127.0.0.1:{port}"
+    url = f"{scheme}://{host or '127.0.0.1'}:{port}"
     server = Server(url=url, data_dir=data_dir, process=process, log=log, tls=tls)
     try:
         wait_healthy(server, timeout=timeout)

@@ -25,9 +25,9 @@ def test_alive_nodes_with_cpus_are_hosts_with_their_resources_overcommitted() ->
         _node("d" * 56, "10.0.0.4", alive=False, CPU=4, memory=16 * GIB),  # gone
     ]
     found = nodes.hosts_of(listed, overcommit=Overcommit(cpu=4, memory=2, disk=1))
-    assert [(n.node_id[0], n.host.name) for n in found] == [
-        ("a", "10.0.0.1-aaaaaaaa"),
-        ("b", "10.0.0.2-bbbbbbbb"),
+    assert [(n.node_id[0], n.host.name, n.address) for n in found] == [
+        ("a", "10.0.0.1-aaaaaaaa", "10.0.0.1"),
+        ("b", "10.0.0.2-bbbbbbbb", "10.0.0.2"),
     ]
     small, big = (n.host for n in found)
     assert (small.vcpus, small.memory_gib, small.gpus, small.disk_gib) == (16, 32, 0, nodes.DEFAULT_DISK_GIB)
@@ -51,4 +51,4 @@ def test_two_nodes_on_one_address_are_two_hosts() -> None:
     ],
 )
 def test_a_channel_object_must_land_inside_its_channel(relative: str, inside: bool) -> None:
-    assert channels._stays_inside(relative) is inside
+    assert channels.stays_inside(relative) is inside

@@ -151,7 +151,7 @@ class OciExecutor:
         self._volumes.remove(name=vm_id, mounted_at=root)  # a failure here leaves it to the next sweep
         shutil.rmtree(root, ignore_errors=True)
 
-    def rendezvous(self, *, hosts: Sequence[str]) -> Rendezvous:
+    def rendezvous(self, *, hosts: Sequence[str], placed_on: Sequence[str] = ()) -> Rendezvous:
         # Each VM has its own network namespace, so the port is free; the job network resolves algo-1.
         return rendezvous.on_job_network(hosts)
 

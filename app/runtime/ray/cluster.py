@@ -32,7 +32,7 @@ class RayCluster:
         self.namespace = namespace
         self._overcommit = overcommit
         self._sync_seconds = sync_seconds
-        self._nodes: dict[str, str] = {}  # host name → node id
+        self._nodes: dict[str, NodeHost] = {}  # by host name
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,13 +74,20 @@ class RayCluster:
         listed: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
         found: list[NodeHost] = nodes.hosts_of(listed, overcommit=self._overcommit)
         with self._lock:
-            self._nodes = {node.host.name: node.node_id for node in found}
+            self._nodes = {node.host.name: node for node in found}
         return [node.host for node in found]
 
     def node_of(self, host: str) -> str | None:
         """The id of the node a host is, while it is part of the cluster."""
         with self._lock:
-            return self._nodes.get(host)
+            node = self._nodes.get(host)
+        return None if node is None else node.node_id
+
+    def address_of(self, host: str) -> str | None:
+        """The IP address of the node a host is, while it is part of the cluster."""
+        with self._lock:
+            node = self._nodes.get(host)
+        return None if node is None else node.address
 
     def start_sync(self, sink: HostsSink) -> None:
         """Hand the pool to `sink` every `ray_sync_seconds` from a thread of its own."""

@@ -4,8 +4,9 @@ sagelite's scheduler still places every VM on a host; a host is a node (`cluster
 there by the node's agent actor (`node_agent`), pinned to it with hard node affinity, named and in this
 server's namespace so that a restarted server finds it. The server keeps what it keeps for a local VM —
 the VM's folder with its contract and, after the run, its results; its log under the job's streams — and
-a thread per VM fills them: it pulls the log as it grows and, once the VM has ended, its model, output and
-checkpoints. The handle `launch` returns is no process id of this machine: it only names the VM here.
+a thread per VM fills them: it pulls the log as it grows and, once the VM has ended, takes its model, output
+and checkpoints, which the node uploaded through this server's S3 API as the job (`node_files`). The
+handle `launch` returns is no process id of this machine: it only names the VM here.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.runtime import contract
-from app.runtime.executor import LaunchSpec, LoopbackPeers, PlainFolders
+from app.runtime import contract, rendezvous
+from app.runtime.executor import LaunchSpec, PlainFolders
 from app.runtime.ray import cluster as clusters
 from app.runtime.ray import node_files
 from app.runtime.ray.cluster import RayCluster
 from app.runtime.ray.node_agent import HOST_LOST_EXIT, NodeAgent, NodeLaunch
+from app.runtime.rendezvous import Rendezvous
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +43,11 @@ class _RemoteVm:
     exit_code: int | None = None
 
 
-class RayExecutor(PlainFolders, LoopbackPeers):
+class RayExecutor(PlainFolders):
     """Runs each VM on the Ray node its host is; the server's folder keeps only what it reads.
 
-    Collective training across nodes is not wired yet: a job's VMs are told to meet on loopback
-    (`LoopbackPeers`), which holds only while they share a machine (the test cluster's nodes do)."""
+    A job's VMs meet for collective training at the address of the node algo-1 runs on, on a port that
+    node's agent found free; each node binds collectives to its own interface for that address."""
 
     isolation = "ray"
     # The VM's disk is on its node; the folder here holds its few start-up files and, at the end, its
@@ -64,8 +66,7 @@ class RayExecutor(PlainFolders, LoopbackPeers):
     def launch(self, spec: LaunchSpec, on_exit: Callable[[], None]) -> int:
         with self._lock:
             handle, self._next = self._next, self._next + 1
-        node_id = self._cluster.node_of(spec.host)
-        vm = _RemoteVm(spec=spec, agent=None if node_id is None else self._agent(node_id))
+        vm = _RemoteVm(spec=spec, agent=self._agent(spec.host))
         with self._lock:
             self._vms[handle] = vm
         if vm.agent is not None:
@@ -73,6 +74,24 @@ class RayExecutor(PlainFolders, LoopbackPeers):
         name = f"vm-{spec.vm_id}"
         threading.Thread(target=self._follow, args=(vm, on_exit), name=name, daemon=True).start()
         return handle
+
+    def rendezvous(self, *, hosts: Sequence[str], placed_on: Sequence[str] = ()) -> Rendezvous:
+        """At algo-1's node: its address, and a port its agent found free there (SageMaker's own port
+        for a single VM, which meets nobody; a node that is gone already makes its VMs fail as lost)."""
+        import ray
+
+        first = placed_on[0] if placed_on else ""
+        address, agent = self._cluster.address_of(first), self._agent(first)
+        if address is None or agent is None:
+            return rendezvous.on_job_network(hosts)
+        if len(hosts) == 1:
+            return rendezvous.on_nodes(address, rendezvous.SAGEMAKER_MASTER_PORT)
+        try:
+            port: int = ray.get(agent.free_port.remote(), timeout=_CALL_TIMEOUT_SECONDS)
+        except Exception:
+            logger.warning("algo-1's Ray node found no port; meeting on SageMaker's", extra={"host": first})
+            port = rendezvous.SAGEMAKER_MASTER_PORT
+        return rendezvous.on_nodes(address, port)
 
     def signal(self, pid: int, sig: int) -> None:
         vm = self._vm(pid)
@@ -159,16 +178,22 @@ class RayExecutor(PlainFolders, LoopbackPeers):
                     break
                 if not progress.log:
                     time.sleep(_POLL_SECONDS)
-        results = ray.get(vm.agent.collect.remote(vm.spec.vm_id), timeout=_CALL_TIMEOUT_SECONDS)
-        node_files.unpack(results, vm.spec.cwd)
+        # The results come through the server's S3 API as the job, unless it has no credentials.
+        uri = vm.spec.results_uri if node_files.can_transfer(vm.spec.env) else ""
+        results = ray.get(vm.agent.collect.remote(vm.spec.vm_id, uri), timeout=_CALL_TIMEOUT_SECONDS)
+        node_files.unpack(node_files.take_results(uri=uri, env=vm.spec.env) if uri else results, vm.spec.cwd)
         code: int = progress.exit_code
         return code
 
-    def _agent(self, node_id: str) -> Any:
-        """The node's agent for this server, started on the node the first time a VM goes there."""
+    def _agent(self, host: str) -> Any:
+        """The agent for this server of the node a host is, started on the node the first time a VM goes
+        there; None when the host is no node of the cluster (any more)."""
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        node_id, address = self._cluster.node_of(host), self._cluster.address_of(host)
+        if node_id is None or address is None:
+            return None
         with self._lock:
             agent = self._agents.get(node_id)
         if agent is None:
@@ -183,7 +208,7 @@ class RayExecutor(PlainFolders, LoopbackPeers):
                     max_concurrency=_AGENT_CONCURRENCY,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
                 )
-                .remote(server_key=self._cluster.server_key)
+                .remote(server_key=self._cluster.server_key, address=address)
             )
             with self._lock:
                 self._agents[node_id] = agent
@@ -211,6 +236,7 @@ def _node_launch(spec: LaunchSpec, *, grace_seconds: float) -> NodeLaunch:
         vm_id=spec.vm_id,
         bundle=node_files.pack(spec.cwd),
         fetches=tuple(spec.fetches),
+        checkpoint_fetches=tuple(spec.checkpoint_fetches),
         arguments=tuple(spec.command[1:]),
         env=dict(spec.env),
         server_root=str(spec.cwd),

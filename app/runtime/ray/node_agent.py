@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.runtime import contract, vm_env
+from app.runtime import contract, rendezvous, vm_env
 from app.runtime.channels import Fetch
 from app.runtime.executor import LaunchSpec, LocalExecutor, signal_group
-from app.runtime.ray import node_files
+from app.runtime.ray import node_files, node_network
 
 LOG_CHUNK_BYTES = 1024 * 1024  # the most of a log one poll returns
 # How long after the server should have killed a VM the agent does it instead (the server's own SIGKILL,
@@ -42,6 +42,7 @@ class NodeLaunch:
     vm_id: str
     bundle: bytes  # the VM's start-up tree (`node_files.pack`)
     fetches: tuple[Fetch, ...]  # the channel objects the node downloads itself
+    checkpoint_fetches: tuple[Fetch, ...] = ()  # and the saved checkpoints it restores, likewise
     arguments: tuple[str, ...]  # the command after the interpreter
     env: Mapping[str, str]
     server_root: str  # the VM's folder on the server: paths under it are rewritten to the node's
@@ -65,6 +66,7 @@ class _NodeVm:
     root: Path
     log: Path
     grace_seconds: float
+    env: Mapping[str, str] = field(default_factory=dict)  # the server's launch's: the job's credentials
     pid: int | None = None
     early_exit: int | None = None  # it ended before its process started (a download failed, a stop)
     cancelled: int | None = None  # the signal a stop sent before its process started
@@ -74,8 +76,9 @@ class _NodeVm:
 class NodeAgent:
     """Runs the VMs one server places on this node (an actor: every method is called through Ray)."""
 
-    def __init__(self, *, server_key: str) -> None:
+    def __init__(self, *, server_key: str, address: str) -> None:
         self._dir = Path(tempfile.gettempdir()) / "sagelite-vms" / server_key
+        self._address = address  # the node's, as the cluster lists it: where other nodes reach its VMs
         self._executor = LocalExecutor()
         # Every VM is forked from this one thread, which lives as long as the agent: a parent-death signal
         # is sent when the forking thread ends, so VMs die with the agent and never earlier.
@@ -86,10 +89,16 @@ class NodeAgent:
     def ping(self) -> int:
         return os.getpid()
 
+    def free_port(self) -> int:
+        """A port free on the node's address, for a job whose first VM runs here to meet on."""
+        return node_network.free_port(self._address)
+
     def start(self, launch: NodeLaunch) -> None:
         """Begin starting the VM (unpack, download, launch) and return at once; `poll` tells how it goes."""
         vm_dir = self._dir / launch.vm_id
-        vm = _NodeVm(root=vm_dir / "ml", log=vm_dir / "vm.log", grace_seconds=launch.grace_seconds)
+        vm = _NodeVm(
+            root=vm_dir / "ml", log=vm_dir / "vm.log", grace_seconds=launch.grace_seconds, env=launch.env
+        )
         with self._lock:
             self._vms[launch.vm_id] = vm
         threading.Thread(target=self._start, args=(vm, launch), daemon=True).start()
@@ -114,10 +123,17 @@ class NodeAgent:
         if sig == signal.SIGTERM:
             self._arm(vm, delay=BACKSTOP_SECONDS + vm.grace_seconds)
 
-    def collect(self, vm_id: str) -> bytes:
-        """After the VM has ended: its model, output and checkpoints, to be packaged by the server."""
+    def collect(self, vm_id: str, results_uri: str = "") -> bytes:
+        """After the VM has ended: its model, output and checkpoints, for the server to package. With
+        `results_uri`, uploaded there through the server's S3 API as the job (and b"" returned)."""
         vm = self._vm(vm_id)
-        return b"" if vm is None else node_files.pack(vm.root, parts=node_files.RESULTS)
+        if vm is None:
+            return b""
+        results = node_files.pack(vm.root, parts=node_files.RESULTS)
+        if not results_uri:
+            return results
+        node_files.put_results(results, uri=results_uri, env=vm.env)
+        return b""
 
     def discard(self, vm_id: str) -> None:
         """Kill the VM if it still runs and remove its folder."""
@@ -141,9 +157,9 @@ class NodeAgent:
     def _start(self, vm: _NodeVm, launch: NodeLaunch) -> None:
         try:
             node_files.unpack(launch.bundle, vm.root)
-            node_files.download(
-                launch.fetches, data_dir=contract.layout(vm.root).input_data_dir, env=launch.env
-            )
+            paths = contract.layout(vm.root)
+            node_files.download(launch.fetches, data_dir=paths.input_data_dir, env=launch.env)
+            node_files.download(launch.checkpoint_fetches, data_dir=paths.checkpoints_dir, env=launch.env)
         except node_files.DownloadError as error:
             _fail(vm, f"ClientError: {error}")
             return
@@ -153,7 +169,7 @@ class NodeAgent:
         if vm.cancelled is not None:
             vm.early_exit = -vm.cancelled
             return
-        spec = _local_spec(launch, vm)
+        spec = _local_spec(launch, vm, interface=node_network.interface_of(self._address))
         vm.pid = self._launcher.submit(self._executor.launch, spec, lambda: None).result()
         self._arm(vm, delay=launch.deadline_at + launch.grace_seconds + BACKSTOP_SECONDS - time.time())
 
@@ -177,12 +193,14 @@ class NodeAgent:
             return self._vms.get(vm_id)
 
 
-def _local_spec(launch: NodeLaunch, vm: _NodeVm) -> LaunchSpec:
+def _local_spec(launch: NodeLaunch, vm: _NodeVm, *, interface: str | None) -> LaunchSpec:
     """The server's launch as this node runs it: its paths moved under the node's folder, its interpreter
-    and search path the node's own."""
+    and search path the node's own, and its collectives bound to the node's interface (`interface`)."""
     root = str(vm.root)
     env = {name: value.replace(launch.server_root, root) for name, value in launch.env.items()}
     env |= vm_env.base_environment(os.environ, interpreter=Path(sys.executable), home=vm.root)
+    if rendezvous.MASTER_ADDR in env and interface is not None:
+        env[rendezvous.SOCKET_IFNAME] = interface
     return LaunchSpec(
         vm_id=launch.vm_id,
         command=[sys.executable, *(a.replace(launch.server_root, root) for a in launch.arguments)],

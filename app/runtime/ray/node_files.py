@@ -1,9 +1,11 @@
 """A remote VM's files: what travels between the server and a node, and the channels a node downloads.
 
 No path is shared between the server and a node. The server packs the VM's small start-up tree (its
-/opt/ml configuration, code and restored checkpoints) into a bundle; the node downloads the channels itself
-through the server's S3 API with the job's own credentials, and hands back, once the VM has ended, what
-the server packages or reads (model/, output/, checkpoints/).
+/opt/ml configuration and code) into a bundle; the node downloads the channels and the saved checkpoints
+itself through the server's S3 API with the job's own credentials and, once the VM has ended, uploads what the
+server packages or reads (model/, output/, checkpoints/) the same way, to a staging object the server then
+takes (`put_results`, `take_results`). A job without credentials (network isolation: its VMs may call no
+service) hands its results back through the executor instead.
 """
 
 from __future__ import annotations
@@ -62,6 +64,42 @@ def download(fetches: Iterable[Fetch], *, data_dir: Path, env: Mapping[str, str]
             client.download_file(fetch.bucket, fetch.key, str(target))
         except Exception as error:
             raise DownloadError(f"downloading s3://{fetch.bucket}/{fetch.key} failed: {error}") from error
+
+
+def can_transfer(env: Mapping[str, str]) -> bool:
+    """True when the job has credentials to move its files through the server's S3 API."""
+    return "AWS_CONTAINER_AUTHORIZATION_TOKEN" in env and "AWS_ENDPOINT_URL" in env
+
+
+def put_results(archive: bytes, *, uri: str, env: Mapping[str, str]) -> None:
+    """Upload a VM's results (`pack`) to `uri` as the job; a missing output bucket is created for the
+    job's account, as packaging the artifacts would."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = _split(uri)
+    client = _s3_client(env)
+    try:
+        client.upload_fileobj(io.BytesIO(archive), bucket, key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise
+        client.create_bucket(Bucket=bucket)
+        client.upload_fileobj(io.BytesIO(archive), bucket, key)
+
+
+def take_results(*, uri: str, env: Mapping[str, str]) -> bytes:
+    """Download the results a node put at `uri` (as the job), and delete the staging object."""
+    bucket, key = _split(uri)
+    client = _s3_client(env)
+    body = io.BytesIO()
+    client.download_fileobj(bucket, key, body)
+    client.delete_object(Bucket=bucket, Key=key)
+    return body.getvalue()
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
 
 
 def _s3_client(env: Mapping[str, str]) -> Any:

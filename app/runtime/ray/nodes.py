@@ -32,6 +32,7 @@ class NodeHost:
 
     node_id: str
     host: HostSpec
+    address: str  # the node's IP address: where the VMs of other nodes reach its VMs
 
 
 def host_name(node: Mapping[str, Any]) -> str:
@@ -54,5 +55,7 @@ def hosts_of(nodes: Iterable[Mapping[str, Any]], *, overcommit: Overcommit) -> l
             gpus=int(resources.get("GPU", 0)),
             disk_gib=round(float(resources.get(DISK_RESOURCE, DEFAULT_DISK_GIB)) * overcommit.disk, 1),
         )
-        found.append(NodeHost(node_id=str(node["NodeID"]), host=spec))
+        found.append(
+            NodeHost(node_id=str(node["NodeID"]), host=spec, address=str(node["NodeManagerAddress"]))
+        )
     return sorted(found, key=lambda n: n.host.name)
