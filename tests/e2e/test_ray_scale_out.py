@@ -1,7 +1,8 @@
 """sagelite over a Ray cluster on this machine: a head and two worker nodes, each on a loopback address of
 its own with its own scratch directory, and the server outside the cluster (a Ray Client driver).
 
-One cluster serves the module; the test that kills a node comes last.
+One cluster serves the module; the drain comes first (it is what starts each node's agent, from several
+jobs at once), the test that kills a node last.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from tests.support.jobs import entrypoint_job, s3_client, wait_terminal
 from tests.support.polling import wait_until
 from tests.support.ray_cluster import RayCluster, ray_cluster
 from tests.support.server import ROOT_AUTH, Server, running_server
+from tests.support.vm_overlap import most_at_once
 
-pytestmark = pytest.mark.e2e
+# Starting the cluster (the first test's setup) alone takes minutes on a busy two-core machine.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 # Each worker holds one ml.m5.large (2 vCPUs, 8 GiB) with the default overcommit (CPU x4, memory x2).
 WORKERS = {"w1": {"cpus": 2, "memory_gib": 4}, "w2": {"cpus": 2, "memory_gib": 4}}
@@ -101,6 +104,28 @@ def _put_channel(server: Server) -> str:
     s3.create_bucket(Bucket="ray-data")
     s3.put_object(Bucket="ray-data", Key="train/part.csv", Body=b"a,1\nb,2\nc,3\n")
     return "s3://ray-data/train/"
+
+
+DRAIN_JOBS = 6
+# ml.t3.medium (2 vCPUs, 4 GiB): two fit a worker (8 vCPUs, 8 GiB with the overcommit), four run at once.
+PER_WORKER = 2
+
+
+def test_small_jobs_created_at_once_all_complete_across_both_nodes_never_overcommitted(
+    server: Server,
+) -> None:
+    client = sagemaker_client(server.url)
+    names = [f"ray-drain-{index}" for index in range(DRAIN_JOBS)]
+    for name in names:
+        request = _job(name, "print('up', flush=True)")
+        request["ResourceConfig"]["InstanceType"] = "ml.t3.medium"
+        client.create_training_job(**request)
+    ended = {name: wait_terminal(client, name) for name in names}
+    assert {n: (j["TrainingJobStatus"], j.get("FailureReason")) for n, j in ended.items()} == {
+        n: ("Completed", None) for n in names
+    }
+    held = most_at_once(vm for name in names for vm in _vms(server, name))
+    assert len(held) == 2 and max(held.values()) <= PER_WORKER, held
 
 
 def test_a_two_instance_job_runs_on_two_nodes_from_a_channel_only_in_the_object_store(

@@ -22,6 +22,7 @@ from app.runtime import contract
 from app.runtime.executor import LaunchSpec, LoopbackPeers, PlainFolders
 from app.runtime.ray import cluster as clusters
 from app.runtime.ray import node_files
+from app.runtime.ray.agents import NodeAgents
 from app.runtime.ray.cluster import RayCluster
 from app.runtime.ray.node_agent import HOST_LOST_EXIT, NodeAgent, NodeLaunch
 
@@ -57,7 +58,7 @@ class RayExecutor(PlainFolders, LoopbackPeers):
         self._cluster = cluster
         self._grace = grace_seconds
         self._vms: dict[int, _RemoteVm] = {}
-        self._agents: dict[str, Any] = {}  # by node id
+        self._agents = NodeAgents(create=self._new_agent)
         self._next = FIRST_HANDLE
         self._lock = threading.Lock()
 
@@ -65,7 +66,7 @@ class RayExecutor(PlainFolders, LoopbackPeers):
         with self._lock:
             handle, self._next = self._next, self._next + 1
         node_id = self._cluster.node_of(spec.host)
-        vm = _RemoteVm(spec=spec, agent=None if node_id is None else self._agent(node_id))
+        vm = _RemoteVm(spec=spec, agent=None if node_id is None else self._agents.of(node_id))
         with self._lock:
             self._vms[handle] = vm
         if vm.agent is not None:
@@ -164,30 +165,24 @@ class RayExecutor(PlainFolders, LoopbackPeers):
         code: int = progress.exit_code
         return code
 
-    def _agent(self, node_id: str) -> Any:
-        """The node's agent for this server, started on the node the first time a VM goes there."""
+    def _new_agent(self, node_id: str) -> Any:
+        """A handle to the node's agent for this server (`get_if_exists`: a previous process's, if left)."""
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        with self._lock:
-            agent = self._agents.get(node_id)
-        if agent is None:
-            agent = (
-                ray.remote(NodeAgent)
-                .options(
-                    name=f"agent-{node_id}",
-                    namespace=self._cluster.namespace,
-                    lifetime="detached",  # outlives a killed server, so that its next process finds it
-                    get_if_exists=True,
-                    num_cpus=0,  # sagelite accounts for the node's CPUs itself
-                    max_concurrency=_AGENT_CONCURRENCY,
-                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-                )
-                .remote(server_key=self._cluster.server_key)
+        return (
+            ray.remote(NodeAgent)
+            .options(
+                name=f"agent-{node_id}",
+                namespace=self._cluster.namespace,
+                lifetime="detached",  # outlives a killed server, so that its next process finds it
+                get_if_exists=True,
+                num_cpus=0,  # sagelite accounts for the node's CPUs itself
+                max_concurrency=_AGENT_CONCURRENCY,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
             )
-            with self._lock:
-                self._agents[node_id] = agent
-        return agent
+            .remote(server_key=self._cluster.server_key)
+        )
 
     def _vm(self, handle: int) -> _RemoteVm | None:
         with self._lock:
