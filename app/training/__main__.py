@@ -20,11 +20,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.runtime import contract
-from app.training import script, team
-from app.training.context import Channel, StopFlag, TrainContext
+from app.training import script
 from app.training.errors import ClientError
+from app.training.stop import StopFlag
+
+if TYPE_CHECKING:
+    from app.training.context import Channel
 
 EXIT_OK, EXIT_CLIENT_ERROR, EXIT_ALGORITHM_ERROR, EXIT_USAGE = 0, 1, 2, 64
 _FAILURE_LIMIT = 1024  # FailureReason's length limit
@@ -47,7 +51,10 @@ def run(root: Path, *, stop: StopFlag) -> int:
         spec = contract.read_spec(root)
         if script.names_entry_point(spec):
             return run_script(spec, paths, stop=stop)  # before importing numpy: user code starts sooner
-        from app.training import registry
+        # Only the built-in algorithms need numpy (via `team` and `context`): importing it takes about
+        # half a second of a busy machine, which script mode's user code would wait for.
+        from app.training import registry, team
+        from app.training.context import TrainContext
 
         algorithm = registry.resolve(training_image=spec.training_image, algorithm_name=spec.algorithm_name)
         if algorithm is None:
@@ -82,6 +89,8 @@ def run_script(spec: contract.VmSpec, paths: contract.Paths, *, stop: StopFlag) 
 
 
 def _channel(spec: contract.ChannelSpec, paths: contract.Paths) -> Channel:
+    from app.training.context import Channel
+
     return Channel(
         name=spec.name,
         path=paths.channel_dir(spec.name),
