@@ -193,26 +193,47 @@ def _vm_processes(vm_ids: list[str]) -> list[int]:
     return found
 
 
-def test_a_worker_node_that_dies_ends_its_job_and_leaves_the_pool(
+def test_a_worker_node_that_dies_ends_its_job_restarts_a_retried_one_elsewhere_and_leaves_the_pool(
     cluster: RayCluster, server: Server
 ) -> None:
     client = sagemaker_client(server.url)
-    client.create_training_job(**_job("ray-lost", WAIT))
-    [vm] = wait_until(
-        lambda: _vms(server, "ray-lost"),
-        until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
-        what="the VM to run",
-    )
-    wait_until(lambda: "ready" in client_logs(server, "ray-lost"), what="the VM's output to stream back")
-    node = _node_of(cluster, vm["host"], server)
-    node.kill()
+    for name, retries in (("ray-lost", 0), ("ray-retried", 1)):
+        request = _job(name, WAIT)
+        request["ResourceConfig"]["InstanceType"] = "ml.t3.medium"  # two fit one worker: first fit packs
+        if retries:
+            request["RetryStrategy"] = {"MaximumRetryAttempts": retries}
+        client.create_training_job(**request)
+    running = {
+        name: wait_until(
+            lambda name=name: _vms(server, name),
+            until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
+            what=f"{name}'s VM to run",
+        )[0]
+        for name in ("ray-lost", "ray-retried")
+    }
+    for name in running:
+        wait_until(lambda name=name: "ready" in client_logs(server, name), what=f"{name}'s output")
+    lost_host = running["ray-lost"]["host"]
+    assert running["ray-retried"]["host"] == lost_host  # both on the node about to die
+    _node_of(cluster, lost_host, server).kill()
 
     job = wait_terminal(client, "ray-lost")
     assert job["TrainingJobStatus"] == "Failed"
     assert "host lost" in job["FailureReason"]
+    # The retried job runs again, on the node left: the attempt counts, and its transitions say why.
+    again = wait_until(
+        lambda: [vm for vm in _vms(server, "ray-retried") if vm["state"] == "Running"],
+        what="the retried job to run again",
+    )
+    assert [vm["host"] for vm in again] != [lost_host]
+    described = client.describe_training_job(TrainingJobName="ray-retried")
+    restarts = [r for r in described["SecondaryStatusTransitions"] if r["Status"] == "Restarting"]
+    assert len(restarts) == 1 and "host lost" in restarts[0]["StatusMessage"]
+    client.stop_training_job(TrainingJobName="ray-retried")
+    assert wait_terminal(client, "ray-retried")["TrainingJobStatus"] == "Stopped"
     # The host stays listed (its VMs' history names it), with nothing left to place on.
-    wait_until(lambda: _capacity(server, vm["host"]) == 0, what="the lost node's capacity to leave the pool")
-    assert not _vm_processes([vm["id"]])
+    wait_until(lambda: _capacity(server, lost_host) == 0, what="the lost node's capacity to leave the pool")
+    assert not _vm_processes([vm["id"] for vm in running.values()])
 
 
 def _capacity(server: Server, host: str) -> float:

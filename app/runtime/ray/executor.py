@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.runtime import contract
+from app.runtime import contract, failures
 from app.runtime.executor import LaunchSpec, LoopbackPeers, PlainFolders
 from app.runtime.ray import cluster as clusters
 from app.runtime.ray import node_files
@@ -123,17 +123,23 @@ class RayExecutor(PlainFolders, LoopbackPeers):
             vm.exit_code = self._pull(vm)
         except (RayActorError, LookupError) as error:
             logger.warning("a VM's Ray node was lost", extra={"vm": vm.spec.vm_id, "error": repr(error)})
-            _write_failure(
-                vm.spec,
-                f"InternalServerError: host lost: the Ray node {vm.spec.host} left the cluster while "
-                f"{vm.spec.hostname} ran on it",
-            )
+            self._host_lost(vm.spec)
             vm.exit_code = HOST_LOST_EXIT
         except Exception as error:
             logger.exception("following a VM on its Ray node failed", extra={"vm": vm.spec.vm_id})
             _write_failure(vm.spec, f"InternalServerError: the VM's results could not be read: {error}")
             vm.exit_code = HOST_LOST_EXIT
         on_exit()
+
+    def _host_lost(self, spec: LaunchSpec) -> None:
+        """Out of the pool before the run hears of it: a job restarted under its RetryStrategy must not be
+        placed on the dead node again in the seconds before the next sync would have noticed."""
+        try:
+            self._cluster.lost(spec.host)
+        except Exception:  # the run must still hear of the loss; the next sync removes the node
+            logger.exception("taking a lost node out of the pool failed", extra={"host": spec.host})
+        reason = f"the Ray node {spec.host} left the cluster while {spec.hostname} ran on it"
+        _write_failure(spec, failures.HOST_LOST + reason)
 
     def _pull(self, vm: _RemoteVm) -> int:
         """Copy the VM's log here as it grows; once it has ended, its results. Returns its exit code."""
