@@ -29,9 +29,11 @@ from app.runtime.ray.node_agent import HOST_LOST_EXIT, NodeAgent, NodeLaunch
 logger = logging.getLogger(__name__)
 
 FIRST_HANDLE = 1 << 23  # above the kernel's largest pid_max (2**22): never a process of this machine
-_POLL_SECONDS = 0.2  # between log pulls while a VM is quiet
+_POLL_SECONDS = 0.2  # before asking a slow or reconnecting node again
+_LONG_POLL_SECONDS = 1.0  # how long the agent holds a poll of a quiet VM (see `NodeAgent.poll`)
 _CALL_TIMEOUT_SECONDS = 60.0
-_AGENT_CONCURRENCY = 64  # polls of every VM on the node, and their starts, at once
+# Calls one agent answers at once: a held poll of every VM on the node, and their starts and stops.
+_AGENT_CONCURRENCY = 256
 
 
 @dataclass
@@ -154,7 +156,7 @@ class RayExecutor(PlainFolders, LoopbackPeers):
         with vm.spec.log_path.open("ab") as log:
             while True:
                 try:
-                    asked = vm.agent.poll.remote(vm.spec.vm_id, offset)
+                    asked = vm.agent.poll.remote(vm.spec.vm_id, offset, _LONG_POLL_SECONDS)
                     progress = ray.get(asked, timeout=_CALL_TIMEOUT_SECONDS)
                 except (ActorUnavailableError, GetTimeoutError):
                     time.sleep(_POLL_SECONDS)  # a node that is slow or reconnecting, not (yet) a lost one
@@ -164,8 +166,6 @@ class RayExecutor(PlainFolders, LoopbackPeers):
                 offset += len(progress.log)
                 if progress.exit_code is not None:
                     break
-                if not progress.log:
-                    time.sleep(_POLL_SECONDS)
         results = ray.get(vm.agent.collect.remote(vm.spec.vm_id), timeout=_CALL_TIMEOUT_SECONDS)
         node_files.unpack(results, vm.spec.cwd)
         code: int = progress.exit_code
