@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 
 from app.runtime.rendezvous import Rendezvous
+from app.training import team
 from app.training.optim import Optimizer
 from app.training.stop import StopFlag
 from app.training.team import AveragedSteps
@@ -59,6 +60,9 @@ class GlooTeam:
         return AveragedSteps(
             optimizer, team_sum=self.sum, size=self.size, signalled=self._signalled, agreed=self._agreed
         )
+
+    def agree_on_stop(self) -> None:
+        team.agree_on_stop(team_sum=self.sum, signalled=self._signalled, agreed=self._agreed)
 
     def leave(self) -> None:
         dist.destroy_process_group()

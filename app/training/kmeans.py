@@ -7,6 +7,12 @@ updates (per-center learning rate 1/count, as in Sculley's web-scale k-means); a
 Lloyd iterations run until the mean squared distance improves by less than `local_lloyd_tol` (relative).
 The real algorithm refines a weighted set of extra centers instead; the result is the same kind of model.
 
+With InstanceCount > 1 the VMs cluster together (`app.training.team`): each holds its own rows (its
+`ShardedByS3Key` shard or its slice of a `FullyReplicated` channel), the initial centers are chosen from a
+sample pooled from every member, and each mini-batch and Lloyd step sums the per-center counts and
+coordinate sums over the team, so that every member applies the same update and ends with the same
+centers: one model, as if one VM had seen all the rows.
+
 Label column: k-means has no label. As SageMaker documents, `text/csv;label_size=0` says there is none;
 without `label_size`, a `feature_dim` equal to the column count means none and one less means the first
 column is a label (ignored); with neither, every column is a feature. Features are not standardized
@@ -22,10 +28,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.training import builtin_algorithms, data, modelio, prep
+from app.training import builtin_algorithms, data, data_parallel, modelio, prep
 from app.training.context import Channel, TrainContext, TrainResult
 from app.training.errors import DataError, HyperparameterError
 from app.training.params import Hyperparameters
+from app.training.team import Team
 
 ALGORITHM = builtin_algorithms.KMEANS.name
 KNOWN = (
@@ -115,17 +122,17 @@ def minibatch_epoch(
     rng: np.random.Generator,
     ctx: TrainContext,
 ) -> bool:
-    """One shuffled pass of mini-batch updates in place; False when a stop was requested."""
+    """One shuffled pass of mini-batch updates in place; False when a stop was requested. In a team every
+    member takes the same number of steps (the largest shard's), each on its own rows, and each step is
+    the update of the members' batches together."""
     shuffled = x[rng.permutation(x.shape[0])]
-    k = centers.shape[0]
-    for start in range(0, shuffled.shape[0], batch):
+    steps = max(ctx.team.gather(-(-shuffled.shape[0] // batch)))
+    for step in range(steps):
+        ctx.team.agree_on_stop()
         if ctx.stop.requested:
             return False
-        chunk = shuffled[start : start + batch]
-        nearest = squared_distances(chunk, centers).argmin(axis=1)
-        hits = np.bincount(nearest, minlength=k).astype(np.float64)
-        sums = np.zeros_like(centers, dtype=np.float64)
-        np.add.at(sums, nearest, chunk)
+        chunk = shuffled[step * batch : (step + 1) * batch]  # empty once this member's rows are done
+        hits, sums = _cluster_totals(chunk, centers, ctx.team)
         counts += hits
         moved = hits > 0
         # Sculley's per-center rate 1/count, applied to the batch mean of the center's points.
@@ -134,27 +141,56 @@ def minibatch_epoch(
     return True
 
 
+def _cluster_totals(
+    x: Matrix, centers: Matrix, team: Team, nearest: npt.NDArray[np.int64] | None = None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Points per center and the sum of their coordinates, over every member's `x`."""
+    k, width = centers.shape
+    if nearest is None:
+        nearest = squared_distances(x, centers).argmin(axis=1) if x.shape[0] else np.zeros(0, np.int64)
+    totals = np.zeros(k * (width + 1), np.float64)
+    totals[:k] = np.bincount(nearest, minlength=k)
+    sums = totals[k:].reshape(k, width)
+    np.add.at(sums, nearest, x)
+    team.sum(totals)
+    return totals[:k], totals[k:].reshape(k, width)
+
+
 def lloyd(x: Matrix, centers: Matrix, config: Settings, ctx: TrainContext) -> Matrix:
     """Full-data Lloyd iterations until the relative MSD improvement falls below the tolerance."""
     previous = np.inf
     for _ in range(config.lloyd_max_iter):
+        ctx.team.agree_on_stop()
         if ctx.stop.requested:
             break
         nearest, distance = assign(x, centers)
-        msd = float(distance.mean())
+        msd = _mean(distance, ctx.team)
         if previous < np.inf and previous - msd <= config.lloyd_tol * previous:
             break
         previous = msd
-        hits = np.bincount(nearest, minlength=centers.shape[0])
-        sums = np.zeros(centers.shape, np.float64)
-        np.add.at(sums, nearest, x)
+        hits, sums = _cluster_totals(x, centers, ctx.team, nearest)
         occupied = hits > 0
         centers[occupied] = (sums[occupied] / hits[occupied][:, None]).astype(np.float32)
-        # An empty cluster restarts at the point worst served by the others.
-        for empty in np.flatnonzero(~occupied):
-            worst = int(distance.argmax())
-            centers[empty], distance[worst] = x[worst], 0.0
+        # An empty cluster restarts at the point worst served by the others (of any member's rows).
+        empty = np.flatnonzero(~occupied)
+        if empty.size:
+            centers[empty] = _worst_served(x, distance, count=empty.size, team=ctx.team)
     return centers
+
+
+def _worst_served(x: Matrix, distance: Matrix, *, count: int, team: Team) -> Matrix:
+    """The `count` rows farthest from their centers among every member's rows, farthest first."""
+    mine = np.argsort(-distance, kind="stable")[:count]
+    candidates = team.gather((distance[mine], x[mine]))
+    distances = np.concatenate([d for d, _ in candidates])
+    rows = np.concatenate([r for _, r in candidates])
+    return rows[np.argsort(-distances, kind="stable")[:count]]
+
+
+def _mean(distance: Matrix, team: Team) -> float:
+    return data_parallel.mean_over_rows(
+        {"mean": float(distance.mean()) if distance.size else 0.0}, rows=int(distance.size), team=team
+    )["mean"]
 
 
 def train(ctx: TrainContext) -> TrainResult:
@@ -164,28 +200,42 @@ def train(ctx: TrainContext) -> TrainResult:
     for name in raw.ignored:
         ctx.log(f"kmeans: hyperparameter {name} is accepted but not implemented by sagelite; ignored")
     x = _read(prep.training_channel(ctx, ALGORITHM), config, ctx)
-    if x.shape[0] < config.k:
-        raise DataError(f"k={config.k} clusters need at least as many rows; channel 'train' has {x.shape[0]}")
+    rows = sum(ctx.team.gather(x.shape[0]))
+    if rows < config.k:
+        raise DataError(f"k={config.k} clusters need at least as many rows; channel 'train' has {rows}")
     validation = _read_optional(ctx.channel("validation"), config, ctx, x.shape[1])
     test = _read_optional(ctx.channel("test"), config, ctx, x.shape[1])
-    rng = np.random.default_rng(config.seed)
-    centers = initial_centers(x, config.k, config.init_method, rng)
+    rng = np.random.default_rng(config.seed)  # the same draws on every member
+    centers = initial_centers(_pooled_sample(x, config, ctx.team), config.k, config.init_method, rng)
+    own_rng = rng if ctx.team.size == 1 else np.random.default_rng([config.seed, ctx.team.rank])
     counts = np.zeros(config.k, np.float64)
     epoch, final = 0, {}
     for epoch in range(1, config.epochs + 1):
-        if not minibatch_epoch(x, centers, counts, batch=config.batch_size, rng=rng, ctx=ctx):
+        if not minibatch_epoch(x, centers, counts, batch=config.batch_size, rng=own_rng, ctx=ctx):
             break
-        final = _msd(x, validation, centers)
+        final = _msd(x, validation, centers, ctx.team)
         ctx.metrics(final, epoch=epoch)
     if config.lloyd_max_iter and not ctx.stop.requested:
         centers = lloyd(x, centers, config, ctx)
-        final = _msd(x, validation, centers)
+        final = _msd(x, validation, centers, ctx.team)
         ctx.metrics(final)
     if test is not None:
         distance = assign(test, centers)[1]
-        ctx.metrics({"test:msd": float(distance.mean()), "test:ssd": float(distance.sum())})
-    save(ctx.model_dir, centers)
+        msd = _mean(distance, ctx.team)
+        ctx.metrics({"test:msd": msd, "test:ssd": msd * sum(ctx.team.gather(distance.size))})
+    if ctx.writes_model:
+        save(ctx.model_dir, centers)
     return TrainResult(ALGORITHM, epoch, False, ctx.stop.requested, final)
+
+
+def _pooled_sample(x: Matrix, config: Settings, team: Team) -> Matrix:
+    """The rows the initial centers are chosen from: all of `x` alone; in a team, a sample of each
+    member's rows (at least k, or all it has), gathered in rank order, the same on every member."""
+    if team.size == 1:
+        return x
+    take = min(x.shape[0], max(config.k, _KMEANS_PP_SAMPLE // team.size))
+    picked = np.random.default_rng([config.seed, team.rank]).choice(x.shape[0], size=take, replace=False)
+    return np.concatenate(team.gather(x[np.sort(picked)]))
 
 
 def _eval_metrics(raw: Hyperparameters) -> None:
@@ -197,15 +247,17 @@ def _eval_metrics(raw: Hyperparameters) -> None:
         )
 
 
-def _msd(x: Matrix, validation: Matrix | None, centers: Matrix) -> dict[str, float]:
-    values = {"train:msd": float(assign(x, centers)[1].mean())}
+def _msd(x: Matrix, validation: Matrix | None, centers: Matrix, team: Team) -> dict[str, float]:
+    values = {"train:msd": _mean(assign(x, centers)[1], team)}
     if validation is not None:
-        values["validation:msd"] = float(assign(validation, centers)[1].mean())
+        values["validation:msd"] = _mean(assign(validation, centers)[1], team)
     return values
 
 
 def _read(channel: Channel, config: Settings, ctx: TrainContext) -> Matrix:
+    """This member's rows of the channel's features (all of them for one VM alone)."""
     table = prep.read_channel(channel, log=ctx.log, label_columns=0)
+    table = data_parallel.own_part(table, channel=channel, team=ctx.team, log=ctx.log)
     size = data.label_size(channel.content_type)
     size = _label_columns(table.width, config.feature_dim) if size is None else size
     if size not in (0, 1):

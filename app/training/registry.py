@@ -31,7 +31,7 @@ ALGORITHMS = {
     for algorithm in (
         Algorithm(mlp.ALGORITHM, mlp.train, mlp.predict, data_parallel=True),
         Algorithm(linear_learner.ALGORITHM, linear_learner.train, linear_learner.predict, data_parallel=True),
-        Algorithm(kmeans.ALGORITHM, kmeans.train, kmeans.predict),
+        Algorithm(kmeans.ALGORITHM, kmeans.train, kmeans.predict, data_parallel=True),
     )
 }
 

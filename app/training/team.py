@@ -50,6 +50,11 @@ class Team(Protocol):
         """`optimizer`, stepping on the team's average gradient."""
         ...
 
+    def agree_on_stop(self) -> None:
+        """A collective: when SIGTERM reached any member, every member's agreed stop flag (the algorithm's
+        `ctx.stop`) is set here, so that all leave their loop at the same point. `averaged` does this at
+        each step; an algorithm without an optimizer calls it once per round."""
+
 
 class Solo:
     """A team of one: every collective is the identity."""
@@ -65,6 +70,17 @@ class Solo:
 
     def averaged(self, optimizer: Optimizer) -> Optimizer:
         return optimizer
+
+    def agree_on_stop(self) -> None:
+        """Nothing to agree: a single VM's `ctx.stop` is its SIGTERM flag itself."""
+
+
+def agree_on_stop(*, team_sum: Callable[[Vector], None], signalled: StopFlag, agreed: StopFlag) -> None:
+    """`Team.agree_on_stop` for a team whose `sum` is `team_sum`."""
+    flag = np.array([1.0 if signalled.requested else 0.0], np.float32)
+    team_sum(flag)
+    if flag[0] > 0:
+        agreed.request()
 
 
 class AveragedSteps:

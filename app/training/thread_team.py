@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from app.training import team
 from app.training.optim import Optimizer
 from app.training.stop import StopFlag
 from app.training.team import AveragedSteps
@@ -39,6 +40,9 @@ class ThreadMember:
         return AveragedSteps(
             optimizer, team_sum=self.sum, size=self.size, signalled=self.signalled, agreed=self.agreed
         )
+
+    def agree_on_stop(self) -> None:
+        team.agree_on_stop(team_sum=self.sum, signalled=self.signalled, agreed=self.agreed)
 
     def _exchange(self, value: Any) -> list[Any]:
         room = self._room

@@ -1,5 +1,6 @@
 """Multi-instance jobs that train together, through the real server and boto3: a gloo DDP script under
-torchrun on two VMs, and the built-in mlp trained data-parallel on two lopsided shards. Each runs under
+torchrun on two VMs, the built-in mlp trained data-parallel on two lopsided shards, and the built-in kmeans
+clustering two shards that each hold only some of the clusters. Each runs under
 the process executor (VMs meet on loopback) and the OCI executor (VMs meet at algo-1 on their job's
 network); the OCI runs are skipped where runc or job networks cannot run, except under CI=true."""
 
@@ -111,7 +112,9 @@ def _lopsided(rng: np.random.Generator, rows: int, *, share_of_1: float) -> np.n
     return np.column_stack([labels, centers[labels.astype(int)] + rng.normal(0.0, 1.2, (rows, 4))])
 
 
-def _mlp_job(name: str, train_prefix: str, *, count: int, batch: int) -> dict[str, Any]:
+def _builtin_job(
+    name: str, train_prefix: str, *, count: int, hyperparameters: dict[str, str], image: str = "mlp"
+) -> dict[str, Any]:
     def channel(channel_name: str, prefix: str, distribution: str) -> dict[str, Any]:
         source = {"S3DataType": "S3Prefix", "S3Uri": prefix, "S3DataDistributionType": distribution}
         return {
@@ -122,7 +125,8 @@ def _mlp_job(name: str, train_prefix: str, *, count: int, batch: int) -> dict[st
 
     return create_request(
         name,
-        HyperParameters={"epochs": "6", "mini_batch_size": str(batch), "hidden_layers": "16", "seed": "1"},
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        HyperParameters=hyperparameters,
         InputDataConfig=[
             channel("train", train_prefix, "ShardedByS3Key"),
             channel("validation", "s3://shards/validation/", "FullyReplicated"),
@@ -132,23 +136,35 @@ def _mlp_job(name: str, train_prefix: str, *, count: int, batch: int) -> dict[st
     )
 
 
-def _accuracy(job: dict[str, Any]) -> float:
+def _mlp_job(name: str, train_prefix: str, *, count: int, batch: int) -> dict[str, Any]:
+    hyperparameters = {"epochs": "6", "mini_batch_size": str(batch), "hidden_layers": "16", "seed": "1"}
+    return _builtin_job(name, train_prefix, count=count, hyperparameters=hyperparameters)
+
+
+def _upload(s3: Any, tmp_path: Path, parts: dict[str, np.ndarray]) -> None:
+    s3.create_bucket(Bucket="shards")
+    for key, rows in parts.items():
+        np.savetxt(tmp_path / "part.csv", rows, delimiter=",", fmt="%.6f")
+        s3.upload_file(str(tmp_path / "part.csv"), "shards", key)
+
+
+def _metric(job: dict[str, Any], name: str) -> float:
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    return next(m["Value"] for m in job["FinalMetricDataList"] if m["MetricName"] == "validation:accuracy")
+    return float(next(m["Value"] for m in job["FinalMetricDataList"] if m["MetricName"] == name))
+
+
+def _accuracy(job: dict[str, Any]) -> float:
+    return _metric(job, "validation:accuracy")
 
 
 def test_builtin_mlp_on_two_vms_trains_one_model_from_both_shards(live: Server, tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
-    s3 = s3_client(live.url)
-    s3.create_bucket(Bucket="shards")
     parts = {
         "train/part-0.csv": _lopsided(rng, 1500, share_of_1=0.05),  # algo-1's shard: nearly all class 0
         "train/part-1.csv": _lopsided(rng, 1500, share_of_1=0.95),  # algo-2's: nearly all class 1
         "validation/all.csv": _lopsided(rng, 2000, share_of_1=0.5),
     }
-    for key, rows in parts.items():
-        np.savetxt(tmp_path / "part.csv", rows, delimiter=",", fmt="%.6f")
-        s3.upload_file(str(tmp_path / "part.csv"), "shards", key)
+    _upload(s3_client(live.url), tmp_path, parts)
     client = sagemaker_client(live.url)
     jobs = {
         "together": _mlp_job("together", "s3://shards/train/", count=2, batch=32),
@@ -170,3 +186,44 @@ def test_builtin_mlp_on_two_vms_trains_one_model_from_both_shards(live: Server, 
         ("algo-1", 0),
         ("algo-2", 0),
     ]
+
+
+def _clusters(rng: np.random.Generator, rows: int, *, among: tuple[int, ...]) -> np.ndarray:
+    """CSV rows (the cluster first, a label k-means ignores) around some of four well-apart centers."""
+    centers = np.array([[0.0, 0.0, 0.0, 0.0], [8.0, 0.0, 0.0, 0.0], [0.0, 8.0, 0.0, 0.0], [0, 0, 8.0, 8.0]])
+    labels = rng.choice(among, size=rows)
+    return np.column_stack([labels, centers[labels] + rng.normal(0.0, 1.0, (rows, 4))])
+
+
+def test_builtin_kmeans_on_two_vms_finds_the_clusters_of_both_shards(live: Server, tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    parts = {
+        "train/part-0.csv": _clusters(rng, 1200, among=(0, 1)),  # algo-1 sees two of the clusters
+        "train/part-1.csv": _clusters(rng, 800, among=(2, 3)),  # algo-2 the other two
+        "validation/all.csv": _clusters(rng, 1000, among=(0, 1, 2, 3)),
+    }
+    _upload(s3_client(live.url), tmp_path, parts)
+    client = sagemaker_client(live.url)
+    hyperparameters = {"k": "4", "feature_dim": "4", "mini_batch_size": "100", "init_method": "kmeans++"}
+    jobs = {
+        "together": _builtin_job(
+            "together", "s3://shards/train/", count=2, hyperparameters=hyperparameters, image="kmeans"
+        ),
+        "whole": _builtin_job(
+            "whole", "s3://shards/train/", count=1, hyperparameters=hyperparameters, image="kmeans"
+        ),
+        "shard-0-alone": _builtin_job(
+            "shard-0-alone",
+            "s3://shards/train/part-0",
+            count=1,
+            hyperparameters=hyperparameters,
+            image="kmeans",
+        ),
+    }
+    for request in jobs.values():
+        client.create_training_job(**request)
+    msd = {name: _metric(wait_terminal(client, name, timeout=JOB_TIMEOUT), "validation:msd") for name in jobs}
+
+    assert "rank 1 of 2 trains on 800 rows of channel 'train'" in _logs(live, "together")
+    assert abs(msd["together"] - msd["whole"]) <= 0.05 * msd["whole"], msd
+    assert msd["shard-0-alone"] > 3 * msd["together"], msd  # two clusters it never saw

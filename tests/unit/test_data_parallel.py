@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from app.runtime import contract
-from app.training import data_parallel, linear_learner, mlp, prep, thread_team
+from app.training import data_parallel, kmeans, linear_learner, mlp, prep, thread_team
 from app.training.context import Channel, TrainContext, TrainResult
 from app.training.data import Table
 from app.training.errors import ClientError, DataError
@@ -286,3 +286,62 @@ def test_a_single_instance_builtin_never_imports_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False"
     assert (paths.model_dir / "model.json").exists()
+
+
+def _clusters(rng: np.random.Generator, rows: int, *, among: tuple[int, ...]) -> tuple[Array, Array]:
+    """Rows around some of four well-apart centers in 4 features (the label column: the center)."""
+    centers = np.array([[0.0, 0.0, 0.0, 0.0], [8.0, 0.0, 0.0, 0.0], [0.0, 8.0, 0.0, 0.0], [0, 0, 8.0, 8.0]])
+    labels = rng.choice(among, size=rows).astype(np.float64)
+    return centers[labels.astype(int)] + rng.normal(0.0, 1.0, (rows, 4)), labels
+
+
+def test_kmeans_members_on_disjoint_clusters_find_every_cluster_as_one_vm_on_all_rows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    shards = [_clusters(rng, 1200, among=(0, 1)), _clusters(rng, 800, among=(2, 3))]
+    x_valid, y_valid = _clusters(rng, 1000, among=(0, 1, 2, 3))
+    for rank, (x, y) in enumerate(shards):
+        _channel(tmp_path / f"vm{rank}/train", x, y)
+        _channel(tmp_path / f"vm{rank}/validation", x_valid, y_valid)
+    _channel(tmp_path / "all/train", *(np.concatenate(parts) for parts in zip(*shards, strict=True)))
+    _channel(tmp_path / "all/validation", x_valid, y_valid)
+    hyperparameters = {"k": "4", "feature_dim": "4", "mini_batch_size": "100", "init_method": "kmeans++"}
+
+    logs = _together(2, lambda team: _train(kmeans.train, tmp_path / f"vm{team.rank}", hyperparameters, team))
+    found = kmeans.predict(tmp_path / "vm0/model", x_valid)  # before the shard-only run replaces it
+    alone = _train(kmeans.train, tmp_path / "all", hyperparameters, Solo())
+    shard_only = _train(kmeans.train, tmp_path / "vm0", hyperparameters, Solo())
+
+    assert "rank 1 of 2 trains on 800 rows" in "\n".join(logs[1])
+    assert not any(line.startswith("#metric") for line in logs[1])
+    assert not any((tmp_path / "vm1/model").iterdir())
+    team_msd = _last(logs[0], "validation:msd=")
+    assert abs(team_msd - _last(alone, "validation:msd=")) <= 0.05 * _last(alone, "validation:msd=")
+    assert team_msd < 6.0  # four clusters of variance 4 (1 per feature) each: about 4 when all are found
+    assert _last(shard_only, "validation:msd=") > 3 * team_msd  # two clusters never seen
+    assert len(set(zip(y_valid.tolist(), found.tolist(), strict=True))) == 4  # one cluster per center
+
+
+def test_kmeans_members_stop_together_when_one_gets_sigterm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    for rank in (0, 1):
+        _channel(tmp_path / f"vm{rank}/train", *_clusters(rng, 500, among=(0, 1, 2, 3)))
+    members = thread_team.members(2)
+    members[1].signalled.request()  # SIGTERM reached algo-2 only
+
+    def train(member: thread_team.ThreadMember) -> TrainResult:
+        root = tmp_path / f"vm{member.rank}"
+        (root / "model").mkdir()
+        context = TrainContext(
+            model_dir=root / "model",
+            hyperparameters={"k": "3", "epochs": "20", "mini_batch_size": "10"},
+            channels={"train": Channel(name="train", path=root / "train")},
+            stop=member.agreed,
+            emit=lambda line: None,
+            team=member,
+        )
+        return kmeans.train(context)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(train, members))
+    assert [r.interrupted for r in results] == [True, True]
+    assert (tmp_path / "vm0/model/model.json").exists()
