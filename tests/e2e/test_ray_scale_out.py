@@ -177,6 +177,28 @@ def test_restarting_a_killed_server_leaves_no_vm_running_on_any_node(
         assert job["TrainingJobStatus"] == "Failed"
 
 
+def test_a_server_sent_sigterm_stops_its_jobs_and_leaves_no_vm_on_any_node(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    with running_server(data, env=_env(cluster)) as first:
+        wait_until(lambda: len(_hosts(first)) == 2, what="both workers to be hosts")
+        sagemaker_client(first.url).create_training_job(**_job("ray-sigterm", WAIT))
+        [vm] = wait_until(
+            lambda: _vms(first, "ray-sigterm"),
+            until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
+            what="the VM to run",
+        )
+        wait_until(lambda: _vm_processes([vm["id"]]), what="the VM process to start on its node")
+        first.process.send_signal(signal.SIGTERM)  # the server alone, as a service manager stops it
+        first.process.wait(timeout=60)
+        assert not _vm_processes([vm["id"]])  # stopped in order, not left to the next start's sweep
+
+    with running_server(data, env=_env(cluster)) as second:
+        job = sagemaker_client(second.url).describe_training_job(TrainingJobName="ray-sigterm")
+        assert job["TrainingJobStatus"] == "Stopped"
+
+
 def _vm_processes(vm_ids: list[str]) -> list[int]:
     """This machine's processes (every node's) that are one of the VMs."""
     marks = {f"SAGELITE_VM_ID={vm_id}".encode() for vm_id in vm_ids}

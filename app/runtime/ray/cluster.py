@@ -9,6 +9,7 @@ server finds what the previous process left there and nothing of anyone else's.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,7 @@ class RayCluster:
 
         key = server_key(settings.data_dir)
         namespace = f"sagelite-{key}"
+        server_sigterm = signal.getsignal(signal.SIGTERM)
         for attempt in range(_CONNECT_ATTEMPTS):
             try:
                 ray.init(
@@ -61,6 +63,10 @@ class RayCluster:
                 if attempt + 1 == _CONNECT_ATTEMPTS:
                     raise
                 logger.warning("connecting to the Ray cluster failed; trying again")
+        if threading.current_thread() is threading.main_thread():
+            # A Ray driver's SIGTERM handler exits on the spot; the server's own shuts down in order (its
+            # runs stopped, the agents ended), which is what leaves no VM on any node.
+            signal.signal(signal.SIGTERM, server_sigterm)
         overcommit = Overcommit(
             cpu=settings.cpu_overcommit, memory=settings.memory_overcommit, disk=settings.disk_overcommit
         )
