@@ -162,9 +162,11 @@ class JobLifecycle:
         failure_reason: str | None,
         facts: RunFacts,
         also: Callable[[Session], None],
+        message: str | None = None,
     ) -> None:
         """Write the run's end and, in the same transaction, `also` (the run's VMs end with it). A lost
-        race (a stop landing now) is decided again from the job as it then stands."""
+        race (a stop landing now) is decided again from the job as it then stands. The end may be a
+        restart (InProgress / Restarting, with `message`): the job is queued again."""
         for _ in range(_FINISH_ATTEMPTS):
             with self._sessions.begin() as session:
                 if self.finish_in(
@@ -174,6 +176,7 @@ class JobLifecycle:
                     secondary=secondary,
                     failure_reason=failure_reason,
                     facts=facts,
+                    message=message,
                 ):
                     also(session)
                     return
@@ -190,6 +193,7 @@ class JobLifecycle:
         secondary: Secondary,
         failure_reason: str | None,
         facts: RunFacts,
+        message: str | None = None,
     ) -> bool:
         """Write the run's end, settled against the job as it stands (see `status.ending`). True when
         written, or when the job had already ended; False when another writer won the race (retry)."""
@@ -210,6 +214,7 @@ class JobLifecycle:
             status=settled[0],
             secondary=settled[1],
             via=_via_stopping(Status(job.status), settled[0]),
+            message=message if settled == (status, secondary) else None,
             failure_reason=failure_reason,
             values={k: v for k, v in values.items() if v is not None},
         )

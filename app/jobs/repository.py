@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import TrainingJob
 from app.jobs import spec
-from app.jobs.status import QUEUED, Secondary, Status
+from app.jobs.status import QUEUED, Secondary, Status, restarts
 from app.tags import repository as tag_repository
 
 SUMMARY_COLUMNS = (
@@ -187,10 +187,19 @@ def interrupted_of_all_accounts(session: Session) -> list[InterruptedJob]:
             status=Status(job.status),
             secondary=Secondary(job.secondary_status),
             retries_left=spec.from_request(job.request, account_id=job.account_id).max_retry_attempts
-            - sum(1 for row in job.transitions if row["Status"] == Secondary.RESTARTING),
+            - restarts(job.transitions),
         )
         for job in jobs
     ]
+
+
+def retries_left(session: Session, job_id: int) -> int:
+    """How many more times the job's RetryStrategy lets it restart (0 for a job gone or without one)."""
+    job = get_by_id(session, job_id)
+    if job is None:
+        return 0
+    allowed = spec.from_request(job.request, account_id=job.account_id).max_retry_attempts
+    return allowed - restarts(job.transitions)
 
 
 def get_by_arn(session: Session, *, account_id: str, arn: str) -> TrainingJob | None:

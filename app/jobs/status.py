@@ -10,6 +10,7 @@ Primary statuses and the secondary statuses each may carry:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -109,12 +110,19 @@ def capacity_message(*, instance_count: int, instance_type: str) -> str:
 def ending(*, status: Status, secondary: Secondary, current: Status) -> tuple[Status, Secondary] | None:
     """Where a run that ended with (status, secondary) lands, given the job's status when that is written;
     None if the job has ended already. The one place a stop racing a run's end is resolved: a stop that
-    lands as every process exits 0 leaves the job Stopping, and a Stopping job can only end Stopped."""
+    lands as every process exits 0 leaves the job Stopping, and a Stopping job can only end Stopped. A run
+    that ends in a restart (InProgress / Restarting: its host was lost) is no end either way: a stop that
+    landed meanwhile is what the job ends with."""
     if current in TERMINAL:
         return None
-    if status == Status.COMPLETED and current == Status.STOPPING:
+    if status in (Status.COMPLETED, Status.IN_PROGRESS) and current == Status.STOPPING:
         return Status.STOPPED, Secondary.STOPPED
     return status, secondary
+
+
+def restarts(transitions: Sequence[Mapping[str, Any]]) -> int:
+    """How many times the job was restarted (each restart is a Restarting row): retries used up."""
+    return sum(1 for row in transitions if row["Status"] == Secondary.RESTARTING)
 
 
 def uploading(*, completed: bool, current: Status) -> Status | None:

@@ -11,6 +11,9 @@ MAX_REASON = 1024
 NO_SPACE = "No space left on device"  # strerror(ENOSPC)
 _TAIL_BYTES = 4096
 _OWN_PREFIXES = ("ClientError:", "AlgorithmError:", "InternalServerError:")
+# What an executor writes as a VM's failure when the host under it is gone (a Ray node that left the
+# cluster): the one failure a job's RetryStrategy restarts it after, as SageMaker does on instance loss.
+HOST_LOST = "InternalServerError: host lost: "
 
 
 def reason(
@@ -48,6 +51,11 @@ def reason(
         last = tail.strip().splitlines()[-5:]
         text = f"AlgorithmError: {code}" + (": " + " | ".join(last) if last else "")
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def host_lost(reason: str) -> bool:
+    """Whether a VM failed because its host was lost, not because of anything it did."""
+    return reason.startswith(HOST_LOST)
 
 
 def _out_of_memory(text: str, exit_code: int | None) -> bool:

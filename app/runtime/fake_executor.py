@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.runtime import contract, failures
 from app.runtime.executor import LaunchSpec, LoopbackPeers, PlainFolders
 
 FIRST_PID = 1 << 23  # above the kernel's largest pid_max (2**22): never a real process group
@@ -106,6 +107,18 @@ class FakeExecutor(PlainFolders, LoopbackPeers):
         with self._changed:
             process = self._by_vm[vm_id]
         self._exit(process, code, report=report)
+
+    def lose_host(self, vm_id: str) -> None:
+        """The VM's host dies under it: the failure a remote executor reports for it (its reason written
+        where the VM's own would be), and the process is gone."""
+        with self._changed:
+            process = self._by_vm[vm_id]
+        failure = contract.layout(process.spec.cwd).failure_file
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        failure.write_text(
+            f"{failures.HOST_LOST}{process.spec.host} left while {process.spec.hostname} ran\n"
+        )
+        self._exit(process, -signal.SIGKILL)
 
     def ignore_sigterm(self, vm_id: str) -> None:
         """The VM's process survives SIGTERM: only SIGKILL (or `finish`) ends it."""

@@ -60,6 +60,7 @@ class Outcome:
     secondary: Secondary
     failure_reason: str | None = None
     package: bool = True  # upload whatever the model directory holds (not after a failure to start)
+    message: str | None = None  # the status message (a restart's: why, and which retry)
 
 
 @dataclass
@@ -261,19 +262,7 @@ class JobRun:
             failed = next((vm for vm in self._vms if vm.exit_code not in (None, 0)), None)
             if failed is not None:
                 self._terminate_all()
-                return Outcome(
-                    Status.FAILED,
-                    Secondary.FAILED,
-                    failures.reason(
-                        failed.root,
-                        failed.log,
-                        failed.exit_code,
-                        instance_type=failed.plan.instance_type,
-                        memory_gib=failed.plan.memory_gib,
-                        volume_gib=failed.plan.disk_gib,
-                        oom_killed=failed.pid is not None and self.executor.out_of_memory(failed.pid),
-                    ),
-                )
+                return self._failed(failed)
             if all(vm.exit_code == 0 for vm in self._vms):
                 return Outcome(Status.COMPLETED, Secondary.COMPLETED)
             if self._stop.is_set():
@@ -298,6 +287,30 @@ class JobRun:
             remaining = (self._deadline - now).total_seconds()
             self._wake.wait(timeout=max(0.0, min(_WATCH_INTERVAL, remaining)))
             self._wake.clear()
+
+    def _failed(self, vm: _Vm) -> Outcome:
+        """A VM failed: the job fails with its reason, or, when its host was lost and the job's
+        RetryStrategy allows another attempt, is queued again (Restarting), as SageMaker restarts a job
+        after an instance failure; the attempt counts."""
+        reason = failures.reason(
+            vm.root,
+            vm.log,
+            vm.exit_code,
+            instance_type=vm.plan.instance_type,
+            memory_gib=vm.plan.memory_gib,
+            volume_gib=vm.plan.disk_gib,
+            oom_killed=vm.pid is not None and self.executor.out_of_memory(vm.pid),
+        )
+        if not failures.host_lost(reason):
+            return Outcome(Status.FAILED, Secondary.FAILED, reason)
+        with self.sessions() as session:
+            left = repository.retries_left(session, self.plan.job_id)
+        if left <= 0:
+            return Outcome(Status.FAILED, Secondary.FAILED, reason)
+        allowed = self.plan.spec.max_retry_attempts
+        detail = reason.removeprefix("InternalServerError: ")
+        message = f"Restarting the training job: {detail}; retry {allowed - left + 1} of {allowed}"
+        return Outcome(Status.IN_PROGRESS, Secondary.RESTARTING, package=False, message=message)
 
     def has_vm(self, vm_id: str) -> bool:
         return any(vm.id == vm_id for vm in self.plan.vms)
@@ -378,6 +391,7 @@ class JobRun:
             failure_reason=outcome.failure_reason,
             facts=facts,
             also=lambda session: vms.terminate_all(session, exit_codes, now=now),
+            message=outcome.message,
         )
         for vm in self._vms:
             self._release(vm)

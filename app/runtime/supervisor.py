@@ -161,10 +161,12 @@ class Supervisor:
                 failure_reason="InternalServerError: the service failed while running the job.",
             )
             run.abandon()
+            run.revoke_credentials()  # a run that ended revoked them itself, before its end was written
         finally:
-            run.revoke_credentials()  # again, for a run that crashed before its end
             with self._runs_lock:
-                self._runs.pop(run.plan.job_id, None)
+                # A job restarted after a lost host may be running again under a new run already.
+                if self._runs.get(run.plan.job_id) is run:
+                    del self._runs[run.plan.job_id]
             self._on_finished(run.plan.job_arn)
 
     def _move_vm(self, vm_id: str, expected: VmState, new: VmState) -> bool:

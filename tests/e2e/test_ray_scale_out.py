@@ -3,8 +3,9 @@ each worker in a network namespace of its own with its own address and scratch d
 namespace in which the servers' data directories are an empty tmpfs; the head and the server outside
 them, listening on the test bridge's host-side address (the server is a Ray Client driver).
 
-One cluster serves the module; the test that kills a node comes last. At the module's end the
-namespaces, links and every node process are gone (checked).
+One cluster serves the module; the drain comes first (it is what starts each node's agent, from several
+jobs at once), the test that kills a node last. At the module's end the namespaces, links and every node
+process are gone (checked).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from tests.support.jobs import entrypoint_job, s3_client, wait_terminal
 from tests.support.polling import wait_until
 from tests.support.ray_cluster import Node, RayCluster, ray_cluster
 from tests.support.server import ROOT_AUTH, Server, running_server
+from tests.support.vm_overlap import most_at_once
 from tests.support.worker_netns import WorkerNetwork, processes_in, worker_network
 
-# The data-parallel VMs import torch: seconds on a quiet machine, minutes on a loaded one.
+# Starting the cluster (the first test's setup) alone takes minutes on a busy two-core machine, and the
+# data-parallel VMs import torch: seconds on a quiet machine, minutes on a loaded one.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 JOB_TIMEOUT = 300
 
@@ -136,6 +139,28 @@ def _put_channel(server: Server) -> str:
     s3.create_bucket(Bucket="ray-data")
     s3.put_object(Bucket="ray-data", Key="train/part.csv", Body=b"a,1\nb,2\nc,3\n")
     return "s3://ray-data/train/"
+
+
+DRAIN_JOBS = 6
+# ml.t3.medium (2 vCPUs, 4 GiB): two fit a worker (8 vCPUs, 8 GiB with the overcommit), four run at once.
+PER_WORKER = 2
+
+
+def test_small_jobs_created_at_once_all_complete_across_both_nodes_never_overcommitted(
+    server: Server,
+) -> None:
+    client = sagemaker_client(server.url)
+    names = [f"ray-drain-{index}" for index in range(DRAIN_JOBS)]
+    for name in names:
+        request = _job(name, "print('up', flush=True)")
+        request["ResourceConfig"]["InstanceType"] = "ml.t3.medium"
+        client.create_training_job(**request)
+    ended = {name: wait_terminal(client, name) for name in names}
+    assert {n: (j["TrainingJobStatus"], j.get("FailureReason")) for n, j in ended.items()} == {
+        n: ("Completed", None) for n in names
+    }
+    held = most_at_once(vm for name in names for vm in _vms(server, name))
+    assert len(held) == 2 and max(held.values()) <= PER_WORKER, held
 
 
 def test_a_two_instance_job_runs_on_two_nodes_from_a_channel_only_in_the_object_store(
@@ -271,6 +296,31 @@ def test_restarting_a_killed_server_leaves_no_vm_running_on_any_node(
         assert job["TrainingJobStatus"] == "Failed"
 
 
+def test_a_server_sent_sigterm_stops_its_jobs_and_leaves_no_vm_on_any_node(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    with running_server(data, env=_env(cluster)) as first:
+        wait_until(lambda: len(_hosts(first)) == 2, what="both workers to be hosts")
+        sagemaker_client(first.url).create_training_job(**_job("ray-sigterm", WAIT))
+        [vm] = wait_until(
+            lambda: _vms(first, "ray-sigterm"),
+            until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
+            what="the VM to run",
+        )
+        wait_until(lambda: _vm_processes([vm["id"]]), what="the VM process to start on its node")
+        first.process.send_signal(signal.SIGTERM)  # the server alone, as a service manager stops it
+        # In order: uvicorn shuts down, then ends by the signal it caught (-15); a Ray driver's SIGTERM
+        # handler would have raised SystemExit mid-request instead (exit status 15).
+        assert first.process.wait(timeout=60) == -signal.SIGTERM
+        assert "SystemExit" not in first.log.read_text()
+        assert not _vm_processes([vm["id"]])  # stopped, not left to the next start's sweep
+
+    with running_server(data, env=_env(cluster)) as second:
+        job = sagemaker_client(second.url).describe_training_job(TrainingJobName="ray-sigterm")
+        assert job["TrainingJobStatus"] == "Stopped"
+
+
 def _vm_processes(vm_ids: list[str]) -> list[int]:
     """This machine's processes (every node's) that are one of the VMs."""
     marks = {f"SAGELITE_VM_ID={vm_id}".encode() for vm_id in vm_ids}
@@ -287,26 +337,47 @@ def _vm_processes(vm_ids: list[str]) -> list[int]:
     return found
 
 
-def test_a_worker_node_that_dies_ends_its_job_and_leaves_the_pool(
+def test_a_worker_node_that_dies_ends_its_job_restarts_a_retried_one_elsewhere_and_leaves_the_pool(
     cluster: RayCluster, server: Server
 ) -> None:
     client = sagemaker_client(server.url)
-    client.create_training_job(**_job("ray-lost", WAIT))
-    [vm] = wait_until(
-        lambda: _vms(server, "ray-lost"),
-        until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
-        what="the VM to run",
-    )
-    wait_until(lambda: "ready" in client_logs(server, "ray-lost"), what="the VM's output to stream back")
-    node = _node_of(cluster, vm["host"])
-    node.kill()
+    for name, retries in (("ray-lost", 0), ("ray-retried", 1)):
+        request = _job(name, WAIT)
+        request["ResourceConfig"]["InstanceType"] = "ml.t3.medium"  # two fit one worker: first fit packs
+        if retries:
+            request["RetryStrategy"] = {"MaximumRetryAttempts": retries}
+        client.create_training_job(**request)
+    running = {
+        name: wait_until(
+            lambda name=name: _vms(server, name),
+            until=lambda vms: len(vms) == 1 and vms[0]["state"] == "Running",
+            what=f"{name}'s VM to run",
+        )[0]
+        for name in ("ray-lost", "ray-retried")
+    }
+    for name in running:
+        wait_until(lambda name=name: "ready" in client_logs(server, name), what=f"{name}'s output")
+    lost_host = running["ray-lost"]["host"]
+    assert running["ray-retried"]["host"] == lost_host  # both on the node about to die
+    _node_of(cluster, lost_host).kill()
 
     job = wait_terminal(client, "ray-lost")
     assert job["TrainingJobStatus"] == "Failed"
     assert "host lost" in job["FailureReason"]
+    # The retried job runs again, on the node left: the attempt counts, and its transitions say why.
+    again = wait_until(
+        lambda: [vm for vm in _vms(server, "ray-retried") if vm["state"] == "Running"],
+        what="the retried job to run again",
+    )
+    assert [vm["host"] for vm in again] != [lost_host]
+    described = client.describe_training_job(TrainingJobName="ray-retried")
+    restarts = [r for r in described["SecondaryStatusTransitions"] if r["Status"] == "Restarting"]
+    assert len(restarts) == 1 and "host lost" in restarts[0]["StatusMessage"]
+    client.stop_training_job(TrainingJobName="ray-retried")
+    assert wait_terminal(client, "ray-retried")["TrainingJobStatus"] == "Stopped"
     # The host stays listed (its VMs' history names it), with nothing left to place on.
-    wait_until(lambda: _capacity(server, vm["host"]) == 0, what="the lost node's capacity to leave the pool")
-    assert not _vm_processes([vm["id"]])
+    wait_until(lambda: _capacity(server, lost_host) == 0, what="the lost node's capacity to leave the pool")
+    assert not _vm_processes([vm["id"] for vm in running.values()])
 
 
 def _capacity(server: Server, host: str) -> float:

@@ -95,6 +95,24 @@ def test_a_sigterm_ends_the_vm_and_kill_all_leaves_no_process(agent: NodeAgent, 
     assert not _processes_of("vm-2")
 
 
+def test_a_held_poll_answers_with_the_first_line_as_it_comes_and_a_quiet_vm_after_its_wait(
+    agent: NodeAgent, tmp_path: Path
+) -> None:
+    script = "import time; print('up', flush=True); time.sleep(600)"
+    agent.start(_launch(tmp_path, script))
+    asked = time.monotonic()
+    first = agent.poll("vm-1", 0, wait_seconds=600)  # a VM's start takes far less: the line ends the wait
+    assert first.log == b"up\n" and first.exit_code is None
+    assert time.monotonic() - asked < 60
+
+    asked = time.monotonic()
+    quiet = agent.poll("vm-1", len(first.log), wait_seconds=0.3)
+    assert quiet == Progress(b"", None) and time.monotonic() - asked >= 0.3
+    agent.signal("vm-1", signal.SIGKILL)
+    ended = agent.poll("vm-1", len(first.log), wait_seconds=600)  # the end ends the wait too
+    assert ended.exit_code == -signal.SIGKILL
+
+
 def test_the_node_kills_a_vm_past_its_deadline_without_the_server(agent: NodeAgent, tmp_path: Path) -> None:
     launch = _launch(tmp_path, "import time; print('up', flush=True); time.sleep(600)", deadline_in=-9.5)
     agent.start(launch)  # the deadline, grace and backstop (10 s) are already past: killed once started

@@ -882,6 +882,62 @@ def test_recovery_fails_a_job_whose_retries_are_used_up(world: World) -> None:
     assert world.usage() == {}
 
 
+def test_a_job_whose_host_is_lost_restarts_under_its_retry_strategy_and_the_attempt_counts(
+    world: World,
+) -> None:
+    world.create("lost", count=2, RetryStrategy={"MaximumRetryAttempts": 1})
+    assert world.tick() == 1
+    world.settle()
+    first = world.live("lost")
+
+    world.executor.lose_host(first[0].id)
+    world.settle()
+
+    assert world.state("lost") == ("InProgress", "Restarting")
+    assert [vm.state for vm in world.vms("lost")] == ["Terminated", "Terminated"]  # the survivor too
+    assert world.usage() == {}
+    described = world.services.jobs.describe("lost", caller=ROOT)
+    steps = [(row["Status"], row["StatusMessage"]) for row in described["SecondaryStatusTransitions"]]
+    assert [status for status, _ in steps] == ["Pending", "Starting", "Downloading", "Training", "Restarting"]
+    assert "host lost" in steps[-1][1] and steps[-1][1].endswith("retry 1 of 1")
+
+    assert world.tick() == 1  # queued again, on fresh VMs
+    world.settle()
+    fresh = world.live("lost")
+    assert world.state("lost") == ("InProgress", "Training")
+    assert len(fresh) == 2 and not {vm.id for vm in fresh} & {vm.id for vm in first}
+
+    world.executor.lose_host(fresh[1].id)  # lost again: no retry left
+    world.settle()
+    described = world.services.jobs.describe("lost", caller=ROOT)
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("InternalServerError: host lost: ")
+    assert world.usage() == {}
+
+
+def test_a_job_without_a_retry_strategy_fails_with_host_lost(world: World) -> None:
+    world.create("unretried")
+    world.tick()
+    world.settle()
+    world.executor.lose_host(world.live("unretried")[0].id)
+    world.settle()
+    described = world.services.jobs.describe("unretried", caller=ROOT)
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Failed", "Failed")
+    assert "host lost" in described["FailureReason"]
+
+
+def test_a_stop_that_lands_as_the_host_is_lost_wins_over_the_restart(world: World) -> None:
+    world.create("stopped", RetryStrategy={"MaximumRetryAttempts": 3})
+    world.tick()
+    world.settle()
+    job_id = world.id_of("stopped")
+    world.services.lifecycle.transition(job_id, status=Status.STOPPING, secondary=Secondary.STOPPING)
+    world.executor.lose_host(world.live("stopped")[0].id)
+    world.settle()
+    assert world.state("stopped") == ("Stopped", "Stopped")
+    assert world.usage() == {}
+
+
 # -- properties: no overcommit, no partial gang ------------------------------------------------------------
 
 MIXED_HOSTS = [

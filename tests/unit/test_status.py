@@ -19,6 +19,7 @@ from app.jobs.status import (
     advance,
     ending,
     initial,
+    restarts,
     uploading,
 )
 
@@ -247,12 +248,29 @@ def test_a_given_message_wins_over_the_default() -> None:
         ),
         ((Status.COMPLETED, Secondary.COMPLETED), Status.STOPPED, None),
         ((Status.FAILED, Secondary.FAILED), Status.COMPLETED, None),
+        # A run whose host was lost restarts the job, unless a stop landed meanwhile.
+        (
+            (Status.IN_PROGRESS, Secondary.RESTARTING),
+            Status.IN_PROGRESS,
+            (Status.IN_PROGRESS, Secondary.RESTARTING),
+        ),
+        ((Status.IN_PROGRESS, Secondary.RESTARTING), Status.STOPPING, (Status.STOPPED, Secondary.STOPPED)),
+        ((Status.IN_PROGRESS, Secondary.RESTARTING), Status.FAILED, None),
     ],
 )
 def test_a_runs_end_is_settled_against_the_jobs_status(
     outcome: tuple[Status, Secondary], current: Status, expected: tuple[Status, Secondary] | None
 ) -> None:
     assert ending(status=outcome[0], secondary=outcome[1], current=current) == expected
+
+
+def test_each_restarting_row_is_a_retry_used_up() -> None:
+    state = initial(now=T0)
+    steps = [Secondary.STARTING, Secondary.TRAINING, Secondary.RESTARTING, Secondary.STARTING]
+    for step, secondary in enumerate([*steps, Secondary.RESTARTING]):
+        state = advance(state, status=Status.IN_PROGRESS, secondary=secondary, now=at(step + 1))
+    assert restarts(state.transitions) == 2
+    assert restarts(initial(now=T0).transitions) == 0
 
 
 def test_artifacts_upload_under_stopping_unless_the_run_completed_uninterrupted() -> None:

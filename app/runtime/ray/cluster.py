@@ -9,6 +9,7 @@ server finds what the previous process left there and nothing of anyone else's.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,10 @@ class RayCluster:
         self._overcommit = overcommit
         self._sync_seconds = sync_seconds
         self._nodes: dict[str, NodeHost] = {}  # by host name
+        self._lost: set[str] = set()  # node ids whose agents died: no host, whatever Ray says yet
         self._lock = threading.Lock()
+        self._sink: HostsSink | None = None
+        self._pushing = threading.Lock()  # one read-and-push of the pool at a time: no stale one last
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -44,6 +48,7 @@ class RayCluster:
 
         key = server_key(settings.data_dir)
         namespace = f"sagelite-{key}"
+        server_sigterm = signal.getsignal(signal.SIGTERM)
         for attempt in range(_CONNECT_ATTEMPTS):
             try:
                 ray.init(
@@ -58,6 +63,10 @@ class RayCluster:
                 if attempt + 1 == _CONNECT_ATTEMPTS:
                     raise
                 logger.warning("connecting to the Ray cluster failed; trying again")
+        if threading.current_thread() is threading.main_thread():
+            # A Ray driver's SIGTERM handler exits on the spot; the server's own shuts down in order (its
+            # runs stopped, the agents ended), which is what leaves no VM on any node.
+            signal.signal(signal.SIGTERM, server_sigterm)
         overcommit = Overcommit(
             cpu=settings.cpu_overcommit, memory=settings.memory_overcommit, disk=settings.disk_overcommit
         )
@@ -74,6 +83,7 @@ class RayCluster:
         listed: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
         found: list[NodeHost] = nodes.hosts_of(listed, overcommit=self._overcommit)
         with self._lock:
+            found = [node for node in found if node.node_id not in self._lost]
             self._nodes = {node.host.name: node for node in found}
         return [node.host for node in found]
 
@@ -89,8 +99,19 @@ class RayCluster:
             node = self._nodes.get(host)
         return None if node is None else node.address
 
+    def lost(self, host: str) -> None:
+        """The host's node is gone (its agent died with it): out of the pool now, before Ray's own view
+        of the cluster (a few seconds behind) says so. A node that comes back has a new id."""
+        with self._lock:
+            node = self._nodes.get(host)
+            if node is not None:
+                self._lost.add(node.node_id)
+        if node is not None and self._sink is not None:
+            self._push(self._sink)
+
     def start_sync(self, sink: HostsSink) -> None:
         """Hand the pool to `sink` every `ray_sync_seconds` from a thread of its own."""
+        self._sink = sink
         self._thread = threading.Thread(target=self._sync, args=(sink,), name="ray-hosts", daemon=True)
         self._thread.start()
 
@@ -108,13 +129,18 @@ class RayCluster:
         known: list[HostSpec] | None = None
         while not self._closed.wait(self._sync_seconds):
             try:
-                hosts = self.hosts()
-                sink(hosts)  # every time: a vanished host's row goes once its last VM has ended
+                hosts = self._push(sink)
                 if hosts != known:
                     logger.info("ray hosts", extra={"hosts": [h.name for h in hosts]})
                     known = hosts
             except Exception:
                 logger.exception("reading the Ray cluster's nodes failed")
+
+    def _push(self, sink: HostsSink) -> list[HostSpec]:
+        with self._pushing:
+            hosts = self.hosts()
+            sink(hosts)  # every time: a vanished host's row goes once its last VM has ended
+            return hosts
 
 
 def named_actors(namespace: str) -> list[Any]:

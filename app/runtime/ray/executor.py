@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.runtime import contract, rendezvous
+from app.runtime import contract, failures, rendezvous
 from app.runtime.executor import LaunchSpec, PlainFolders
 from app.runtime.ray import cluster as clusters
 from app.runtime.ray import node_files
+from app.runtime.ray.agents import NodeAgents
 from app.runtime.ray.cluster import RayCluster
 from app.runtime.ray.node_agent import HOST_LOST_EXIT, NodeAgent, NodeLaunch
 from app.runtime.rendezvous import Rendezvous
@@ -30,9 +31,11 @@ from app.runtime.rendezvous import Rendezvous
 logger = logging.getLogger(__name__)
 
 FIRST_HANDLE = 1 << 23  # above the kernel's largest pid_max (2**22): never a process of this machine
-_POLL_SECONDS = 0.2  # between log pulls while a VM is quiet
+_POLL_SECONDS = 0.2  # before asking a slow or reconnecting node again
+_LONG_POLL_SECONDS = 1.0  # how long the agent holds a poll of a quiet VM (see `NodeAgent.poll`)
 _CALL_TIMEOUT_SECONDS = 60.0
-_AGENT_CONCURRENCY = 64  # polls of every VM on the node, and their starts, at once
+# Calls one agent answers at once: a held poll of every VM on the node, and their starts and stops.
+_AGENT_CONCURRENCY = 256
 
 
 @dataclass
@@ -59,7 +62,7 @@ class RayExecutor(PlainFolders):
         self._cluster = cluster
         self._grace = grace_seconds
         self._vms: dict[int, _RemoteVm] = {}
-        self._agents: dict[str, Any] = {}  # by node id
+        self._agents = NodeAgents(create=self._new_agent)
         self._next = FIRST_HANDLE
         self._lock = threading.Lock()
 
@@ -141,17 +144,23 @@ class RayExecutor(PlainFolders):
             vm.exit_code = self._pull(vm)
         except (RayActorError, LookupError) as error:
             logger.warning("a VM's Ray node was lost", extra={"vm": vm.spec.vm_id, "error": repr(error)})
-            _write_failure(
-                vm.spec,
-                f"InternalServerError: host lost: the Ray node {vm.spec.host} left the cluster while "
-                f"{vm.spec.hostname} ran on it",
-            )
+            self._host_lost(vm.spec)
             vm.exit_code = HOST_LOST_EXIT
         except Exception as error:
             logger.exception("following a VM on its Ray node failed", extra={"vm": vm.spec.vm_id})
             _write_failure(vm.spec, f"InternalServerError: the VM's results could not be read: {error}")
             vm.exit_code = HOST_LOST_EXIT
         on_exit()
+
+    def _host_lost(self, spec: LaunchSpec) -> None:
+        """Out of the pool before the run hears of it: a job restarted under its RetryStrategy must not be
+        placed on the dead node again in the seconds before the next sync would have noticed."""
+        try:
+            self._cluster.lost(spec.host)
+        except Exception:  # the run must still hear of the loss; the next sync removes the node
+            logger.exception("taking a lost node out of the pool failed", extra={"host": spec.host})
+        reason = f"the Ray node {spec.host} left the cluster while {spec.hostname} ran on it"
+        _write_failure(spec, failures.HOST_LOST + reason)
 
     def _pull(self, vm: _RemoteVm) -> int:
         """Copy the VM's log here as it grows; once it has ended, its results. Returns its exit code."""
@@ -166,7 +175,7 @@ class RayExecutor(PlainFolders):
         with vm.spec.log_path.open("ab") as log:
             while True:
                 try:
-                    asked = vm.agent.poll.remote(vm.spec.vm_id, offset)
+                    asked = vm.agent.poll.remote(vm.spec.vm_id, offset, _LONG_POLL_SECONDS)
                     progress = ray.get(asked, timeout=_CALL_TIMEOUT_SECONDS)
                 except (ActorUnavailableError, GetTimeoutError):
                     time.sleep(_POLL_SECONDS)  # a node that is slow or reconnecting, not (yet) a lost one
@@ -176,8 +185,6 @@ class RayExecutor(PlainFolders):
                 offset += len(progress.log)
                 if progress.exit_code is not None:
                     break
-                if not progress.log:
-                    time.sleep(_POLL_SECONDS)
         # The results come through the server's S3 API as the job, unless it has no credentials.
         uri = vm.spec.results_uri if node_files.can_transfer(vm.spec.env) else ""
         results = ray.get(vm.agent.collect.remote(vm.spec.vm_id, uri), timeout=_CALL_TIMEOUT_SECONDS)
@@ -188,31 +195,29 @@ class RayExecutor(PlainFolders):
     def _agent(self, host: str) -> Any:
         """The agent for this server of the node a host is, started on the node the first time a VM goes
         there; None when the host is no node of the cluster (any more)."""
-        import ray
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         node_id, address = self._cluster.node_of(host), self._cluster.address_of(host)
         if node_id is None or address is None:
             return None
-        with self._lock:
-            agent = self._agents.get(node_id)
-        if agent is None:
-            agent = (
-                ray.remote(NodeAgent)
-                .options(
-                    name=f"agent-{node_id}",
-                    namespace=self._cluster.namespace,
-                    lifetime="detached",  # outlives a killed server, so that its next process finds it
-                    get_if_exists=True,
-                    num_cpus=0,  # sagelite accounts for the node's CPUs itself
-                    max_concurrency=_AGENT_CONCURRENCY,
-                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-                )
-                .remote(server_key=self._cluster.server_key, address=address)
+        return self._agents.of(node_id, address=address)
+
+    def _new_agent(self, node_id: str, address: str) -> Any:
+        """A handle to the node's agent for this server (`get_if_exists`: a previous process's, if left)."""
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return (
+            ray.remote(NodeAgent)
+            .options(
+                name=f"agent-{node_id}",
+                namespace=self._cluster.namespace,
+                lifetime="detached",  # outlives a killed server, so that its next process finds it
+                get_if_exists=True,
+                num_cpus=0,  # sagelite accounts for the node's CPUs itself
+                max_concurrency=_AGENT_CONCURRENCY,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
             )
-            with self._lock:
-                self._agents[node_id] = agent
-        return agent
+            .remote(server_key=self._cluster.server_key, address=address)
+        )
 
     def _vm(self, handle: int) -> _RemoteVm | None:
         with self._lock:
