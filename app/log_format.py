@@ -32,11 +32,12 @@ _REDUNDANT = frozenset({"color_message"})
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The fields a log call passed with `extra=`, in the order it passed them."""
+    """The fields a log call passed with `extra=`, in the order it passed them. Private attributes are
+    a library's own: Ray's record factory stamps `_ray_timestamp_ns` on every record once it is imported."""
     return {
         name: value
         for name, value in vars(record).items()
-        if name not in _STANDARD and name not in _REDUNDANT
+        if name not in _STANDARD and name not in _REDUNDANT and not name.startswith("_")
     }
 
 

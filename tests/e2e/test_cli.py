@@ -250,7 +250,7 @@ def test_wait_redraws_one_progress_line_in_a_terminal(
     live: Server, client: SageMakerClient, dataset: Path
 ) -> None:
     client.upload_file(dataset, "s3://cli/train/train.csv")
-    request = json.loads(request_file(dataset.parent, "cli-tty", epochs=40).read_text())
+    request = json.loads(request_file(dataset.parent, "cli-tty", epochs=300).read_text())
     client.create_training_job(**request)
     master, slave = pty.openpty()
     env = {**os.environ, "SAGELITE_ENDPOINT_URL": live.url}

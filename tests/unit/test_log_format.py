@@ -101,3 +101,9 @@ def test_the_format_comes_from_the_environment_or_the_command_line(monkeypatch: 
     server.add_parser(parser.add_subparsers())
     args = parser.parse_args(["serve", "--log-format", "text"])
     assert server.settings_from(args).log_format == "text"
+
+
+def test_a_librarys_private_attributes_are_no_fields() -> None:
+    made = record(job="train-1")
+    made._ray_timestamp_ns = 1  # what Ray's record factory adds to every record once it is imported
+    assert text(made) == "2024-05-01 10:00:00,123 INFO app.scheduler.loop placed job=train-1"
