@@ -19,7 +19,7 @@ import httpx
 
 from app.client.auth import SigV4Auth
 from app.client.sigv4 import Credentials
-from tests.support.leftovers import sweep_networks
+from tests.support.leftovers import sweep_networks, sweep_volumes
 from tests.support.polling import STALL_GUARD, wait_until
 from tests.support.tls import TlsFiles
 
@@ -97,10 +97,13 @@ def running_server(
         wait_healthy(server, timeout=timeout)
         yield server
     finally:
+        # A server the test killed leaves its networks for its next start to recover (which crash tests
+        # check, so they must stay); one that shut down must have removed them itself.
         graceful = stop(server)
-        left = sweep_networks(data_dir)
-    # A server the test killed leaves its networks for its next start; one that shut down must not.
-    assert not (graceful and left), f"the server shut down but left job network objects: {left}"
+        left = sweep_networks(data_dir) if graceful else []
+        if graceful:
+            sweep_volumes(data_dir)
+    assert not left, f"the server shut down but left job network objects: {left}"
 
 
 def wait_healthy(server: Server, *, timeout: float) -> None:
